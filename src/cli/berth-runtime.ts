@@ -1,0 +1,4 @@
+// Entry point of berth-runtime.
+import { main } from './berth-runtime/main.ts';
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,396 @@
+// The container lifecycle of the OCI runtime spec, as runc implements it: create (init waits on
+// the exec fifo), start, state, kill, delete, and run (create + start + wait).
+
+import { closeSync, constants, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { resolve } from 'node:path';
+import { BerthError, fromSystemError, invalid, notFound, precondition } from '../oci/errors.ts';
+import { parseSpec } from '../oci/runtime-spec-validate.ts';
+import { OCI_VERSION, type ContainerStatus, type Spec, type State } from '../oci/runtime-spec.ts';
+import { SpawnSession, spawnError } from '../sys/berth-spawn.ts';
+import { processAlive, readProcStat } from '../sys/proc.ts';
+import type { Plan } from '../sys/plan-ops.ts';
+import { gatherHostFacts } from './host-facts.ts';
+import { runHook, runHookInNamespaces } from './hooks.ts';
+import { compilePlan, SYNC } from './plan-compiler.ts';
+import { StateStore, type ContainerRecord } from './state-store.ts';
+import { resolveSignal } from './signals.ts';
+import { writeIdMappings } from './id-mappings.ts';
+import { CgroupController } from './cgroup-controller.ts';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+}
+
+export interface RuntimeOptions {
+  root: string;
+  /** Warnings that must not fail the operation (poststart/poststop hook failures). */
+  warn?: (message: string) => void;
+}
+
+/** `state` output: the OCI state plus runc's extra fields. */
+export interface StateOutput extends State {
+  rootfs: string;
+  created: string;
+  owner: string;
+}
+
+export function loadBundle(bundle: string): { spec: Spec; rootfs: string; bundle: string } {
+  const dir = resolve(bundle);
+  const file = `${dir}/config.json`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = fromSystemError(err, 'read', file);
+    throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(`bundle ${dir} has no config.json`, { path: file, errno: 'ENOENT' }) : e;
+  }
+  const spec = parseSpec(text, file);
+  if (!spec.root) throw invalid(`${file}: root: required`, { field: 'root', path: file });
+  const rootfs = resolve(dir, spec.root.path);
+  let isDir = false;
+  try {
+    isDir = statSync(rootfs).isDirectory();
+  } catch {
+    throw notFound(`root.path: rootfs ${rootfs} does not exist`, { field: 'root.path', path: rootfs, errno: 'ENOENT' });
+  }
+  if (!isDir) throw invalid(`root.path: rootfs ${rootfs} is not a directory`, { field: 'root.path', path: rootfs, errno: 'ENOTDIR' });
+  return { spec, rootfs, bundle: dir };
+}
+
+export class Runtime {
+  readonly store: StateStore;
+  private readonly warn: (message: string) => void;
+
+  constructor(options: RuntimeOptions) {
+    this.store = new StateStore(options.root);
+    this.warn = options.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`));
+  }
+
+  status(record: ContainerRecord): ContainerStatus {
+    if (record.creating) return processAlive(record.pid, record.pidStartTime || undefined) || !record.pid ? 'creating' : 'stopped';
+    if (!processAlive(record.pid, record.pidStartTime)) return 'stopped';
+    try {
+      statSync(this.store.fifoPath(record.id));
+      return 'created';
+    } catch {
+      return 'running';
+    }
+  }
+
+  ociState(record: ContainerRecord, status = this.status(record)): State {
+    const state: State = { ociVersion: OCI_VERSION, id: record.id, status, bundle: record.bundle };
+    if (status !== 'stopped' && record.pid) state.pid = record.pid;
+    if (record.config.annotations && Object.keys(record.config.annotations).length) state.annotations = record.config.annotations;
+    return state;
+  }
+
+  state(id: string): StateOutput {
+    const record = this.store.read(id);
+    const status = this.status(record);
+    return {
+      ociVersion: OCI_VERSION,
+      id,
+      pid: status === 'stopped' ? 0 : record.pid,
+      status,
+      bundle: record.bundle,
+      rootfs: record.rootfs,
+      created: record.created,
+      owner: record.owner,
+      ...(record.config.annotations && Object.keys(record.config.annotations).length ? { annotations: record.config.annotations } : {}),
+    };
+  }
+
+  list(): StateOutput[] {
+    const out: StateOutput[] = [];
+    for (const id of this.store.list()) {
+      try {
+        out.push(this.state(id));
+      } catch {
+        // A directory without a readable state (a create in progress) is not listed.
+      }
+    }
+    return out;
+  }
+
+  /** Compiles the plan for a bundle without creating anything (`berth-runtime plan`). */
+  plan(options: CreateOptions): Plan {
+    const { spec, rootfs, bundle } = loadBundle(options.bundle);
+    return compilePlan({
+      spec,
+      bundle,
+      rootfs,
+      fifoPath: this.store.fifoPath(options.id),
+      consoleSocket: options.consoleSocket,
+      noPivot: options.noPivot,
+      preserveFds: options.preserveFds,
+      host: gatherHostFacts(spec, bundle),
+    });
+  }
+
+  /**
+   * Creates the container: init runs the plan up to the exec fifo. Any failure leaves nothing
+   * behind. With `wait`, berth-spawn stays as init's parent and the session is returned open.
+   */
+  async create(options: CreateOptions, wait = false): Promise<{ record: ContainerRecord; session: SpawnSession }> {
+    const { spec, rootfs, bundle } = loadBundle(options.bundle);
+    const host = gatherHostFacts(spec, bundle);
+    const fifoPath = this.store.fifoPath(options.id);
+    const plan = compilePlan({
+      spec,
+      bundle,
+      rootfs,
+      fifoPath,
+      consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
+      noPivot: options.noPivot,
+      preserveFds: options.preserveFds,
+      wait,
+      host,
+    });
+    const cgroups = CgroupController.forSpec(options.id, spec);
+    this.store.claim(options.id);
+    const record: ContainerRecord = {
+      id: options.id,
+      bundle,
+      rootfs,
+      pid: 0,
+      pidStartTime: 0,
+      created: new Date().toISOString(),
+      creating: true,
+      owner: '',
+      config: spec,
+      cgroup: cgroups?.toJSON(),
+    };
+    let session: SpawnSession | undefined;
+    try {
+      this.store.write(record);
+      await cgroups?.create(spec);
+      session = new SpawnSession(plan, { preserveFds: options.preserveFds, detached: true });
+      await this.driveCreate(session, plan, record, spec, cgroups);
+      if (options.pidFile) writePidFile(options.pidFile, record.pid);
+      record.creating = false;
+      this.store.write(record);
+      if (!wait) session.release();
+      return { record, session };
+    } catch (err) {
+      session?.close();
+      if (record.pid) killQuietly(record.pid, 'SIGKILL');
+      if (session) await Promise.race([session.exited, delay(2000)]);
+      await this.waitGone(record.pid, record.pidStartTime || undefined);
+      await cgroups?.destroy().catch(() => {});
+      this.store.remove(options.id);
+      throw err;
+    }
+  }
+
+  private async driveCreate(
+    session: SpawnSession,
+    plan: Plan,
+    record: ContainerRecord,
+    spec: Spec,
+    cgroups: CgroupController | null,
+  ): Promise<void> {
+    const namespaces = spec.linux?.namespaces ?? [];
+    for (;;) {
+      const m = await session.next();
+      switch (m.type) {
+        case 'pid': {
+          record.pid = m.pid;
+          record.pidStartTime = readProcStat(m.pid)?.startTime ?? 0;
+          this.store.write(record);
+          break;
+        }
+        case 'sync': {
+          if (m.point === SYNC.clone) {
+            if (namespaces.some((n) => n.type === 'user' && !n.path)) writeIdMappings(record.pid, spec);
+            await cgroups?.apply(record.pid);
+            if (spec.process?.oomScoreAdj !== undefined) writeOomScoreAdj(record.pid, spec.process.oomScoreAdj);
+          } else if (m.point === SYNC.hooks) {
+            const state = this.ociState(record, 'creating');
+            const hooks = spec.hooks ?? {};
+            for (const [i, h] of (hooks.prestart ?? []).entries()) await runHook(h, state, `hooks.prestart[${i}]`);
+            for (const [i, h] of (hooks.createRuntime ?? []).entries()) await runHook(h, state, `hooks.createRuntime[${i}]`);
+            const types = namespaces.map((n) => n.type);
+            for (const [i, h] of (hooks.createContainer ?? []).entries()) {
+              await runHookInNamespaces(h, state, `hooks.createContainer[${i}]`, record.pid, types);
+            }
+          }
+          session.ack();
+          if (m.point === SYNC.created) return;
+          break;
+        }
+        case 'error':
+          throw spawnError(plan, m);
+        case 'done':
+        case 'eof': {
+          const { code, signal } = await Promise.race([session.exited, delay(1000).then(() => ({ code: null, signal: null }))]);
+          throw new BerthError('internal', `container init exited during set-up${code !== null ? ` (status ${code})` : signal ? ` (${signal})` : ''}`, { op: 'create' });
+        }
+      }
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    const record = this.store.read(id);
+    const status = this.status(record);
+    if (status !== 'created') throw precondition(`cannot start container "${id}": it is ${status}, not created`, { op: 'start' });
+    const fifo = this.store.fifoPath(id);
+    const state = this.ociState(record, 'created');
+    const body = Buffer.from(JSON.stringify(state));
+    const msg = Buffer.alloc(4 + body.length);
+    msg.writeUInt32LE(body.length, 0);
+    body.copy(msg, 4);
+    let fd: number;
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw precondition(`cannot start container "${id}": its init process is gone`, { op: 'start', path: fifo });
+      throw fromSystemError(err, 'open', fifo);
+    }
+    try {
+      let off = 0;
+      while (off < msg.length) {
+        try {
+          off += writeSync(fd, msg, off);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw fromSystemError(err, 'write', fifo);
+          await delay(1);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      unlinkSync(fifo);
+    } catch {
+      // already gone
+    }
+    const running = this.ociState(record, 'running');
+    for (const [i, h] of (record.config.hooks?.poststart ?? []).entries()) {
+      await runHook(h, running, `hooks.poststart[${i}]`).catch((err: Error) => this.warn(err.message));
+    }
+  }
+
+  kill(id: string, signal: string, all = false): void {
+    const record = this.store.read(id);
+    const status = this.status(record);
+    if (status === 'stopped') throw precondition(`container "${id}" is not running`, { op: 'kill' });
+    const sig = resolveSignal(signal);
+    if (all) {
+      const cgroups = CgroupController.fromJSON(record.cgroup);
+      const pids = cgroups ? cgroups.pids() : [record.pid];
+      for (const pid of pids) killQuietly(pid, sig);
+      return;
+    }
+    try {
+      process.kill(record.pid, sig);
+    } catch (err) {
+      throw fromSystemError(err, 'kill', String(record.pid));
+    }
+  }
+
+  async delete(id: string, force = false): Promise<void> {
+    let record: ContainerRecord;
+    try {
+      record = this.store.read(id);
+    } catch (err) {
+      if (force && err instanceof BerthError && err.kind === 'not-found') return;
+      throw err;
+    }
+    const status = this.status(record);
+    if (status === 'running' && !force) {
+      throw precondition(`cannot delete container "${id}" that is running: stop it first or use --force`, { op: 'delete' });
+    }
+    const cgroups = CgroupController.fromJSON(record.cgroup);
+    if (status !== 'stopped') {
+      if (cgroups) for (const pid of cgroups.pids()) killQuietly(pid, 'SIGKILL');
+      killQuietly(record.pid, 'SIGKILL');
+      await this.waitGone(record.pid, record.pidStartTime);
+    }
+    await cgroups?.destroy();
+    const stopped = this.ociState(record, 'stopped');
+    for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
+      await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
+    }
+    this.store.remove(id);
+  }
+
+  /** create + start; in the foreground, waits and returns the container's exit status. */
+  async run(options: CreateOptions, opts: { detach?: boolean; keep?: boolean } = {}): Promise<number> {
+    const { session } = await this.create(options, !opts.detach);
+    if (opts.detach) {
+      await this.start(options.id);
+      return 0;
+    }
+    const forward = (sig: NodeJS.Signals): void => {
+      if (session.child.pid) killQuietly(session.child.pid, sig);
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+    for (const s of signals) process.on(s, forward);
+    try {
+      await this.start(options.id);
+      const { code, signal } = await session.exited;
+      return code ?? (signal ? 128 + osConstants.signals[signal] : 255);
+    } finally {
+      for (const s of signals) process.off(s, forward);
+      session.close();
+      if (!opts.keep) await this.delete(options.id, true);
+    }
+  }
+
+  private async waitGone(pid: number, startTime?: number, timeoutMs = 5000): Promise<void> {
+    if (!pid) return;
+    const deadline = Date.now() + timeoutMs;
+    while (processAlive(pid, startTime)) {
+      if (Date.now() > deadline) throw new BerthError('internal', `process ${pid} did not exit after SIGKILL`, { op: 'kill' });
+      await delay(2);
+    }
+  }
+}
+
+function killQuietly(pid: number, sig: NodeJS.Signals | number): void {
+  if (!pid) return;
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, String(pid));
+    // rename keeps readers from seeing a half-written file, as runc does
+    renameSync(tmp, path);
+  } catch (err) {
+    throw fromSystemError(err, 'write pid file', path);
+  }
+}
+
+function writeOomScoreAdj(pid: number, value: number): void {
+  const file = `/proc/${pid}/oom_score_adj`;
+  try {
+    writeFileSync(file, String(value));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EACCES' || e.code === 'EPERM') {
+      throw new BerthError('permission-denied', `process.oomScoreAdj: setting ${value} was refused (lowering it needs CAP_SYS_RESOURCE)`, {
+        field: 'process.oomScoreAdj',
+        path: file,
+        errno: e.code,
+      });
+    }
+    throw fromSystemError(err, 'write', file);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,26 @@
+// A plan that runs a program inside the namespaces of a running container: used for
+// createContainer hooks (and `exec`). Namespace files are opened from the host's /proc, so the
+// mount namespace is joined last.
+
+import type { NamespaceType } from '../oci/runtime-spec.ts';
+import { NS_PROC_NAME } from '../sys/kernel-constants.ts';
+import type { Plan } from '../sys/plan-ops.ts';
+
+const ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'mount'];
+
+export interface JoinProgram {
+  path: string;
+  args: string[];
+  env: string[];
+}
+
+export function compileJoinPlan(pid: number, namespaces: readonly NamespaceType[], program: JoinProgram, origin: string): Plan {
+  const plan: Plan = [];
+  for (const type of ORDER) {
+    if (namespaces.includes(type)) plan.push({ kind: 'setns', ns: type, path: `/proc/${pid}/ns/${NS_PROC_NAME[type]}`, origin });
+  }
+  plan.push({ kind: 'clone', namespaces: [], wait: true, origin });
+  plan.push({ kind: 'resolve-exec', file: program.path, searchPath: '', origin });
+  plan.push({ kind: 'execve', args: program.args, env: program.env, keepFds: 0, origin });
+  return plan;
+}

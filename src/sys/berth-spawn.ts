@@ -1,0 +1,152 @@
+// Starts berth-spawn (native/) with a plan and speaks its channel protocol:
+// berth-spawn writes "pid N", "sync NAME", "error INDEX ERRNO TEXT" and "done" lines; we answer
+// a sync with "ack" (go on) or close the channel (abandon).
+
+import { spawn, type ChildProcess, type IOType } from 'node:child_process';
+import type { Stream } from 'node:stream';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Socket } from 'node:net';
+import { BerthError } from '../oci/errors.ts';
+import { errnoName } from './errno.ts';
+import { encodePlan } from './plan-wire.ts';
+import type { Plan } from './plan-ops.ts';
+
+export type SpawnMessage =
+  | { type: 'pid'; pid: number }
+  | { type: 'sync'; point: string }
+  | { type: 'error'; index: number; errno: number; text: string }
+  | { type: 'done' }
+  | { type: 'eof' };
+
+let cachedBinary: string | undefined;
+
+/** The berth-spawn binary: $BERTH_SPAWN, else native/build/berth-spawn next to the sources or bundle. */
+export function spawnBinary(): string {
+  if (cachedBinary) return cachedBinary;
+  const env = process.env.BERTH_SPAWN;
+  if (env) return (cachedBinary = env);
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const rel of ['../../native/build/berth-spawn', '../native/build/berth-spawn']) {
+    const candidate = resolve(here, rel);
+    if (existsSync(candidate)) return (cachedBinary = candidate);
+  }
+  throw new BerthError('internal', 'berth-spawn is not built: run `npm run build:native`', { path: 'native/build/berth-spawn' });
+}
+
+export type StdioEntry = IOType | number | Stream | null;
+
+export interface SpawnOptions {
+  /** stdin, stdout, stderr of the process (default: inherit all three). */
+  stdio?: [StdioEntry, StdioEntry, StdioEntry];
+  /** Pass the caller's fds 3..3+n-1 through to the container (runc --preserve-fds). */
+  preserveFds?: number;
+  /** Let the caller exit while berth-spawn runs on (a detached container). */
+  detached?: boolean;
+}
+
+export class SpawnSession {
+  readonly child: ChildProcess;
+  private readonly channel: Socket;
+  private buffer = '';
+  private readonly queue: SpawnMessage[] = [];
+  private waiter: ((m: SpawnMessage) => void) | null = null;
+  private ended = false;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(plan: Plan, options: SpawnOptions = {}) {
+    const preserve = options.preserveFds ?? 0;
+    const stdio: StdioEntry[] = [...(options.stdio ?? ['inherit', 'inherit', 'inherit'])];
+    for (let fd = 3; fd < 3 + preserve; fd++) stdio.push(fd);
+    stdio.push('pipe');
+    const channelFd = 3 + preserve;
+    this.child = spawn(spawnBinary(), [String(channelFd)], { stdio, detached: options.detached ?? false });
+    this.exited = new Promise((resolveExit) => {
+      this.child.once('exit', (code, signal) => resolveExit({ code, signal }));
+      this.child.once('error', () => resolveExit({ code: 255, signal: null }));
+    });
+    this.channel = this.child.stdio[channelFd] as Socket;
+    this.channel.setEncoding('utf8');
+    this.channel.on('data', (chunk: string) => this.onData(chunk));
+    this.channel.on('end', () => this.onEnd());
+    this.channel.on('close', () => this.onEnd());
+    this.channel.on('error', () => this.onEnd());
+    this.channel.write(encodePlan(plan));
+  }
+
+  private push(m: SpawnMessage): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(m);
+    } else this.queue.push(m);
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let nl: number;
+    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, nl);
+      this.buffer = this.buffer.slice(nl + 1);
+      this.push(parseMessage(line));
+    }
+  }
+
+  private onEnd(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.push({ type: 'eof' });
+  }
+
+  next(): Promise<SpawnMessage> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    if (this.ended) return Promise.resolve({ type: 'eof' });
+    return new Promise((res) => (this.waiter = res));
+  }
+
+  ack(): void {
+    this.channel.write('ack\n');
+  }
+
+  /** Closes our end of the channel: a process waiting at a sync point exits. */
+  close(): void {
+    this.channel.destroy();
+  }
+
+  /** Stops tracking the child so that this Node process can exit while it runs on. */
+  release(): void {
+    this.channel.destroy();
+    this.child.unref();
+  }
+}
+
+export function parseMessage(line: string): SpawnMessage {
+  const [word, ...rest] = line.split(' ');
+  switch (word) {
+    case 'pid':
+      return { type: 'pid', pid: Number(rest[0]) };
+    case 'sync':
+      return { type: 'sync', point: rest.join(' ') };
+    case 'error':
+      return { type: 'error', index: Number(rest[0]), errno: Number(rest[1]), text: rest.slice(2).join(' ') };
+    case 'done':
+      return { type: 'done' };
+    default:
+      return { type: 'error', index: -1, errno: 0, text: `unexpected message from berth-spawn: ${line}` };
+  }
+}
+
+/** Turns an error line into a BerthError naming the config field the failed operation came from. */
+export function spawnError(plan: Plan, m: { index: number; errno: number; text: string }): BerthError {
+  const op = m.index >= 0 ? plan[m.index] : undefined;
+  const errno = m.errno ? errnoName(m.errno) : undefined;
+  const where = op?.origin ? `${op.origin}: ` : '';
+  const kind = errno === 'EPERM' || errno === 'EACCES' ? 'permission-denied' : errno === 'ENOENT' ? 'not-found' : 'internal';
+  return new BerthError(kind, `${where}${m.text}${errno ? `: ${errno}` : ''}`, {
+    field: op?.origin,
+    op: op?.kind,
+    errno,
+  });
+}
