@@ -1,0 +1,176 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compilePlan, type CompileInput } from '../../../src/runtime/plan-compiler.ts';
+import { BerthError } from '../../../src/oci/errors.ts';
+import { MS } from '../../../src/sys/kernel-constants.ts';
+import type { Plan, PlanOp } from '../../../src/sys/plan-ops.ts';
+import { formatPlan } from '../../../src/sys/plan-format.ts';
+import { hostFacts, specWith } from './helpers.ts';
+import type { Spec } from '../../../src/oci/runtime-spec.ts';
+
+function compile(spec: Spec, extra: Partial<CompileInput> = {}): Plan {
+  return compilePlan({ spec, bundle: '/b', rootfs: '/b/rootfs', fifoPath: '/s/c/exec.fifo', host: hostFacts(), ...extra });
+}
+
+const kinds = (plan: Plan): string[] => plan.map((o) => o.kind);
+const indexOf = (plan: Plan, pred: (o: PlanOp) => boolean): number => plan.findIndex(pred);
+
+function throwsField(fn: () => unknown, field: string): void {
+  assert.throws(fn, (err: unknown) => err instanceof BerthError && err.where.field === field && err.message.includes(field.split('[')[0]!));
+}
+
+test('the default spec compiles into the runc order of operations', () => {
+  const plan = compile(specWith());
+  const k = kinds(plan);
+  assert.equal(k[0], 'mkfifo');
+  assert.equal(k[1], 'clone');
+  const clone = plan[1] as Extract<PlanOp, { kind: 'clone' }>;
+  assert.deepEqual(clone.namespaces.sort(), ['ipc', 'mount', 'network', 'pid', 'uts']);
+  assert.ok(k.indexOf('unshare') > k.indexOf('sync'), 'cgroup namespace after the cgroup is joined');
+  const pivot = k.indexOf('pivot-root');
+  assert.ok(pivot > k.lastIndexOf('mknod'), 'devices before pivot_root');
+  assert.ok(k.indexOf('open-fifo') < pivot, 'fifo opened while the host path is visible');
+  assert.ok(k.indexOf('mask-path') > pivot);
+  assert.ok(k.indexOf('setuid') < k.indexOf('chdir'));
+  assert.ok(k.indexOf('wait-start') < k.indexOf('execve'));
+  assert.equal(k.at(-1), 'execve');
+  const created = plan.findIndex((o) => o.kind === 'sync' && o.point === 'created');
+  assert.ok(created > k.indexOf('resolve-exec') && created < k.indexOf('wait-start'));
+});
+
+test('mounts resolve inside the root; bind mounts get a remount for their flags', () => {
+  const spec = specWith((s) => s.mounts!.push({ destination: '/data', source: 'vol', type: 'bind', options: ['rbind', 'ro', 'nosuid', 'rprivate'] }));
+  const plan = compile(spec, { host: hostFacts({ sources: new Map([['/b/vol', 'dir']]) }) });
+  const ops = plan.filter((o) => o.origin?.startsWith('mounts[7]'));
+  assert.deepEqual(
+    ops.map((o) => (o.kind === 'mount' ? [o.kind, o.source, o.target, o.flags, o.inRoot] : [o.kind])),
+    [
+      ['mkdir'],
+      ['mount', '/b/vol', '/data', MS.BIND | MS.REC, true],
+      ['mount', null, '/data', MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID, true],
+      ['mount', null, '/data', MS.PRIVATE | MS.REC, true],
+    ],
+  );
+});
+
+test('a bind of a file creates a file target, a missing source is an error naming the field', () => {
+  const spec = specWith((s) => s.mounts!.push({ destination: '/etc/hosts', source: '/h/hosts', options: ['bind'] }));
+  const plan = compile(spec, { host: hostFacts({ sources: new Map([['/h/hosts', 'file']]) }) });
+  assert.ok(plan.some((o) => o.kind === 'mkfile' && o.path === '/etc/hosts'));
+  throwsField(() => compile(spec), 'mounts[7].source');
+});
+
+test('in a user namespace devices are bind-mounted, not created with mknod', () => {
+  const spec = specWith((s) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  });
+  const plan = compile(spec);
+  assert.ok(!plan.some((o) => o.kind === 'mknod'));
+  assert.ok(plan.some((o) => o.kind === 'mount' && o.source === '/dev/null' && o.target === '/dev/null' && o.flags === MS.BIND));
+  const clone = plan.find((o) => o.kind === 'clone') as Extract<PlanOp, { kind: 'clone' }>;
+  assert.ok(clone.namespaces.includes('user'));
+});
+
+test('namespaces given by path are joined before the clone, user first', () => {
+  const spec = specWith((s) => {
+    s.linux!.namespaces = [{ type: 'mount' }, { type: 'network', path: '/var/run/netns/x' }, { type: 'user', path: '/proc/9/ns/user' }];
+    delete s.hostname;
+  });
+  const plan = compile(spec);
+  assert.deepEqual(
+    plan.slice(1, 4).map((o) => [o.kind, o.kind === 'setns' ? o.ns : '']),
+    [['setns', 'user'], ['setns', 'network'], ['clone', '']],
+  );
+});
+
+test('rlimits, user, capabilities and no_new_privs are compiled in order', () => {
+  const spec = specWith((s) => {
+    s.process!.user = { uid: 1000, gid: 1000, additionalGids: [10, 20], umask: 0o077 };
+    s.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 }, { type: 'RLIMIT_CORE', soft: 2 ** 64, hard: 2 ** 64 }];
+  });
+  const plan = compile(spec);
+  const k = kinds(plan);
+  assert.ok(k.indexOf('setrlimit') < k.indexOf('setuid'));
+  assert.ok(k.indexOf('keep-caps') < k.indexOf('setuid'));
+  const capsets = plan.filter((o) => o.kind === 'capset') as Array<Extract<PlanOp, { kind: 'capset' }>>;
+  assert.deepEqual(capsets.map((c) => c.phase), ['bounding', 'sets']);
+  assert.ok(indexOf(plan, (o) => o === capsets[1]) > k.indexOf('setuid'));
+  assert.equal(capsets[1]!.effective, (1n << 29n) | (1n << 5n) | (1n << 10n));
+  assert.equal(capsets[1]!.ambient, 0n, 'ambient needs inheritable');
+  const core = plan.find((o) => o.kind === 'setrlimit' && o.name === 'RLIMIT_CORE') as Extract<PlanOp, { kind: 'setrlimit' }>;
+  assert.equal(core.hard, 0xffffffffffffffffn);
+  assert.deepEqual(plan.find((o) => o.kind === 'setgroups'), { kind: 'setgroups', gids: [10, 20], origin: 'process.user.additionalGids' });
+  assert.deepEqual(plan.find((o) => o.kind === 'umask'), { kind: 'umask', mask: 0o077, origin: 'process.user.umask' });
+});
+
+test('a capability the runtime lacks is refused up front', () => {
+  const spec = specWith((s) => s.process!.capabilities!.bounding!.push('CAP_SYS_RESOURCE'));
+  assert.throws(() => compile(spec, { host: hostFacts({ heldCaps: ~(1n << 24n) & ((1n << 41n) - 1n) }) }), /CAP_SYS_RESOURCE/);
+  throwsField(() => compile(specWith((s) => s.process!.capabilities!.effective!.push('CAP_BOGUS'))), 'process.capabilities.effective[3]');
+});
+
+test('bad combinations are refused with the field', () => {
+  throwsField(() => compile(specWith((s) => (s.process!.terminal = true))), 'process.terminal');
+  throwsField(() => compile(specWith((s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount')))), 'linux.namespaces');
+  throwsField(() => compile(specWith((s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'uts')))), 'hostname');
+  throwsField(() => compile(specWith((s) => (s.process!.apparmorProfile = 'docker-default'))), 'process.apparmorProfile');
+  throwsField(() => compile(specWith((s) => s.linux!.namespaces!.push({ type: 'user' }))), 'linux.uidMappings');
+  throwsField(() => compile(specWith((s) => s.mounts!.push({ destination: '/x/../../etc', type: 'tmpfs', source: 'tmpfs' }))), 'mounts[7].destination');
+  throwsField(() => compile(specWith((s) => (s.linux!.rootfsPropagation = 'sideways'))), 'linux.rootfsPropagation');
+});
+
+test('terminal: console socket connected before pivot, pty set up after', () => {
+  const plan = compile(specWith((s) => (s.process!.terminal = true)), { consoleSocket: '/tmp/console.sock' });
+  const k = kinds(plan);
+  assert.ok(k.indexOf('connect-console') < k.indexOf('pivot-root'));
+  assert.ok(k.indexOf('console') > k.indexOf('pivot-root'));
+  assert.ok(plan.some((o) => o.kind === 'mkfile' && o.path === '/dev/console'));
+});
+
+test('no-pivot moves the root instead; read-only root uses mount_setattr', () => {
+  const plan = compile(specWith(), { noPivot: true });
+  assert.ok(plan.some((o) => o.kind === 'move-root') && !plan.some((o) => o.kind === 'pivot-root'));
+  assert.ok(plan.some((o) => o.kind === 'mount-setattr' && o.path === '/' && o.origin === 'root.readonly'));
+});
+
+test('hooks add a sync point before pivot_root; startContainer hooks run after the fifo', () => {
+  const spec = specWith((s) => {
+    s.hooks = { createRuntime: [{ path: '/bin/true' }], startContainer: [{ path: '/bin/x', args: ['x', '1'], timeout: 3 }] };
+  });
+  const plan = compile(spec);
+  const k = kinds(plan);
+  const sync = plan.findIndex((o) => o.kind === 'sync' && o.point === 'create-runtime');
+  assert.ok(sync > 0 && sync < k.indexOf('pivot-root'));
+  const hook = plan.findIndex((o) => o.kind === 'hook');
+  assert.ok(hook > k.indexOf('wait-start') && hook < k.indexOf('execve'));
+  assert.deepEqual(plan[hook], { kind: 'hook', path: '/bin/x', args: ['x', '1'], env: [], timeout: 3, origin: 'hooks.startContainer[0]' });
+});
+
+test('seccomp: loaded near execve with no_new_privs, before setuid without', () => {
+  const seccomp = { defaultAction: 'SCMP_ACT_ALLOW' as const, syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' as const }] };
+  const withNnp = kinds(compile(specWith((s) => (s.linux!.seccomp = seccomp))));
+  assert.ok(withNnp.indexOf('seccomp') > withNnp.indexOf('wait-start'));
+  const without = kinds(compile(specWith((s) => { s.linux!.seccomp = seccomp; s.process!.noNewPrivileges = false; })));
+  assert.ok(without.indexOf('seccomp') < without.indexOf('setuid'));
+});
+
+test('cgroup mounts: one mount per v1 hierarchy, cgroup2 on v2', () => {
+  const v1 = compile(specWith());
+  assert.deepEqual(
+    v1.filter((o) => o.kind === 'mount' && o.fstype === 'cgroup').map((o) => (o as { target: string; data: string }).target + ':' + (o as { data: string }).data),
+    ['/sys/fs/cgroup/cpu:cpu', '/sys/fs/cgroup/memory:memory'],
+  );
+  const v2 = compile(specWith(), { host: hostFacts({ cgroup: { version: 2 } }) });
+  assert.ok(v2.some((o) => o.kind === 'mount' && o.fstype === 'cgroup2' && o.target === '/sys/fs/cgroup'));
+});
+
+test('the printed plan is deterministic and names origins', () => {
+  const a = formatPlan(compile(specWith()));
+  const b = formatPlan(compile(specWith()));
+  assert.equal(a, b);
+  assert.match(a, /pivot-root\s+\/b\/rootfs\s+# root\.path/);
+  assert.match(a, /mount\s+proc on root:\/proc type proc flags 0\s+# mounts\[0\]/);
+  assert.match(a, /mknod\s+root:\/dev\/null mode 020666 dev 1:3 owner 0:0/);
+});

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseMountOptions } from '../../../src/runtime/mount-options.ts';
+import { MOUNT_ATTR, MS } from '../../../src/sys/kernel-constants.ts';
+import { resolveSignal } from '../../../src/runtime/signals.ts';
+import { parseProcStat } from '../../../src/sys/proc.ts';
+import { cgroupLayoutFromMountinfo } from '../../../src/runtime/host-facts.ts';
+import { formatIdMap } from '../../../src/runtime/id-mappings.ts';
+import { parseArgs } from '../../../src/cli/argv.ts';
+import { parseMessage } from '../../../src/sys/berth-spawn.ts';
+import { validateId } from '../../../src/runtime/state-store.ts';
+
+test('mount options: flags set and cleared in order, data kept, recursive attributes', () => {
+  const o = parseMountOptions(['ro', 'nosuid', 'rw', 'noexec', 'size=64k', 'mode=755', 'rslave', 'rro', 'rnoatime'], 'm');
+  assert.equal(o.flags, MS.NOSUID | MS.NOEXEC);
+  assert.deepEqual(o.data, ['size=64k', 'mode=755']);
+  assert.deepEqual(o.propagation, [MS.SLAVE | MS.REC]);
+  assert.deepEqual(o.recursive, { set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOATIME, clear: MOUNT_ATTR.ATIME_MASK }, 'an atime change clears the whole atime field, as mount_setattr requires');
+  assert.equal(parseMountOptions(['rbind'], 'm').bind, true);
+  assert.throws(() => parseMountOptions(['idmap'], 'mounts[3].options'), /mounts\[3\]\.options\[0\]/);
+});
+
+test('signals by name, SIG name and number', () => {
+  assert.equal(resolveSignal('KILL'), 9);
+  assert.equal(resolveSignal('sigterm'), 15);
+  assert.equal(resolveSignal('10'), 10);
+  assert.equal(resolveSignal('RTMIN+2'), 36);
+  assert.throws(() => resolveSignal('NOPE'), /unknown signal/);
+  assert.throws(() => resolveSignal('99'), /unknown signal/);
+});
+
+test('proc stat: the command name may hold spaces and parentheses', () => {
+  const s = parseProcStat('42 (a b) c)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615');
+  assert.deepEqual(s, { state: 'S', startTime: 987654 });
+});
+
+test('cgroup layout from mountinfo: v1 hybrid is v1, pure unified is v2', () => {
+  const v1 = [
+    '30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755',
+    '31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw',
+    '32 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu',
+    '33 30 0:29 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd',
+  ].join('\n');
+  assert.deepEqual(cgroupLayoutFromMountinfo(v1), { version: 1, hierarchies: [{ dir: 'cpu', options: 'cpu' }, { dir: 'systemd', options: 'name=systemd' }] });
+  assert.deepEqual(cgroupLayoutFromMountinfo('30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate'), { version: 2 });
+});
+
+test('id maps are written one line per mapping', () => {
+  assert.equal(formatIdMap([{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }]), '0 1000 1\n1 100000 65536\n');
+});
+
+test('argv: long, single-dash, = and short forms; -- ends flags', () => {
+  const flags = [
+    { name: 'bundle', alias: 'b', kind: 'string' as const, help: '' },
+    { name: 'detach', alias: 'd', kind: 'bool' as const, help: '' },
+    { name: 'preserve-fds', kind: 'int' as const, help: '' },
+  ];
+  assert.deepEqual(parseArgs(['-b', '/x', '--detach', '--preserve-fds=2', 'id'], flags), { flags: { bundle: '/x', detach: true, 'preserve-fds': 2 }, positionals: ['id'] });
+  assert.deepEqual(parseArgs(['-bundle', '/y', '--', '-d'], flags).positionals, ['-d']);
+  assert.throws(() => parseArgs(['--nope'], flags), /unknown flag --nope/);
+  assert.throws(() => parseArgs(['--preserve-fds', 'x'], flags), /not a number/);
+  assert.throws(() => parseArgs(['--bundle'], flags), /needs a value/);
+});
+
+test('berth-spawn channel messages', () => {
+  assert.deepEqual(parseMessage('pid 123'), { type: 'pid', pid: 123 });
+  assert.deepEqual(parseMessage('sync create-runtime'), { type: 'sync', point: 'create-runtime' });
+  assert.deepEqual(parseMessage('error 7 2 mount x on /y'), { type: 'error', index: 7, errno: 2, text: 'mount x on /y' });
+  assert.equal(parseMessage('garbage').type, 'error');
+});
+
+test('container ids as runc allows them', () => {
+  for (const ok of ['a', 'web-1', 'x_y.z+1']) validateId(ok);
+  for (const bad of ['', '..', 'a/b', 'a b', '../x']) assert.throws(() => validateId(bad), /invalid container id/);
+});
