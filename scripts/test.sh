@@ -3,7 +3,7 @@
 #   scripts/test.sh [unit|integration|interop]...
 set -eu
 cd "$(dirname "$(readlink -f "$0")")/.."
-node scripts/gen-syscalls.mjs >/dev/null
+npm run --silent build >/dev/null
 suites=${*:-unit integration interop}
 status=0
 for suite in $suites; do

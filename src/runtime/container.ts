@@ -16,7 +16,7 @@ import { compilePlan, SYNC } from './plan-compiler.ts';
 import { StateStore, type ContainerRecord } from './state-store.ts';
 import { resolveSignal } from './signals.ts';
 import { writeIdMappings } from './id-mappings.ts';
-import { CgroupController } from './cgroup-controller.ts';
+import { cgroupManagerFromJSON, openCgroupManager, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
 
 export interface CreateOptions {
   id: string;
@@ -153,7 +153,7 @@ export class Runtime {
       wait,
       host,
     });
-    const cgroups = CgroupController.forSpec(options.id, spec);
+    const cgroups = await openCgroupManager({ id: options.id, cgroupsPath: spec.linux?.cgroupsPath, ...CGROUP_SETTINGS });
     this.store.claim(options.id);
     const record: ContainerRecord = {
       id: options.id,
@@ -165,12 +165,14 @@ export class Runtime {
       creating: true,
       owner: '',
       config: spec,
-      cgroup: cgroups?.toJSON(),
+      cgroup: cgroups.toJSON(),
     };
     let session: SpawnSession | undefined;
     try {
       this.store.write(record);
-      await cgroups?.create(spec);
+      await cgroups.create();
+      const warnings = await cgroups.set(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
+      for (const w of warnings) this.warn(w);
       session = new SpawnSession(plan, { preserveFds: options.preserveFds, detached: true });
       await this.driveCreate(session, plan, record, spec, cgroups);
       if (options.pidFile) writePidFile(options.pidFile, record.pid);
@@ -183,7 +185,7 @@ export class Runtime {
       if (record.pid) killQuietly(record.pid, 'SIGKILL');
       if (session) await Promise.race([session.exited, delay(2000)]);
       await this.waitGone(record.pid, record.pidStartTime || undefined);
-      await cgroups?.destroy().catch(() => {});
+      await cgroups.destroy().catch(() => {});
       this.store.remove(options.id);
       throw err;
     }
@@ -194,7 +196,7 @@ export class Runtime {
     plan: Plan,
     record: ContainerRecord,
     spec: Spec,
-    cgroups: CgroupController | null,
+    cgroups: CgroupManager,
   ): Promise<void> {
     const namespaces = spec.linux?.namespaces ?? [];
     for (;;) {
@@ -209,7 +211,7 @@ export class Runtime {
         case 'sync': {
           if (m.point === SYNC.clone) {
             if (namespaces.some((n) => n.type === 'user' && !n.path)) writeIdMappings(record.pid, spec);
-            await cgroups?.apply(record.pid);
+            await cgroups.apply(record.pid);
             if (spec.process?.oomScoreAdj !== undefined) writeOomScoreAdj(record.pid, spec.process.oomScoreAdj);
           } else if (m.point === SYNC.hooks) {
             const state = this.ociState(record, 'creating');
@@ -277,14 +279,13 @@ export class Runtime {
     }
   }
 
-  kill(id: string, signal: string, all = false): void {
+  async kill(id: string, signal: string, all = false): Promise<void> {
     const record = this.store.read(id);
     const status = this.status(record);
     if (status === 'stopped') throw precondition(`container "${id}" is not running`, { op: 'kill' });
     const sig = resolveSignal(signal);
     if (all) {
-      const cgroups = CgroupController.fromJSON(record.cgroup);
-      const pids = cgroups ? cgroups.pids() : [record.pid];
+      const pids = await this.cgroups(record).pids(true);
       for (const pid of pids) killQuietly(pid, sig);
       return;
     }
@@ -307,18 +308,25 @@ export class Runtime {
     if (status === 'running' && !force) {
       throw precondition(`cannot delete container "${id}" that is running: stop it first or use --force`, { op: 'delete' });
     }
-    const cgroups = CgroupController.fromJSON(record.cgroup);
+    const cgroups = record.cgroup ? this.cgroups(record) : null;
     if (status !== 'stopped') {
-      if (cgroups) for (const pid of cgroups.pids()) killQuietly(pid, 'SIGKILL');
       killQuietly(record.pid, 'SIGKILL');
       await this.waitGone(record.pid, record.pidStartTime);
     }
-    await cgroups?.destroy();
+    if (cgroups) {
+      // Without a pid namespace, processes may outlive init: the cgroup knows them all.
+      for (const pid of await cgroups.pids(true).catch(() => [])) killQuietly(pid, 'SIGKILL');
+      await cgroups.destroy();
+    }
     const stopped = this.ociState(record, 'stopped');
     for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
       await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
     }
     this.store.remove(id);
+  }
+
+  cgroups(record: ContainerRecord): CgroupManager {
+    return cgroupManagerFromJSON(record.cgroup, CGROUP_SETTINGS);
   }
 
   /** create + start; in the foreground, waits and returns the container's exit status. */
@@ -353,6 +361,10 @@ export class Runtime {
     }
   }
 }
+
+// On cgroup v2 device rules need an eBPF program berth doesn't have yet: run without them (the
+// container still gets only the device nodes its config lists) and say so.
+const CGROUP_SETTINGS = { v2DeviceRules: 'ignore' as const };
 
 function killQuietly(pid: number, sig: NodeJS.Signals | number): void {
   if (!pid) return;

@@ -7,7 +7,7 @@ export function resolveSignal(value: string): number {
   const v = value.trim().toUpperCase();
   if (/^\d+$/.test(v)) {
     const n = Number(v);
-    if (n >= 1 && n <= 64) return n;
+    if (n >= 0 && n <= 64) return n; // 0 probes that the process exists
   } else {
     const name = (v.startsWith('SIG') ? v : `SIG${v}`) as NodeJS.Signals;
     const n = constants.signals[name];

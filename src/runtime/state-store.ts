@@ -84,7 +84,7 @@ export class StateStore {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`container "${id}" does not exist`, { path: this.dir(id) });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`container "${id}" does not exist`);
       throw fromSystemError(err, 'read', file);
     }
     try {

@@ -24,6 +24,7 @@ test('signals by name, SIG name and number', () => {
   assert.equal(resolveSignal('KILL'), 9);
   assert.equal(resolveSignal('sigterm'), 15);
   assert.equal(resolveSignal('10'), 10);
+  assert.equal(resolveSignal('0'), 0);
   assert.equal(resolveSignal('RTMIN+2'), 36);
   assert.throws(() => resolveSignal('NOPE'), /unknown signal/);
   assert.throws(() => resolveSignal('99'), /unknown signal/);

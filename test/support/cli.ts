@@ -1,0 +1,98 @@
+// Runs the built CLIs as a user would, and checks that nothing was left behind.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { processAlive } from '../../src/sys/proc.ts';
+import { MARKER } from './bundle.ts';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const berthRuntimeBin = join(repoRoot, 'bin/berth-runtime');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const env = { ...process.env };
+delete env.NODE_EXTRA_CA_CERTS;
+
+// Output goes to files, not pipes: a detached container inherits the runtime's stdio (as with
+// runc), and a pipe it holds open would keep a reader waiting for EOF.
+const outDir = mkdtempSync(join(tmpdir(), 'berth-test-out-'));
+process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
+let outSeq = 0;
+
+export function runCli(bin: string, args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): RunResult {
+  const n = outSeq++;
+  const outFile = join(outDir, `${n}.out`);
+  const errFile = join(outDir, `${n}.err`);
+  const out = openSync(outFile, 'w');
+  const err = openSync(errFile, 'w');
+  try {
+    const r = spawnSync(bin, args, { cwd: opts.cwd, input: opts.input ?? '', stdio: ['pipe', out, err], env, timeout: opts.timeoutMs ?? 30_000 });
+    return { code: r.status ?? (r.signal ? 128 : 255), stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(outFile, { force: true });
+    rmSync(errFile, { force: true });
+  }
+}
+
+export function runCliAsync(bin: string, args: string[], opts: { cwd?: string } = {}): Promise<RunResult> {
+  return new Promise((resolveRun) => {
+    const child = spawn(bin, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code, signal) => resolveRun({ code: code ?? (signal ? 128 : 255), stdout, stderr }));
+  });
+}
+
+/** A berth-runtime bound to its own temporary state root. */
+export class RuntimeCli {
+  readonly root = mkdtempSync(join(tmpdir(), 'berth-test-state-'));
+
+  run(args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): RunResult {
+    return runCli(berthRuntimeBin, ['--root', this.root, ...args], opts);
+  }
+
+  ok(args: string[], opts: { cwd?: string; input?: string } = {}): string {
+    const r = this.run(args, opts);
+    if (r.code !== 0) throw new Error(`berth-runtime ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Removes every container this instance made, then its state root. */
+  cleanup(): void {
+    if (existsSync(this.root)) {
+      for (const id of readdirSync(this.root)) this.run(['delete', '--force', id]);
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** What a failed or deleted container might leave behind, for assertions. */
+export function leftovers(rootfs: string, stateDir?: string): string[] {
+  const found: string[] = [];
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const line of mountinfo.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp && (mp === rootfs || mp.startsWith(`${rootfs}/`))) found.push(`mount ${mp}`);
+  }
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      // After pivot_root the root link reads "/": recognise the rootfs by its marker file.
+      if (processAlive(Number(pid)) && readFileSync(`/proc/${pid}/root/${MARKER}`, 'utf8') === rootfs) found.push(`process ${pid}`);
+    } catch {
+      // gone or not ours
+    }
+  }
+  if (stateDir && existsSync(stateDir)) found.push(`state ${stateDir}`);
+  return found;
+}
