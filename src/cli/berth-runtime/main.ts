@@ -174,7 +174,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
     }
     case 'kill': {
       const [id, signal] = need(cmd, p, 2);
-      runtime.kill(id!, signal ?? 'SIGTERM', !!f.all);
+      await runtime.kill(id!, signal ?? 'SIGTERM', !!f.all);
       return 0;
     }
     case 'delete': {

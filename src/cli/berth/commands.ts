@@ -1,0 +1,56 @@
+// The `berth` image commands as data: flags, arguments and one-line help. Behaviour lives in
+// image-commands.ts.
+import type { CommandSpec, FlagSpec } from './args.ts';
+
+export const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'root', kind: 'string', help: 'storage root (images, snapshots, metadata)', default: '/var/lib/berth' },
+  { name: 'config', kind: 'string', help: 'config dir (auth.json, registries.json); default ~/.config/berth' },
+  { name: 'help', short: 'h', kind: 'bool', help: 'show help' },
+];
+
+const quiet: FlagSpec = { name: 'quiet', short: 'q', kind: 'bool', help: 'print only what is essential' };
+const platform: FlagSpec = { name: 'platform', kind: 'string', help: 'os/arch[/variant] to pull (default: the host)' };
+
+export const COMMANDS: CommandSpec[] = [
+  { path: ['pull'], summary: 'Pull an image from a registry', flags: [platform, quiet], args: ['image'] },
+  { path: ['push'], summary: 'Push an image to a registry (optionally under another name)', flags: [quiet], args: ['image', 'destination?'] },
+  {
+    path: ['images'],
+    summary: 'List images',
+    flags: [quiet, { name: 'format', kind: 'string', help: 'table (default) or json', default: 'table' }, { name: 'digests', kind: 'bool', help: 'show digests' }],
+    args: [],
+  },
+  { path: ['rmi'], summary: 'Remove images (names, ids or digests)', flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'untag even if a container uses it' }], args: ['image...'] },
+  { path: ['tag'], summary: 'Give an image another name', flags: [], args: ['source', 'target'] },
+  { path: ['inspect'], summary: 'Show an image record, manifest and config as JSON', flags: [platform], args: ['image...'] },
+  {
+    path: ['login'],
+    summary: 'Store credentials for a registry (checked against it first)',
+    flags: [
+      { name: 'username', short: 'u', kind: 'string', help: 'user name' },
+      { name: 'password', short: 'p', kind: 'string', help: 'password (prefer --password-stdin)' },
+      { name: 'password-stdin', kind: 'bool', help: 'read the password from standard input' },
+    ],
+    args: ['registry'],
+  },
+  { path: ['logout'], summary: 'Remove stored credentials for a registry', flags: [], args: ['registry'] },
+  {
+    path: ['save'],
+    summary: 'Write images to an OCI layout tar (also loadable by docker load)',
+    flags: [
+      { name: 'output', short: 'o', kind: 'string', help: 'output file (required)' },
+      { name: 'directory', kind: 'bool', help: 'write an OCI layout directory instead of a tar' },
+    ],
+    args: ['image...'],
+  },
+  { path: ['load'], summary: 'Load images from an OCI layout (dir or tar) or docker save archive', flags: [{ name: 'input', short: 'i', kind: 'string', help: 'archive file or layout directory (required)' }, quiet], args: [] },
+  { path: ['image', 'prune'], summary: 'Remove unused content; with --all, every image no container uses', flags: [{ name: 'all', short: 'a', kind: 'bool', help: 'remove all unused images, not just unreferenced content' }], args: [] },
+];
+
+export function findCommand(words: readonly string[]): { cmd: CommandSpec; used: number } | undefined {
+  let best: { cmd: CommandSpec; used: number } | undefined;
+  for (const cmd of COMMANDS) {
+    if (cmd.path.every((w, i) => words[i] === w) && (!best || cmd.path.length > best.used)) best = { cmd, used: cmd.path.length };
+  }
+  return best;
+}

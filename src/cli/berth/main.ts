@@ -1,0 +1,48 @@
+// Entry of the `berth` developer CLI (image commands; `run` and friends are wired by their owners).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { BerthError, exitCodeOf } from '../../oci/errors.ts';
+import { checkArgs, parseFlags, usage } from './args.ts';
+import { COMMANDS, GLOBAL_FLAGS, findCommand } from './commands.ts';
+import { HANDLERS, readStdinSync, type CliContext } from './image-commands.ts';
+
+export function defaultConfigDir(): string {
+  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'berth');
+}
+
+function help(): string {
+  const lines = ['Usage: berth [--root DIR] [--config DIR] COMMAND', '', 'Commands:'];
+  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(14)}${c.summary}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout' | 'stderr' | 'readStdin'>> = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  try {
+    const { parsed: global, rest } = parseFlags(argv, GLOBAL_FLAGS, true);
+    const found = findCommand(rest);
+    if (!found) {
+      if (rest.length === 0 || global.flags.help) {
+        stdout.write(help() + '\n');
+        return rest.length === 0 && !global.flags.help ? 2 : 0;
+      }
+      throw new BerthError('invalid-argument', `unknown command "${rest[0]}" (see berth --help)`, { field: rest[0] });
+    }
+    const { cmd, used } = found;
+    const { parsed } = parseFlags(rest.slice(used), [...cmd.flags, ...GLOBAL_FLAGS], false);
+    if (parsed.flags.help || global.flags.help) {
+      stdout.write(usage(cmd) + '\n');
+      return 0;
+    }
+    checkArgs(cmd, parsed.args);
+    const root = (parsed.flags.root !== '/var/lib/berth' ? parsed.flags.root : global.flags.root) as string;
+    const configDir = (parsed.flags.config ?? global.flags.config ?? defaultConfigDir()) as string;
+    const ctx: CliContext = { root, configDir, stdout, stderr, readStdin: io.readStdin ?? readStdinSync };
+    return await HANDLERS[cmd.path.join(' ')]!(ctx, parsed);
+  } catch (err) {
+    const line = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);
+    stderr.write(`berth: ${line.replace(/\n/g, ' ')}\n`);
+    return exitCodeOf(err);
+  }
+}

@@ -1,0 +1,218 @@
+// `load`: OCI image layouts (a directory, or a tar of one) and `docker save` archives
+// (manifest.json + repositories, layers as tar files, compressed or not). Tar archives are read
+// with the safe tar reader into a private staging directory first; every blob is verified by
+// digest on its way into the content store; names are recorded only after everything verified.
+import * as fs from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { BerthError, invalid, notFound } from '../oci/errors.ts';
+import { Digester, parseDigest, sha256Of, type Digest } from '../oci/digest.ts';
+import { detectManifestKind, parseImageConfig, parseIndex, parseManifest } from '../oci/image-parse.ts';
+import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, MediaType, type Descriptor, type ImageManifest } from '../oci/image-spec.ts';
+import { formatReference, parseReference } from '../oci/reference.ts';
+import type { ImageStore } from './image-store.ts';
+import { readTar } from './tar-reader.ts';
+import { entryComponents } from './layer-path.ts';
+import { decompress, sniffCompression } from './decompress.ts';
+import { createLease, type Lease } from './leases.ts';
+import { ensureSnapshots } from './unpack-image.ts';
+import { resolveImage } from './image-resolve.ts';
+
+export interface LoadResult {
+  images: Array<{ name: string; digest: Digest }>;
+}
+
+export async function loadArchive(store: ImageStore, input: string, opts: { unpack?: boolean } = {}): Promise<LoadResult> {
+  let st;
+  try {
+    st = await fs.stat(input);
+  } catch {
+    throw notFound(`archive ${input} not found`, { path: input });
+  }
+  const lease = createLease(store.db);
+  let staging: string | undefined;
+  try {
+    let dir = input;
+    if (!st.isDirectory()) {
+      staging = join(store.tmpDir(), `load-${randomUUID()}`);
+      await extractArchive(input, staging);
+      dir = staging;
+    }
+    const hasIndex = await exists(join(dir, 'index.json'));
+    const hasDockerManifest = await exists(join(dir, 'manifest.json'));
+    let images: LoadResult['images'];
+    if (hasIndex) images = await loadOciLayout(store, dir, lease);
+    else if (hasDockerManifest) images = await loadDockerArchive(store, dir, lease);
+    else throw invalid(`${input} is neither an OCI image layout (index.json) nor a docker save archive (manifest.json)`, { path: input });
+    if (opts.unpack !== false) {
+      for (const img of images) {
+        const r = await resolveImage(store, img.name);
+        await ensureSnapshots(store, r.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: r.config.rootfs.diff_ids[i]! })), { lease });
+      }
+    }
+    return { images };
+  } finally {
+    lease.release();
+    if (staging) await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(() => true, () => false);
+}
+
+/** Extracts regular files only, by safe names, into `dir` (created). */
+async function extractArchive(file: string, dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  for await (const entry of readTar(createReadStream(file))) {
+    const parts = entryComponents(entry.header.name, 'archive entry');
+    if (entry.header.type !== 'file' || parts.length === 0) continue;
+    let parent = dir;
+    for (const p of parts.slice(0, -1)) {
+      parent = join(parent, p);
+      const s = await fs.lstat(parent).catch(() => undefined);
+      if (!s) await fs.mkdir(parent);
+      else if (!s.isDirectory()) throw invalid(`archive entry ${entry.header.name}: ${p} is not a directory`, { field: entry.header.name });
+    }
+    const fh = await fs.open(join(parent, parts[parts.length - 1]!), 'wx', 0o600);
+    try {
+      for await (const chunk of entry.body()) await fh.write(chunk);
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+async function importBlobFile(store: ImageStore, path: string, expected: { digest: Digest; size?: number }, lease: Lease): Promise<void> {
+  lease.addBlob(expected.digest);
+  if (await store.content.info(expected.digest)) return;
+  const w = await store.content.writer(`load-${expected.digest}-${randomUUID()}`);
+  try {
+    for await (const chunk of createReadStream(path)) await w.write(chunk as Buffer);
+    await w.commit(expected);
+  } catch (err) {
+    await w.close();
+    await store.content.abortIngest(w.ref);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`archive lacks blob ${expected.digest}`, { path });
+    throw err;
+  }
+}
+
+function blobFile(dir: string, digest: Digest): string {
+  return join(dir, 'blobs', 'sha256', parseDigest(digest).slice(7));
+}
+
+function nameFor(desc: Descriptor, fallback: string): string {
+  const full = desc.annotations?.[ANNOTATION_IMAGE_NAME];
+  if (full) return formatReference(parseReference(full, ANNOTATION_IMAGE_NAME));
+  const ref = desc.annotations?.[ANNOTATION_REF_NAME];
+  if (ref) {
+    // A bare tag ("v1") names no repository; a full reference does.
+    if (/^[\w][\w.-]{0,127}$/.test(ref)) return formatReference(parseReference(`${fallback}:${ref}`, ANNOTATION_REF_NAME));
+    return formatReference(parseReference(ref, ANNOTATION_REF_NAME));
+  }
+  return formatReference(parseReference(`${fallback}@${desc.digest}`));
+}
+
+async function importManifestTree(store: ImageStore, dir: string, desc: Descriptor, lease: Lease): Promise<void> {
+  await importBlobFile(store, blobFile(dir, desc.digest), desc, lease);
+  const bytes = await store.content.readBlob(desc.digest);
+  if (detectManifestKind(bytes, desc.mediaType) === 'index') {
+    const index = parseIndex(bytes, `index ${desc.digest}`);
+    const children: Digest[] = [];
+    for (const m of index.manifests) {
+      if (!(await exists(blobFile(dir, m.digest)))) continue; // platforms not included in the archive
+      await importManifestTree(store, dir, m, lease);
+      children.push(m.digest);
+    }
+    store.records.addRefs(desc.digest, children);
+    return;
+  }
+  const manifest = parseManifest(bytes, `manifest ${desc.digest}`);
+  for (const d of [manifest.config, ...manifest.layers]) await importBlobFile(store, blobFile(dir, d.digest), d, lease);
+  parseImageConfig(await store.content.readBlob(manifest.config.digest));
+  store.records.addRefs(desc.digest, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
+}
+
+async function loadOciLayout(store: ImageStore, dir: string, lease: Lease): Promise<LoadResult['images']> {
+  const index = parseIndex(await fs.readFile(join(dir, 'index.json')), 'index.json');
+  const out: LoadResult['images'] = [];
+  for (const desc of index.manifests) {
+    await importManifestTree(store, dir, desc, lease);
+    const name = nameFor(desc, 'docker.io/library/loaded');
+    store.records.put({ name, digest: desc.digest, mediaType: desc.mediaType, size: desc.size });
+    out.push({ name, digest: desc.digest });
+  }
+  return out;
+}
+
+interface DockerArchiveEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+function archivePath(dir: string, rel: string, what: string): string {
+  return join(dir, ...entryComponents(rel, what));
+}
+
+async function loadDockerArchive(store: ImageStore, dir: string, lease: Lease): Promise<LoadResult['images']> {
+  let entries: DockerArchiveEntry[];
+  try {
+    entries = JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8')) as DockerArchiveEntry[];
+    if (!Array.isArray(entries)) throw new Error('not an array');
+  } catch (err) {
+    throw invalid(`manifest.json: ${(err as Error).message}`, { path: 'manifest.json' });
+  }
+  const out: LoadResult['images'] = [];
+  for (const [i, e] of entries.entries()) {
+    if (typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw invalid(`manifest.json[${i}]: needs Config and Layers`, { field: `manifest.json[${i}]` });
+    const configBytes = await fs.readFile(archivePath(dir, e.Config, 'Config'));
+    const config = parseImageConfig(configBytes, `config ${e.Config}`);
+    if (config.rootfs.diff_ids.length !== e.Layers.length) {
+      throw invalid(`manifest.json[${i}]: ${e.Layers.length} layers but the config lists ${config.rootfs.diff_ids.length}`, { field: `manifest.json[${i}]` });
+    }
+    const configDigest = sha256Of(configBytes);
+    await store.content.writeBlob(configBytes, { digest: configDigest });
+    lease.addBlob(configDigest);
+    const layers: Descriptor[] = [];
+    for (const [j, rel] of e.Layers.entries()) {
+      const path = archivePath(dir, rel, `Layers[${j}]`);
+      const head = Buffer.alloc(4);
+      const fh = await fs.open(path, 'r');
+      await fh.read(head, 0, 4, 0);
+      await fh.close();
+      const compression = sniffCompression(head);
+      const d = new Digester();
+      for await (const c of createReadStream(path)) d.update(c as Buffer);
+      const digest = d.digest();
+      const diff = new Digester();
+      for await (const c of decompress(createReadStream(path), compression, rel)) diff.update(c);
+      if (diff.digest() !== config.rootfs.diff_ids[j]) {
+        throw new BerthError('data-loss', `layer ${rel}: content hashes to ${diff.digest()} but the config says ${config.rootfs.diff_ids[j]}`, { field: rel });
+      }
+      await importBlobFile(store, path, { digest, size: d.size }, lease);
+      const mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : compression === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayer;
+      layers.push({ mediaType, digest, size: d.size });
+    }
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
+      layers,
+    };
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    const manifestDigest = sha256Of(manifestBytes);
+    await store.content.writeBlob(manifestBytes, { digest: manifestDigest });
+    lease.addBlob(manifestDigest);
+    store.records.addRefs(manifestDigest, [configDigest, ...layers.map((l) => l.digest)]);
+    const names = (e.RepoTags ?? []).map((t) => formatReference(parseReference(t, 'RepoTags')));
+    if (names.length === 0) names.push(formatReference(parseReference(`docker.io/library/loaded@${manifestDigest}`)));
+    for (const name of names) {
+      store.records.put({ name, digest: manifestDigest, mediaType: MediaType.ociManifest, size: manifestBytes.length });
+      out.push({ name, digest: manifestDigest });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+// Garbage collection: blobs not reachable from an image name (through the recorded content graph)
+// or a live lease are deleted; committed snapshots not in the chain of a kept image and not below
+// an active snapshot (a container's rootfs) are removed; orphaned snapshot dirs and abandoned
+// ingests go too. Safe against a concurrent pull: its lease keeps what it wrote.
+import * as fs from 'node:fs/promises';
+import { join } from 'node:path';
+import { sha256Of, type Digest } from '../oci/digest.ts';
+import { parseImageConfig, parseManifest } from '../oci/image-parse.ts';
+import { chainIds } from '../oci/image-chain-id.ts';
+import type { ImageStore } from './image-store.ts';
+import { leasedResources } from './leases.ts';
+import { removeTree } from './overlay-snapshotter.ts';
+
+export interface GcResult {
+  blobsRemoved: number;
+  snapshotsRemoved: number;
+  bytesFreed: number;
+}
+
+/** Ingests untouched for this long whose writer is gone are removed. */
+/** Key prefix of the snapshots layers are extracted into (see unpack-image.ts). */
+export const EXTRACT_PREFIX = 'extract-';
+
+export const STALE_INGEST_MS = 60 * 60 * 1000;
+
+export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: number } = {}): Promise<GcResult> {
+  const leased = leasedResources(store.db);
+  const reachable = new Set<string>(leased.blobs);
+  const queue: string[] = [...store.records.list().map((r) => r.digest), ...leased.blobs];
+  while (queue.length) {
+    const d = queue.pop()!;
+    if (reachable.has(d) && !leased.blobs.has(d)) continue;
+    reachable.add(d);
+    for (const c of store.records.children(d as Digest)) if (!reachable.has(c)) queue.push(c);
+  }
+  // Snapshot chains of every reachable manifest.
+  const keepSnapshots = new Set<string>(leased.snapshots);
+  for (const d of reachable) {
+    const children = store.records.children(d as Digest);
+    if (children.length === 0) continue;
+    try {
+      const m = parseManifest(await store.content.readBlob(d as Digest));
+      const config = parseImageConfig(await store.content.readBlob(m.config.digest));
+      for (const id of chainIds(config.rootfs.diff_ids)) keepSnapshots.add(id);
+    } catch {
+      // An index, or a document that is not a manifest: it has no snapshot chain of its own.
+    }
+  }
+  const result: GcResult = { blobsRemoved: 0, snapshotsRemoved: 0, bytesFreed: 0 };
+  for await (const b of store.content.walk()) {
+    if (reachable.has(b.digest)) continue;
+    if (await store.content.delete(b.digest)) {
+      store.records.forgetBlob(b.digest);
+      result.blobsRemoved++;
+      result.bytesFreed += b.size;
+    }
+  }
+  // Ancestors of kept or active snapshots stay; remove the rest, leaves first.
+  const all = store.snapshots.walk();
+  const byKey = new Map(all.map((s) => [s.key, s]));
+  const keep = new Set<string>();
+  for (const s of all) {
+    // An unleased extract-* snapshot is what a crashed pull left; containers' active snapshots stay.
+    const abandoned = s.key.startsWith(EXTRACT_PREFIX) && !leased.snapshots.has(s.key);
+    if ((s.kind !== 'committed' && !abandoned) || keepSnapshots.has(s.key)) {
+      for (let k: string | undefined = s.key; k && !keep.has(k); k = byKey.get(k)?.parent) keep.add(k);
+    }
+  }
+  let removable = all.filter((s) => !keep.has(s.key));
+  while (removable.length) {
+    const parents = new Set(removable.map((s) => s.parent).filter(Boolean));
+    const leaves = removable.filter((s) => !parents.has(s.key));
+    if (leaves.length === 0) break;
+    for (const s of leaves) {
+      await store.snapshots.remove(s.key);
+      result.snapshotsRemoved++;
+    }
+    const gone = new Set(leaves.map((s) => s.key));
+    removable = removable.filter((s) => !gone.has(s.key));
+  }
+  for (const dir of await store.snapshots.orphanDirs()) await removeTree(dir);
+  const staleBefore = Date.now() - (opts.staleIngestMs ?? STALE_INGEST_MS);
+  for (const ing of await store.content.ingests()) {
+    if (ing.updatedAt >= staleBefore) continue;
+    const lock = join(store.content.ingestDir, sha256Of(ing.ref).slice(7), 'lock');
+    const held = await fs.access(lock).then(() => true, () => false);
+    if (!held) await store.content.abortIngest(ing.ref);
+  }
+  return result;
+}

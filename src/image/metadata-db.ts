@@ -1,0 +1,81 @@
+// The metadata database (SQLite through better-sqlite3): images, the content reference graph,
+// blob labels, snapshots and leases. WAL mode and a busy timeout let `berth` and `berthd` share one
+// store; every multi-row change runs in a transaction.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError } from '../oci/errors.ts';
+
+export type Db = Database.Database;
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS images (
+  name TEXT PRIMARY KEY,
+  digest TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS images_digest ON images(digest);
+-- Edges of the content graph (index -> manifest, manifest -> config and layers), for GC.
+CREATE TABLE IF NOT EXISTS blob_refs (
+  parent TEXT NOT NULL,
+  child TEXT NOT NULL,
+  PRIMARY KEY (parent, child)
+) WITHOUT ROWID;
+-- Free-form labels on blobs, e.g. the repositories a blob came from (for cross-repo mount on push)
+-- and a layer's uncompressed digest.
+CREATE TABLE IF NOT EXISTS blob_labels (
+  digest TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (digest, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL UNIQUE,
+  parent_id INTEGER REFERENCES snapshots(id),
+  kind TEXT NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent_id);
+-- A lease keeps blobs and snapshots alive while an operation (a pull) is in flight.
+CREATE TABLE IF NOT EXISTS leases (
+  id TEXT PRIMARY KEY,
+  pid INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lease_resources (
+  lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('blob', 'snapshot')),
+  key TEXT NOT NULL,
+  PRIMARY KEY (lease_id, kind, key)
+) WITHOUT ROWID;
+`;
+
+export function openMetadataDb(root: string): Db {
+  const dir = root;
+  const path = join(dir, 'metadata.db');
+  try {
+    mkdirSync(dir, { recursive: true });
+    const db = new Database(path, { timeout: 15000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      db.close();
+      throw new BerthError('failed-precondition', `metadata database schema ${version} is newer than this berth (${SCHEMA_VERSION})`, { path });
+    }
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    return db;
+  } catch (err) {
+    if (err instanceof BerthError) throw err;
+    throw new BerthError('internal', `open metadata database: ${(err as Error).message}`, { path, op: 'open' }, { cause: err });
+  }
+}

@@ -1,0 +1,218 @@
+// `pull`: resolve a reference on its registry, store the manifest (and index), config and layers,
+// and unpack the layers into snapshots while they download (one pass: network -> ingest file and
+// -> decompress -> untar). The image name is recorded only when everything verified.
+import { BerthError } from '../oci/errors.ts';
+import type { Digest } from '../oci/digest.ts';
+import { detectManifestKind, parseImageConfig, parseIndex, parseManifest } from '../oci/image-parse.ts';
+import { MediaType, type Descriptor, type ImageConfig, type Platform } from '../oci/image-spec.ts';
+import { formatPlatform, hostPlatform, platformMatches, selectPlatformManifest } from '../oci/image-platform.ts';
+import { familiarReference, formatReference, parseReference, type ImageReference } from '../oci/reference.ts';
+import type { ImageStore } from './image-store.ts';
+import { RegistryClient, type ClientOptions } from './registry-client.ts';
+import { loadRegistriesConfig } from './registry-hosts.ts';
+import { createLease, type Lease } from './leases.ts';
+import { checkLayerMediaType, ensureSnapshots, mapLimited, type LayerJob, type LayerProgress } from './unpack-image.ts';
+import type { ApplyLimits } from './layer-applier.ts';
+import { collectGarbage } from './gc.ts';
+
+export type PullEvent =
+  | { type: 'resolved'; reference: string; digest: Digest; mediaType: string }
+  | ({ type: 'layer' } & LayerProgress)
+  | { type: 'done'; reference: string; digest: Digest };
+
+export interface PullOptions extends ClientOptions {
+  platform?: Platform;
+  /** berth's config dir: registries.json and auth.json. */
+  configDir?: string;
+  concurrency?: number;
+  unpack?: boolean;
+  onEvent?: (e: PullEvent) => void;
+  applyLimits?: ApplyLimits;
+}
+
+export interface PullResult {
+  name: string;
+  /** What the name points at: the index or the manifest digest. */
+  digest: Digest;
+  manifestDigest: Digest;
+  config: ImageConfig;
+  chainIds: Digest[];
+}
+
+export const SOURCE_LABEL_PREFIX = 'distribution.source.';
+
+export function clientFor(ref: ImageReference, opts: PullOptions): RegistryClient {
+  return new RegistryClient(ref.domain, { ...opts, registries: opts.registries ?? loadRegistriesConfig(opts.configDir) });
+}
+
+export async function pullImage(store: ImageStore, input: string, opts: PullOptions = {}): Promise<PullResult> {
+  const ref = parseReference(input, 'image');
+  const client = clientFor(ref, opts);
+  const repo = ref.path;
+  const shown = familiarReference(ref);
+  const lease = createLease(store.db);
+  try {
+    const top = await client.getManifest(repo, ref.digest ?? ref.tag!, `image ${shown}`);
+    const topMediaType = resolveMediaType(top.bytes, top.mediaType);
+    opts.onEvent?.({ type: 'resolved', reference: formatReference(ref), digest: top.digest, mediaType: topMediaType });
+    let manifestBytes = top.bytes;
+    let manifestDigest = top.digest;
+    if (detectManifestKind(top.bytes, topMediaType) === 'index') {
+      const index = parseIndex(top.bytes, `index of ${shown}`);
+      const chosen = selectPlatformManifest(index.manifests, opts.platform ?? hostPlatform(), `image ${shown}`);
+      const child = await client.getManifest(repo, chosen.digest, `manifest ${chosen.digest} of ${shown}`);
+      manifestBytes = child.bytes;
+      manifestDigest = child.digest;
+    }
+    const manifest = parseManifest(manifestBytes, `manifest of ${shown}`);
+    manifest.layers.forEach((l, i) => checkLayerMediaType(l, i));
+    const configBytes = await fetchSmallBlob(store, client, repo, manifest.config, lease);
+    const config = parseImageConfig(configBytes, `config of ${shown}`);
+    if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+      throw new BerthError('invalid-argument', `image ${shown}: manifest has ${manifest.layers.length} layers but its config lists ${config.rootfs.diff_ids.length} diff_ids`, { field: 'rootfs.diff_ids' });
+    }
+    if (opts.platform && top.digest === manifestDigest) {
+      const found = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+      if (!platformMatches(opts.platform, found)) {
+        throw new BerthError('not-found', `image ${shown} was found but its platform ${formatPlatform(found)} does not match the requested ${formatPlatform(opts.platform)}`, { field: 'platform' });
+      }
+    }
+    const jobs: LayerJob[] = manifest.layers.map((descriptor, i) => ({ descriptor, diffId: config.rootfs.diff_ids[i]! }));
+    const onProgress = (p: LayerProgress): void => opts.onEvent?.({ type: 'layer', ...p });
+    for (const j of jobs) onProgress({ digest: j.descriptor.digest, phase: 'waiting', current: 0, total: j.descriptor.size });
+
+    let chain: Digest[] = [];
+    if (opts.unpack === false) {
+      await Promise.all(mapLimited(jobs, opts.concurrency ?? 3, (j) => downloadBlob(store, client, repo, j.descriptor, lease, onProgress)));
+    } else {
+      chain = await ensureSnapshots(store, jobs, {
+        concurrency: opts.concurrency,
+        lease,
+        onProgress,
+        applyLimits: opts.applyLimits,
+        ensureBlob: (j) => downloadBlob(store, client, repo, j.descriptor, lease, onProgress),
+        source: (j) => streamingSource(store, client, repo, j.descriptor, lease, onProgress),
+      });
+    }
+
+    // Everything verified: store the documents and record the name, in that order.
+    await store.content.writeBlob(manifestBytes, { digest: manifestDigest });
+    lease.addBlob(manifestDigest);
+    if (top.digest !== manifestDigest) {
+      await store.content.writeBlob(top.bytes, { digest: top.digest });
+      lease.addBlob(top.digest);
+    }
+    const name = formatReference(ref.tag !== undefined ? { ...ref, digest: undefined } : ref);
+    store.db.transaction(() => {
+      store.records.addRefs(manifestDigest, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
+      if (top.digest !== manifestDigest) store.records.addRefs(top.digest, [manifestDigest]);
+      for (const d of [top.digest, manifestDigest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
+        addSource(store, d, ref.domain, repo);
+      }
+      store.records.put({ name, digest: top.digest, mediaType: topMediaType, size: top.bytes.length });
+    })();
+    opts.onEvent?.({ type: 'done', reference: name, digest: top.digest });
+    lease.release();
+    return { name, digest: top.digest, manifestDigest, config, chainIds: chain };
+  } catch (err) {
+    // Leave nothing behind that no image references: verified blobs and snapshots of this failed
+    // pull go (an interrupted download stays in ingest/ so that the next pull resumes it).
+    lease.release();
+    await collectGarbage(store).catch(() => undefined);
+    throw err;
+  }
+}
+
+function resolveMediaType(bytes: Buffer, declared: string): string {
+  const kind = detectManifestKind(bytes, declared || undefined);
+  if (declared && declared !== 'application/json' && declared !== 'text/plain') return declared;
+  const inner = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType;
+  return inner ?? (kind === 'index' ? MediaType.ociIndex : MediaType.ociManifest);
+}
+
+/** Remembers which repositories hold a blob, for cross-repository mounts on push. */
+export function addSource(store: ImageStore, digest: Digest, domain: string, repo: string): void {
+  const key = SOURCE_LABEL_PREFIX + domain;
+  const current = store.records.labels(digest)[key];
+  const repos = new Set(current ? current.split(',') : []);
+  repos.add(repo);
+  store.records.setLabel(digest, key, [...repos].join(','));
+}
+
+async function fetchSmallBlob(store: ImageStore, client: RegistryClient, repo: string, desc: Descriptor, lease: Lease): Promise<Buffer> {
+  if (await store.content.info(desc.digest)) {
+    try {
+      return await store.content.readBlob(desc.digest);
+    } catch (err) {
+      if (!(err instanceof BerthError && err.kind === 'data-loss')) throw err;
+    }
+  }
+  await downloadBlob(store, client, repo, desc, lease);
+  return store.content.readBlob(desc.digest);
+}
+
+/** Downloads a blob into the content store (resuming an earlier partial ingest), verified. */
+async function downloadBlob(
+  store: ImageStore,
+  client: RegistryClient,
+  repo: string,
+  desc: Descriptor,
+  lease: Lease,
+  onProgress?: (p: LayerProgress) => void,
+): Promise<void> {
+  lease.addBlob(desc.digest);
+  if (await store.content.info(desc.digest)) return;
+  const w = await store.content.writer(`pull-${desc.digest}`);
+  try {
+    if (w.offset > desc.size) await w.truncate();
+    for await (const chunk of client.getBlob(repo, desc, w.offset)) {
+      await w.write(chunk);
+      onProgress?.({ digest: desc.digest, phase: 'downloading', current: w.offset, total: desc.size });
+    }
+    await w.commit({ digest: desc.digest, size: desc.size });
+  } catch (err) {
+    await w.close();
+    throw err;
+  }
+}
+
+/**
+ * The bytes of a layer for extraction: straight from the network, written to the ingest as they
+ * pass. When an interrupted ingest exists, the blob is completed first and read back from the store.
+ */
+async function streamingSource(
+  store: ImageStore,
+  client: RegistryClient,
+  repo: string,
+  desc: Descriptor,
+  lease: Lease,
+  onProgress: (p: LayerProgress) => void,
+) {
+  lease.addBlob(desc.digest);
+  if (await store.content.info(desc.digest)) return { stream: await store.content.reader(desc.digest) };
+  const w = await store.content.writer(`pull-${desc.digest}`);
+  if (w.offset > 0) {
+    await w.close();
+    await downloadBlob(store, client, repo, desc, lease, onProgress);
+    return { stream: await store.content.reader(desc.digest) };
+  }
+  const stream = (async function* () {
+    for await (const chunk of client.getBlob(repo, desc, 0)) {
+      await w.write(chunk);
+      onProgress({ digest: desc.digest, phase: 'downloading', current: w.offset, total: desc.size });
+      yield chunk;
+    }
+  })();
+  return {
+    stream,
+    whenDone: async () => {
+      // Drain anything the decompressor did not need (trailing bytes still count for the digest).
+      for await (const _ of stream) void _;
+      await w.commit({ digest: desc.digest, size: desc.size });
+    },
+    abort: async () => {
+      await stream.return(undefined).catch(() => undefined);
+      await w.close();
+    },
+  };
+}
