@@ -1,6 +1,9 @@
 // Bundles each CLI entry point into dist/ (one ESM file plus lazily loaded chunks), so that a
 // command starts by reading a few files instead of resolving hundreds of modules.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+rmSync('dist', { recursive: true, force: true });
 
 const entries = ['src/cli/berth-runtime.ts'];
 for (const extra of ['src/cli/berth.ts', 'src/cli/berthd.ts']) {

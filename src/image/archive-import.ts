@@ -84,7 +84,7 @@ async function extractArchive(file: string, dir: string): Promise<void> {
   }
 }
 
-async function importBlobFile(store: ImageStore, path: string, expected: { digest: Digest; size?: number }, lease: Lease): Promise<void> {
+export async function importBlobFile(store: ImageStore, path: string, expected: { digest: Digest; size?: number }, lease: Lease): Promise<void> {
   lease.addBlob(expected.digest);
   if (await store.content.info(expected.digest)) return;
   const w = await store.content.writer(`load-${expected.digest}-${randomUUID()}`);

@@ -18,6 +18,8 @@ export interface CommandSpec {
   flags: FlagSpec[];
   /** Positional names; a trailing `...` means one or more, `?` means optional. */
   args: string[];
+  /** Flags end at the first positional (`run IMAGE CMD -x`: -x belongs to CMD). */
+  stopAtFirstArg?: boolean;
 }
 
 export interface Parsed {
@@ -65,7 +67,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
 
 export function checkArgs(cmd: CommandSpec, args: readonly string[]): void {
   const required = cmd.args.filter((a) => !a.endsWith('?')).length;
-  const variadic = cmd.args.some((a) => a.endsWith('...'));
+  const variadic = cmd.args.some((a) => a.replace(/\?$/, '').endsWith('...'));
   const name = cmd.path.join(' ');
   if (args.length < required) throw invalid(`berth ${name}: missing ${cmd.args[args.length]!.replace(/[.?]+$/, '')}`, { field: cmd.args[args.length] });
   if (!variadic && args.length > cmd.args.length) throw invalid(`berth ${name}: unexpected argument "${args[cmd.args.length]}"`, { field: args[cmd.args.length] });

@@ -12,6 +12,39 @@ const quiet: FlagSpec = { name: 'quiet', short: 'q', kind: 'bool', help: 'print 
 const platform: FlagSpec = { name: 'platform', kind: 'string', help: 'os/arch[/variant] to pull (default: the host)' };
 
 export const COMMANDS: CommandSpec[] = [
+  {
+    path: ['run'],
+    summary: 'Run a command in a new container from an image (exits with its status)',
+    flags: [
+      { name: 'rm', kind: 'bool', help: 'remove the container when it exits' },
+      { name: 'env', short: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE, or KEY to unset)' },
+      { name: 'workdir', short: 'w', kind: 'string', help: 'working directory inside the container' },
+      { name: 'user', short: 'u', kind: 'string', help: 'user[:group] (names or ids from the image)' },
+      { name: 'name', kind: 'string', help: 'a name for the container' },
+      { name: 'entrypoint', kind: 'string', help: "override the image's entrypoint" },
+      { name: 'hostname', kind: 'string', help: 'container hostname (default: the short id)' },
+      { name: 'tty', short: 't', kind: 'bool', help: 'allocate a terminal (not supported yet)' },
+    ],
+    args: ['image', 'command...?'],
+    stopAtFirstArg: true,
+  },
+  {
+    path: ['ps'],
+    summary: 'List containers',
+    flags: [
+      { name: 'all', short: 'a', kind: 'bool', help: 'also stopped containers' },
+      quiet,
+      { name: 'format', kind: 'string', help: 'table (default) or json', default: 'table' },
+    ],
+    args: [],
+  },
+  { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
+  {
+    path: ['import'],
+    summary: 'Create a one-layer image from a root filesystem tarball',
+    flags: [{ name: 'change', short: 'c', kind: 'list', help: 'CMD, ENV or WORKDIR instruction for the image config' }],
+    args: ['tarball', 'image'],
+  },
   { path: ['pull'], summary: 'Pull an image from a registry', flags: [platform, quiet], args: ['image'] },
   { path: ['push'], summary: 'Push an image to a registry (optionally under another name)', flags: [quiet], args: ['image', 'destination?'] },
   {

@@ -5,6 +5,14 @@ import { BerthError, exitCodeOf } from '../../oci/errors.ts';
 import { checkArgs, parseFlags, usage } from './args.ts';
 import { COMMANDS, GLOBAL_FLAGS, findCommand } from './commands.ts';
 import { HANDLERS, readStdinSync, type CliContext } from './image-commands.ts';
+import { importCommand, psCommand, rmCommand, runCommand } from './container-commands.ts';
+
+const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
+  run: runCommand,
+  ps: psCommand,
+  rm: rmCommand,
+  import: importCommand,
+};
 
 export function defaultConfigDir(): string {
   return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'berth');
@@ -30,7 +38,8 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
       throw new BerthError('invalid-argument', `unknown command "${rest[0]}" (see berth --help)`, { field: rest[0] });
     }
     const { cmd, used } = found;
-    const { parsed } = parseFlags(rest.slice(used), [...cmd.flags, ...GLOBAL_FLAGS], false);
+    const { parsed, rest: tail } = parseFlags(rest.slice(used), [...cmd.flags, ...GLOBAL_FLAGS], !!cmd.stopAtFirstArg);
+    if (cmd.stopAtFirstArg) parsed.args.push(...tail);
     if (parsed.flags.help || global.flags.help) {
       stdout.write(usage(cmd) + '\n');
       return 0;
@@ -39,7 +48,8 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
     const root = (parsed.flags.root !== '/var/lib/berth' ? parsed.flags.root : global.flags.root) as string;
     const configDir = (parsed.flags.config ?? global.flags.config ?? defaultConfigDir()) as string;
     const ctx: CliContext = { root, configDir, stdout, stderr, readStdin: io.readStdin ?? readStdinSync };
-    return await HANDLERS[cmd.path.join(' ')]!(ctx, parsed);
+    const handler = HANDLERS[cmd.path.join(' ')] ?? CONTAINER_HANDLERS[cmd.path.join(' ')];
+    return await handler!(ctx, parsed);
   } catch (err) {
     const line = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);
     stderr.write(`berth: ${line.replace(/\n/g, ' ')}\n`);

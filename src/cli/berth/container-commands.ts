@@ -1,0 +1,190 @@
+// `berth run`, `ps`, `rm` and `import`: images become containers run by berth's OCI runtime.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError, invalid, notFound } from '../../oci/errors.ts';
+import { ImageStore } from '../../image/image-store.ts';
+import { prepareRootfs } from '../../image/prepare-rootfs.ts';
+import { mountSnapshot, unmountSnapshot } from '../../image/mount-snapshot.ts';
+import { imageConfigToSpec } from '../../image/runtime-config.ts';
+import { importRootfsTar } from '../../image/import-rootfs.ts';
+import { defaultSpec } from '../../runtime/default-spec.ts';
+import { Runtime } from '../../runtime/container.ts';
+import type { Parsed } from './args.ts';
+import type { CliContext } from './image-commands.ts';
+
+interface ContainerMeta {
+  id: string;
+  name: string;
+  image: string;
+  command: string[];
+  created: string;
+}
+
+const containersDir = (root: string): string => join(root, 'containers');
+const runtimeRoot = (root: string): string => join(root, 'runtime');
+const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function runtimeFor(ctx: CliContext): Runtime {
+  return new Runtime({ root: runtimeRoot(ctx.root), warn: (m) => ctx.stderr.write(`berth: warning: ${m}\n`) });
+}
+
+function readMeta(root: string, id: string): ContainerMeta {
+  try {
+    return JSON.parse(readFileSync(join(containersDir(root), id, 'meta.json'), 'utf8')) as ContainerMeta;
+  } catch {
+    throw notFound(`no such container: ${id}`, { field: 'container' });
+  }
+}
+
+function allMeta(root: string): ContainerMeta[] {
+  const dir = containersDir(root);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((id) => {
+      try {
+        return readMeta(root, id);
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((m): m is ContainerMeta => !!m)
+    .sort((a, b) => b.created.localeCompare(a.created));
+}
+
+/** A container by id, id prefix or name. */
+function findContainer(root: string, key: string): ContainerMeta {
+  const all = allMeta(root);
+  const exact = all.find((m) => m.id === key || m.name === key);
+  if (exact) return exact;
+  const prefixed = all.filter((m) => m.id.startsWith(key));
+  if (prefixed.length === 1) return prefixed[0]!;
+  if (prefixed.length > 1) throw invalid(`container id prefix "${key}" is ambiguous`, { field: 'container' });
+  throw notFound(`no such container: ${key}`, { field: 'container' });
+}
+
+/** Stops (if needed) and removes a container: runtime state, rootfs mount, snapshot, directory. */
+async function removeContainer(ctx: CliContext, store: ImageStore, meta: ContainerMeta, force: boolean): Promise<void> {
+  const runtime = runtimeFor(ctx);
+  if (runtime.store.exists(meta.id)) {
+    const status = runtime.state(meta.id).status;
+    if (status === 'running' && !force) {
+      throw new BerthError('failed-precondition', `container ${meta.name} is running: stop it first or use --force`, { field: 'container' });
+    }
+    await runtime.delete(meta.id, true);
+  }
+  const dir = join(containersDir(ctx.root), meta.id);
+  const rootfs = join(dir, 'rootfs');
+  try {
+    unmountSnapshot(rootfs, true);
+  } catch {
+    // not mounted
+  }
+  if (store.snapshots.stat(meta.id)) await store.snapshots.remove(meta.id);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const [image, ...cmd] = p.args;
+  if (p.flags.tty) throw new BerthError('unimplemented', 'berth run: -t/--tty is not supported yet', { field: '--tty' });
+  const id = randomBytes(32).toString('hex');
+  const name = str(p.flags.name) ?? id.slice(0, 12);
+  if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
+  const dir = join(containersDir(ctx.root), id);
+  const rootfs = join(dir, 'rootfs');
+  const store = ImageStore.open(ctx.root);
+  let mounted = false;
+  let created = false;
+  try {
+    const prepared = await prepareRootfs(store, image!, { key: id, userOverride: str(p.flags.user) });
+    mkdirSync(rootfs, { recursive: true });
+    const entrypoint = str(p.flags.entrypoint);
+    const spec = imageConfigToSpec(
+      prepared.imageConfig,
+      {
+        cmd: cmd.length ? cmd : undefined,
+        entrypoint: entrypoint !== undefined ? (entrypoint ? [entrypoint] : []) : undefined,
+        env: list(p.flags.env),
+        workdir: str(p.flags.workdir),
+        user: str(p.flags.user),
+        hostname: str(p.flags.hostname) ?? id.slice(0, 12),
+      },
+      { base: defaultSpec(), resolvedUser: prepared.user },
+    );
+    spec.root = { path: rootfs, readonly: false };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+    const meta: ContainerMeta = { id, name, image: prepared.imageName, command: spec.process!.args!, created: new Date().toISOString() };
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
+    created = true;
+    mountSnapshot(prepared.mount, rootfs);
+    mounted = true;
+    const runtime = runtimeFor(ctx);
+    const code = await runtime.run({ id, bundle: dir }, { keep: !p.flags.rm });
+    if (p.flags.rm) await removeContainer(ctx, store, meta, true);
+    return code;
+  } catch (err) {
+    // A container that never ran leaves nothing behind.
+    if (!created || p.flags.rm) {
+      if (mounted) unmountSnapshot(rootfs, true);
+      if (store.snapshots.stat(id)) await store.snapshots.remove(id).catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    }
+    throw err;
+  } finally {
+    store.close();
+  }
+}
+
+export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const runtime = runtimeFor(ctx);
+  const rows = allMeta(ctx.root).map((m) => {
+    const status = runtime.store.exists(m.id) ? runtime.state(m.id).status : 'removed';
+    return { ...m, status };
+  });
+  const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created');
+  if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
+  else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
+  else {
+    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, JSON.stringify(r.command.join(' ')).slice(0, 30), r.created, r.status, r.name])];
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    ctx.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]! + 3)).join('').trimEnd()).join('\n') + '\n');
+  }
+  return 0;
+}
+
+export async function rmCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const store = ImageStore.open(ctx.root);
+  try {
+    for (const key of p.args) {
+      const meta = findContainer(ctx.root, key);
+      await removeContainer(ctx, store, meta, !!p.flags.force);
+      ctx.stdout.write(`${key}\n`);
+    }
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+export async function importCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const [tarball, name] = p.args;
+  const store = ImageStore.open(ctx.root);
+  try {
+    const change = list(p.flags.change);
+    const opts: { cmd?: string[]; env?: string[]; workdir?: string } = {};
+    for (const c of change) {
+      const m = /^(CMD|ENV|WORKDIR)\s+(.*)$/s.exec(c.trim());
+      if (!m) throw invalid(`--change "${c}": only CMD, ENV and WORKDIR are supported`, { field: '--change' });
+      if (m[1] === 'CMD') opts.cmd = m[2]!.startsWith('[') ? (JSON.parse(m[2]!) as string[]) : ['/bin/sh', '-c', m[2]!];
+      else if (m[1] === 'ENV') (opts.env ??= []).push(m[2]!.replace(/^(\S+)\s+/, '$1='));
+      else opts.workdir = m[2]!;
+    }
+    const res = await importRootfsTar(store, tarball!, name!, opts);
+    ctx.stdout.write(`${res.name} ${res.digest}\n`);
+  } finally {
+    store.close();
+  }
+  return 0;
+}
