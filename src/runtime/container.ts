@@ -209,6 +209,16 @@ export class Runtime {
           break;
         }
         case 'sync': {
+          // The parent's "pid" line and the child's first sync race on the channel.
+          while (!record.pid) {
+            const early = await session.next();
+            if (early.type === 'pid') {
+              record.pid = early.pid;
+              record.pidStartTime = readProcStat(early.pid)?.startTime ?? 0;
+              this.store.write(record);
+            } else if (early.type === 'error') throw spawnError(plan, early);
+            else throw new BerthError('internal', 'berth-spawn did not report the container pid', { op: 'create' });
+          }
           if (m.point === SYNC.clone) {
             if (namespaces.some((n) => n.type === 'user' && !n.path)) writeIdMappings(record.pid, spec);
             await cgroups.apply(record.pid);

@@ -108,7 +108,13 @@ export function compilePlan(input: CompileInput): Plan {
     plan.push(origin ? { ...op, origin } : op);
   };
 
-  if (input.fifoPath) add({ kind: 'mkfifo', path: input.fifoPath, mode: 0o600 });
+  // Opened by berth-spawn before the clone, with the runtime's own credentials: init inherits the
+  // fds, and a user-namespaced init could not open these host paths itself.
+  if (input.fifoPath) {
+    add({ kind: 'mkfifo', path: input.fifoPath, mode: 0o600 });
+    add({ kind: 'open-fifo', path: input.fifoPath });
+  }
+  if (process.terminal) add({ kind: 'connect-console', path: input.consoleSocket! }, '--console-socket');
 
   // Join existing namespaces, then clone into the new ones. A new cgroup namespace is created
   // after the cgroup is joined (sync "clone"), so that its root is the container's cgroup.
@@ -118,6 +124,12 @@ export function compilePlan(input: CompileInput): Plan {
   }
   add({ kind: 'clone', namespaces: newNs.filter((t) => t !== 'cgroup'), wait: !!input.wait }, 'linux.namespaces');
   add({ kind: 'sync', point: SYNC.clone, last: false });
+  // In a new user namespace init still has the host's ids, which map to nothing inside: become
+  // root of the namespace (the mapped id) before creating anything.
+  if (newNs.includes('user')) {
+    add({ kind: 'setgid', gid: 0 }, 'linux.gidMappings');
+    add({ kind: 'setuid', uid: 0 }, 'linux.uidMappings');
+  }
   if (newNs.includes('cgroup')) add({ kind: 'unshare', namespaces: ['cgroup'] }, 'linux.namespaces');
   add({ kind: 'setsid' });
 
@@ -230,11 +242,7 @@ function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean): void 
       add({ kind: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
     }
   }
-  if (spec.process?.terminal) {
-    add({ kind: 'mkfile', path: '/dev/console', mode: 0o600 }, 'process.terminal');
-    add({ kind: 'connect-console', path: input.consoleSocket! }, '--console-socket');
-  }
-  if (input.fifoPath) add({ kind: 'open-fifo', path: input.fifoPath });
+  if (spec.process?.terminal) add({ kind: 'mkfile', path: '/dev/console', mode: 0o600 }, 'process.terminal');
 
   const hooks = spec.hooks ?? {};
   if (hooks.prestart?.length || hooks.createRuntime?.length || hooks.createContainer?.length) {

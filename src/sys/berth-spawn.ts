@@ -143,8 +143,13 @@ export function spawnError(plan: Plan, m: { index: number; errno: number; text: 
   const op = m.index >= 0 ? plan[m.index] : undefined;
   const errno = m.errno ? errnoName(m.errno) : undefined;
   const where = op?.origin ? `${op.origin}: ` : '';
+  let text = m.text;
+  if (op?.kind === 'setrlimit') {
+    text = `setrlimit ${op.name} soft ${op.soft} hard ${op.hard}`;
+    if (errno === 'EPERM') text += ' (raising a hard limit needs CAP_SYS_RESOURCE, which the runtime lacks)';
+  }
   const kind = errno === 'EPERM' || errno === 'EACCES' ? 'permission-denied' : errno === 'ENOENT' ? 'not-found' : 'internal';
-  return new BerthError(kind, `${where}${m.text}${errno ? `: ${errno}` : ''}`, {
+  return new BerthError(kind, `${where}${text}${errno ? `: ${errno}` : ''}`, {
     field: op?.origin,
     op: op?.kind,
     errno,

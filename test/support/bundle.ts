@@ -41,6 +41,7 @@ export interface TestBundle {
 /** A bundle in a fresh temp dir running `args`, with terminal off; mutate adjusts the spec. */
 export function makeBundle(args: string[], mutate: (s: Spec) => void = () => {}): TestBundle {
   const dir = mkdtempSync(join(tmpdir(), 'berth-test-bundle-'));
+  chmodSync(dir, 0o755); // a user-namespaced root (an unprivileged id outside) must reach the rootfs
   const rootfs = join(dir, 'rootfs');
   makeRootfs(rootfs);
   const spec = defaultSpec();
