@@ -101,9 +101,18 @@ static int open_parent_in_root(struct exec_state *st, const char *path, char *na
   return fd;
 }
 
+/* mkdir -p inside the root. A dangling symlink on the way is followed the way the kernel would
+ * (relative to its directory, absolute ones from the root, never above it) and its target made. */
+static void mkdir_all_depth(struct exec_state *st, const char *path, mode_t mode, int depth);
+
 static void op_mkdir_all(struct exec_state *st, const char *path, mode_t mode) {
+  mkdir_all_depth(st, path, mode, 0);
+}
+
+static void mkdir_all_depth(struct exec_state *st, const char *path, mode_t mode, int depth) {
   char prefix[4096];
   size_t len = strlen(path);
+  if (depth > 40) fail(st, ELOOP, "mkdir %s", path);
   if (len >= sizeof prefix) fail(st, ENAMETOOLONG, "%s", path);
   for (size_t i = 1; i <= len; i++) {
     if (i != len && path[i] != '/') continue;
@@ -118,7 +127,24 @@ static void op_mkdir_all(struct exec_state *st, const char *path, mode_t mode) {
     if (errno != ENOENT) fail(st, errno, "mkdir %s: open %s", path, prefix);
     char name[256];
     int parent = open_parent_in_root(st, prefix, name, sizeof name);
-    if (mkdirat(parent, name, mode) < 0 && errno != EEXIST) fail(st, errno, "mkdir %s", prefix);
+    if (mkdirat(parent, name, mode) < 0) {
+      if (errno != EEXIST) fail(st, errno, "mkdir %s", prefix);
+      char target[4096];
+      ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
+      if (n < 0) fail(st, errno == EINVAL ? ENOTDIR : errno, "mkdir %s", prefix);
+      target[n] = '\0';
+      char next[8192];
+      const char *rest = path + i;
+      if (target[0] == '/') snprintf(next, sizeof next, "%s%s", target, rest);
+      else {
+        const char *slash = strrchr(prefix, '/');
+        int dirlen = slash ? (int)(slash - prefix) : 0;
+        snprintf(next, sizeof next, "%.*s/%s%s", dirlen, prefix, target, rest);
+      }
+      close(parent);
+      mkdir_all_depth(st, next, mode, depth + 1);
+      return;
+    }
     close(parent);
   }
 }

@@ -13,7 +13,7 @@ import type { Plan } from '../sys/plan-ops.ts';
 import { gatherHostFacts } from './host-facts.ts';
 import { runHook, runHookInNamespaces } from './hooks.ts';
 import { compilePlan, SYNC } from './plan-compiler.ts';
-import { StateStore, type ContainerRecord } from './state-store.ts';
+import { StateStore, validateId, type ContainerRecord } from './state-store.ts';
 import { resolveSignal } from './signals.ts';
 import { writeIdMappings } from './id-mappings.ts';
 import { cgroupManagerFromJSON, openCgroupManager, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
@@ -130,7 +130,7 @@ export class Runtime {
       consoleSocket: options.consoleSocket,
       noPivot: options.noPivot,
       preserveFds: options.preserveFds,
-      host: gatherHostFacts(spec, bundle),
+      host: gatherHostFacts(spec, bundle, rootfs),
     });
   }
 
@@ -139,8 +139,9 @@ export class Runtime {
    * behind. With `wait`, berth-spawn stays as init's parent and the session is returned open.
    */
   async create(options: CreateOptions, wait = false): Promise<{ record: ContainerRecord; session: SpawnSession }> {
+    validateId(options.id);
     const { spec, rootfs, bundle } = loadBundle(options.bundle);
-    const host = gatherHostFacts(spec, bundle);
+    const host = gatherHostFacts(spec, bundle, rootfs);
     const fifoPath = this.store.fifoPath(options.id);
     const plan = compilePlan({
       spec,

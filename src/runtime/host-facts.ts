@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { readCapBounding, readLastCap } from '../sys/proc.ts';
+import { homeFromPasswd, readPasswdInRoot } from './container-home.ts';
 import { absoluteBindSource, type CgroupLayout, type HostFacts, type SourceKind } from './plan-compiler.ts';
 
 function sourceKind(path: string): SourceKind {
@@ -33,7 +34,7 @@ export function cgroupLayoutFromMountinfo(mountinfo: string): CgroupLayout {
   return unifiedAtRoot ? { version: 2 } : { version: 1, hierarchies };
 }
 
-export function gatherHostFacts(spec: Spec, bundle: string): HostFacts {
+export function gatherHostFacts(spec: Spec, bundle: string, rootfs?: string): HostFacts {
   const sources = new Map<string, SourceKind>();
   for (const m of spec.mounts ?? []) {
     if (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')) {
@@ -47,5 +48,6 @@ export function gatherHostFacts(spec: Spec, bundle: string): HostFacts {
     hasKcore: existsSync('/proc/kcore'),
     lastCap: readLastCap(),
     heldCaps: readCapBounding(),
+    home: rootfs && spec.process ? homeFromPasswd(readPasswdInRoot(rootfs), spec.process.user.uid) : undefined,
   };
 }

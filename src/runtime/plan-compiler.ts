@@ -27,6 +27,8 @@ export interface HostFacts {
   lastCap: number;
   /** The runtime's own bounding set: a container can't get capabilities the runtime lacks. */
   heldCaps: bigint;
+  /** The process user's home directory from the container's /etc/passwd, if it has one. */
+  home?: string;
 }
 
 export interface CompileInput {
@@ -176,7 +178,9 @@ export function compilePlan(input: CompileInput): Plan {
   if (caps) add({ kind: 'capset', phase: 'sets', ...caps, lastCap: host.lastCap }, 'process.capabilities');
   add({ kind: 'chdir', path: process.cwd }, 'process.cwd');
 
-  const env = process.env ?? [];
+  // As runc: a process without HOME gets the user's home from the container's passwd, else "/".
+  const env = [...(process.env ?? [])];
+  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${host.home ?? '/'}`);
   const args = process.args!;
   const pathVar = env.findLast((e) => e.startsWith('PATH='))?.slice(5) ?? '';
   add({ kind: 'resolve-exec', file: args[0]!, searchPath: pathVar }, 'process.args[0]');

@@ -77,9 +77,30 @@ export class RuntimeCli {
   }
 }
 
+function findDirs(dir: string, name: string, depth: number, out: string[]): void {
+  if (depth < 0) return;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const p = join(dir, e.name);
+    if (e.name === name) out.push(p);
+    findDirs(p, name, depth - 1, out);
+  }
+}
+
 /** What a failed or deleted container might leave behind, for assertions. */
-export function leftovers(rootfs: string, stateDir?: string): string[] {
+export function leftovers(rootfs: string, stateDir?: string, containerId?: string): string[] {
   const found: string[] = [];
+  if (containerId) {
+    const cgroups: string[] = [];
+    findDirs('/sys/fs/cgroup', containerId, 5, cgroups);
+    found.push(...cgroups.map((c) => `cgroup ${c}`));
+  }
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   for (const line of mountinfo.split('\n')) {
     const mp = line.split(' ')[4];

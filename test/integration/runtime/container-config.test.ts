@@ -1,7 +1,7 @@
 // What a container gets from its config: namespaces, mounts, /dev, process settings.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync, existsSync, lstatSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle, type TestBundle } from '../../support/bundle.ts';
@@ -181,6 +181,22 @@ test('raising a hard rlimit above the runtime\'s own is refused clearly (no CAP_
   const r = runIn('true', (s) => (s.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2 ** 40 }]));
   assert.notEqual(r.code, 0);
   assert.match(r.err, /process\.rlimits\[0\]: setrlimit RLIMIT_NOFILE .*CAP_SYS_RESOURCE.*EPERM/);
+});
+
+test('HOME comes from the container passwd when the env lacks it; never through a symlink', () => {
+  assert.equal(runIn('echo $HOME').out, '/root\n');
+  assert.equal(runIn('echo $HOME', (s) => (s.process!.user = { uid: 4242, gid: 4242 })).out, '/\n');
+  const b = makeBundle(['sh', '-c', 'echo $HOME']);
+  bundles.push(b);
+  rmSync(join(b.rootfs, 'etc/passwd'));
+  const hostPasswd = mkdtempSync(join(tmpdir(), 'berth-test-passwd-'));
+  writeFileSync(join(hostPasswd, 'passwd'), 'root:x:0:0:root:/host-secret-home:/bin/sh\n');
+  symlinkSync(join(hostPasswd, 'passwd'), join(b.rootfs, 'etc/passwd'));
+  try {
+    assert.equal(rt.run(['run', '--bundle', b.dir, 'home-link']).stdout, '/\n');
+  } finally {
+    rmSync(hostPasswd, { recursive: true, force: true });
+  }
 });
 
 test('annotations are kept in the state', () => {

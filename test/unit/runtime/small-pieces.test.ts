@@ -74,3 +74,12 @@ test('container ids as runc allows them', () => {
   for (const ok of ['a', 'web-1', 'x_y.z+1']) validateId(ok);
   for (const bad of ['', '..', 'a/b', 'a b', '../x']) assert.throws(() => validateId(bad), /invalid container id/);
 });
+
+test('HOME from the container passwd', async () => {
+  const { homeFromPasswd } = await import('../../../src/runtime/container-home.ts');
+  const passwd = 'root:x:0:0:root:/root:/bin/sh\nweird\nu:x:1000:1000::/home/u:/bin/sh\nnohome:x:5:5:::/bin/sh\n';
+  assert.equal(homeFromPasswd(passwd, 0), '/root');
+  assert.equal(homeFromPasswd(passwd, 1000), '/home/u');
+  assert.equal(homeFromPasswd(passwd, 5), undefined);
+  assert.equal(homeFromPasswd(undefined, 0), undefined);
+});
