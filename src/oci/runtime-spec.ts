@@ -237,7 +237,7 @@ export interface Seccomp {
 }
 
 /** The state of a container, as `state` prints it (runtime-spec "State"). */
-export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped';
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export interface State {
   ociVersion: string;

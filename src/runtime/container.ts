@@ -6,7 +6,9 @@ import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { BerthError, fromSystemError, invalid, notFound, precondition } from '../oci/errors.ts';
 import { parseSpec } from '../oci/runtime-spec-validate.ts';
-import { OCI_VERSION, type ContainerStatus, type Spec, type State } from '../oci/runtime-spec.ts';
+import { OCI_VERSION, type ContainerStatus, type Process, type Resources, type Spec, type State } from '../oci/runtime-spec.ts';
+import { mergeResources } from './update-resources.ts';
+import { compileExecPlan } from './exec-plan.ts';
 import { SpawnSession, spawnError } from '../sys/berth-spawn.ts';
 import { processAlive, readProcStat } from '../sys/proc.ts';
 import type { Plan } from '../sys/plan-ops.ts';
@@ -25,6 +27,15 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  preserveFds?: number;
+}
+
+export interface ExecOptions {
+  consoleSocket?: string;
+  /** The caller relays the terminal itself (it passes its own console socket). */
+  terminalRelay?: boolean;
+  detach?: boolean;
+  pidFile?: string;
   preserveFds?: number;
 }
 
@@ -76,6 +87,7 @@ export class Runtime {
   status(record: ContainerRecord): ContainerStatus {
     if (record.creating) return processAlive(record.pid, record.pidStartTime || undefined) || !record.pid ? 'creating' : 'stopped';
     if (!processAlive(record.pid, record.pidStartTime)) return 'stopped';
+    if (record.paused) return 'paused';
     try {
       statSync(this.store.fifoPath(record.id));
       return 'created';
@@ -322,6 +334,8 @@ export class Runtime {
     const cgroups = record.cgroup ? this.cgroups(record) : null;
     if (status !== 'stopped') {
       killQuietly(record.pid, 'SIGKILL');
+      // A frozen process only dies once thawed.
+      if (status === 'paused') await cgroups?.thaw().catch(() => {});
       await this.waitGone(record.pid, record.pidStartTime);
     }
     if (cgroups) {
@@ -336,6 +350,117 @@ export class Runtime {
     this.store.remove(id);
   }
 
+  /**
+   * Starts another process in a running container (runc exec). Returns its exit status, or 0
+   * at once with `detach`.
+   */
+  async exec(id: string, proc: Process, opts: ExecOptions = {}): Promise<number> {
+    const record = this.store.read(id);
+    const status = this.status(record);
+    if (status !== 'running' && status !== 'created') throw precondition(`cannot exec in container "${id}": it is ${status}`, { op: 'exec' });
+    if (proc.terminal && !opts.consoleSocket && !opts.terminalRelay) {
+      throw invalid('exec: a terminal needs --console-socket', { field: '--console-socket' });
+    }
+    const spec = record.config;
+    const host = gatherHostFacts({ ...spec, process: proc, mounts: [] }, record.bundle, record.rootfs);
+    const plan = compileExecPlan({
+      pid: record.pid,
+      namespaces: (spec.linux?.namespaces ?? []).map((n) => n.type),
+      process: proc,
+      seccomp: spec.linux?.seccomp,
+      consoleSocket: opts.consoleSocket ? resolve(opts.consoleSocket) : undefined,
+      detach: opts.detach,
+      preserveFds: opts.preserveFds,
+      host,
+    });
+    const cgroups = record.cgroup ? this.cgroups(record) : null;
+    const session = new SpawnSession(plan, { preserveFds: opts.preserveFds, detached: true });
+    let pid = 0;
+    try {
+      for (;;) {
+        const m = await session.next();
+        if (m.type === 'pid') {
+          pid = m.pid;
+          continue;
+        }
+        if (m.type === 'error') throw spawnError(plan, m);
+        if (m.type !== 'sync') throw new BerthError('internal', 'exec: the process exited during set-up', { op: 'exec' });
+        while (!pid) {
+          const early = await session.next();
+          if (early.type === 'pid') pid = early.pid;
+          else if (early.type === 'error') throw spawnError(plan, early);
+          else throw new BerthError('internal', 'exec: berth-spawn did not report the pid', { op: 'exec' });
+        }
+        if (m.point === SYNC.clone) await cgroups?.apply(pid);
+        session.ack();
+        if (m.point === SYNC.created) break;
+      }
+    } catch (err) {
+      session.close();
+      if (pid) killQuietly(pid, 'SIGKILL');
+      throw err;
+    }
+    if (opts.pidFile) writePidFile(opts.pidFile, pid);
+    if (opts.detach) {
+      session.release();
+      return 0;
+    }
+    return this.waitForeground(session);
+  }
+
+  /** Waits for a foreground berth-spawn (wait mode), forwarding signals; its status is the process's. */
+  private async waitForeground(session: SpawnSession): Promise<number> {
+    const forward = (sig: NodeJS.Signals): void => {
+      if (session.child.pid) killQuietly(session.child.pid, sig);
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+    for (const s of signals) process.on(s, forward);
+    try {
+      const { code, signal } = await session.exited;
+      return code ?? (signal ? 128 + osConstants.signals[signal] : 255);
+    } finally {
+      for (const s of signals) process.off(s, forward);
+      session.close();
+    }
+  }
+
+  async pause(id: string): Promise<void> {
+    const record = this.store.read(id);
+    const status = this.status(record);
+    if (status !== 'running' && status !== 'created') throw precondition(`cannot pause container "${id}": it is ${status}`, { op: 'pause' });
+    await this.cgroups(record).freeze();
+    record.paused = true;
+    this.store.write(record);
+  }
+
+  async resume(id: string): Promise<void> {
+    const record = this.store.read(id);
+    if (this.status(record) !== 'paused') throw precondition(`cannot resume container "${id}": it is not paused`, { op: 'resume' });
+    await this.cgroups(record).thaw();
+    record.paused = false;
+    this.store.write(record);
+  }
+
+  /** Pids of every process in the container (its cgroup). */
+  async pids(id: string): Promise<number[]> {
+    const record = this.store.read(id);
+    if (this.status(record) === 'stopped') return [];
+    return (await this.cgroups(record).pids(true)).sort((a, b) => a - b);
+  }
+
+  /** Writes new resource limits and keeps them in the container's config. Returns warnings. */
+  async update(id: string, resources: Resources): Promise<string[]> {
+    const record = this.store.read(id);
+    if (this.status(record) === 'stopped') throw precondition(`cannot update container "${id}": it is stopped`, { op: 'update' });
+    // Device rules are written once at create; rewriting them would briefly deny every device.
+    const { devices: _devices, ...writable } = resources;
+    const warnings = await this.cgroups(record).set(writable);
+    const linux = (record.config.linux ??= {});
+    linux.resources = mergeResources(linux.resources, resources);
+    this.store.write(record);
+    return warnings;
+  }
+
   cgroups(record: ContainerRecord): CgroupManager {
     return cgroupManagerFromJSON(record.cgroup, CGROUP_SETTINGS);
   }
@@ -347,17 +472,11 @@ export class Runtime {
       await this.start(options.id);
       return 0;
     }
-    const forward = (sig: NodeJS.Signals): void => {
-      if (session.child.pid) killQuietly(session.child.pid, sig);
-    };
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-    for (const s of signals) process.on(s, forward);
     try {
+      const running = this.waitForeground(session);
       await this.start(options.id);
-      const { code, signal } = await session.exited;
-      return code ?? (signal ? 128 + osConstants.signals[signal] : 255);
+      return await running;
     } finally {
-      for (const s of signals) process.off(s, forward);
       session.close();
       if (!opts.keep) await this.delete(options.id, true);
     }

@@ -2,14 +2,12 @@
 // the ordered list of kernel operations that berth-spawn executes. Pure: no I/O here.
 
 import { invalid, unimplemented } from '../oci/errors.ts';
-import type { Mount, NamespaceType, Seccomp, Spec } from '../oci/runtime-spec.ts';
-import { compileSeccomp, seccompConfigured } from './seccomp/index.ts';
+import type { Mount, NamespaceType, Spec } from '../oci/runtime-spec.ts';
 import { MOUNT_ATTR, MS, S_IFBLK, S_IFCHR, S_IFIFO } from '../sys/kernel-constants.ts';
 import type { Plan, PlanOp } from '../sys/plan-ops.ts';
-import { capabilityMasks, capabilityNames } from './capabilities.ts';
 import { DEV_SYMLINKS, containerDevices } from './devices.ts';
 import { parseMountOptions, parsePropagation } from './mount-options.ts';
-import { rlimitNumber, rlimitValue } from './rlimits.ts';
+import { compileProcessSetup, type Add } from './process-plan.ts';
 
 export type SourceKind = 'dir' | 'file' | 'missing';
 
@@ -146,49 +144,12 @@ export function compilePlan(input: CompileInput): Plan {
     add({ kind: 'setdomainname', name: spec.domainname }, 'domainname');
   }
 
-  (process.rlimits ?? []).forEach((r, i) => {
-    const field = `process.rlimits[${i}]`;
-    add(
-      { kind: 'setrlimit', resource: rlimitNumber(r.type, `${field}.type`), name: r.type, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) },
-      field,
-    );
-  });
-  if (process.noNewPrivileges) add({ kind: 'no-new-privs' }, 'process.noNewPrivileges');
-  add({ kind: 'umask', mask: process.user.umask ?? 0o022 }, 'process.user.umask');
-
-  const seccomp = seccompConfigured(linux.seccomp) ? seccompOp(linux.seccomp) : null;
-  if (seccomp && !process.noNewPrivileges) add(seccomp, 'linux.seccomp');
-
-  const caps = process.capabilities
-    ? capabilityMasks(process.capabilities, host.lastCap, 'process.capabilities')
-    : null;
-  if (caps) {
-    const missing = (caps.bounding | caps.permitted | caps.effective | caps.inheritable | caps.ambient) & ~host.heldCaps;
-    if (missing) invalidCaps(missing);
-    // The kernel only keeps an ambient capability that is also permitted and inheritable; runc
-    // skips the others the same way.
-    caps.ambient &= caps.permitted & caps.inheritable;
-    add({ kind: 'capset', phase: 'bounding', ...caps, lastCap: host.lastCap }, 'process.capabilities.bounding');
-    if (process.user.uid !== 0) add({ kind: 'keep-caps' }, 'process.capabilities');
-  }
-  const { uid, gid } = process.user;
-  add({ kind: 'setgroups', gids: process.user.additionalGids ?? [] }, 'process.user.additionalGids');
-  add({ kind: 'setgid', gid }, 'process.user.gid');
-  add({ kind: 'setuid', uid }, 'process.user.uid');
-  if (caps) add({ kind: 'capset', phase: 'sets', ...caps, lastCap: host.lastCap }, 'process.capabilities');
-  add({ kind: 'chdir', path: process.cwd }, 'process.cwd');
-
-  // As runc: a process without HOME gets the user's home from the container's passwd, else "/".
-  const env = [...(process.env ?? [])];
-  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${host.home ?? '/'}`);
-  const args = process.args!;
-  const pathVar = env.findLast((e) => e.startsWith('PATH='))?.slice(5) ?? '';
-  add({ kind: 'resolve-exec', file: args[0]!, searchPath: pathVar }, 'process.args[0]');
+  const { env, args, lateSeccomp } = compileProcessSetup(process, linux.seccomp, host, add);
   add({ kind: 'sync', point: SYNC.created, last: true });
   if (input.fifoPath) add({ kind: 'wait-start' });
   // With no_new_privs the filter goes as close to execve as possible (fewer syscalls for profiles
   // to allow); without it, it must be loaded while the process still has CAP_SYS_ADMIN (above).
-  if (seccomp && process.noNewPrivileges) add(seccomp, 'linux.seccomp');
+  if (lateSeccomp) add(lateSeccomp, 'linux.seccomp');
   if (input.fifoPath) {
     (spec.hooks?.startContainer ?? []).forEach((h, i) =>
       add(
@@ -201,19 +162,6 @@ export function compilePlan(input: CompileInput): Plan {
   return plan;
 }
 
-function seccompOp(profile: Seccomp): PlanOp {
-  const compiled = compileSeccomp(profile);
-  return { kind: 'seccomp', flags: compiled.flags, program: compiled.program };
-}
-
-function invalidCaps(missing: bigint): never {
-  throw invalid(
-    `process.capabilities: the runtime itself does not hold ${capabilityNames(missing).join(', ')}, so the container can't get it`,
-    { field: 'process.capabilities', errno: 'EPERM' },
-  );
-}
-
-type Add = (op: PlanOp, origin?: string) => void;
 
 function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean): void {
   const { spec, rootfs, host } = input;

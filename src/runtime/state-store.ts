@@ -21,6 +21,8 @@ export interface ContainerRecord {
   config: Spec;
   /** What the cgroup manager needs to find the container's cgroups again. */
   cgroup?: unknown;
+  /** Frozen by `pause`. */
+  paused?: boolean;
 }
 
 const ID = /^[\w+\-.]+$/;

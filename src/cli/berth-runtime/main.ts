@@ -79,7 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (globals.flags['systemd-cgroup']) {
       throw unimplemented('--systemd-cgroup: the systemd cgroup driver is not supported by berth-runtime; use cgroupfs paths');
     }
-    const p = parseArgs(rest.slice(1), [...cmd.flags, { name: 'help', alias: 'h', kind: 'bool', help: '' }]);
+    const p = parseArgs(rest.slice(1), [...cmd.flags, { name: 'help', alias: 'h', kind: 'bool', help: '' }], cmd.stopAfterPositionals);
     if (p.flags.help) {
       process.stdout.write(`${usage(PROGRAM, cmd)}\n`);
       return 0;
@@ -190,6 +190,104 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
       else if (f.format === 'table') process.stdout.write(formatTable(states));
       else throw invalid(`list: --format "${f.format}" is not 'table' or 'json'`);
       return 0;
+    }
+    case 'exec': {
+      const [id, ...args] = p.positionals;
+      if (!id) throw invalid(`exec: missing <container-id>\n${usage(PROGRAM, cmd)}`);
+      const { processFromFile, processFromFlags } = await import('../../runtime/exec-process.ts');
+      const { readFileSync } = await import('node:fs');
+      let proc;
+      if (f.process) {
+        if (args.length) throw invalid('exec: give either -p process.json or a command, not both');
+        const file = resolve(String(f.process));
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch {
+          throw new BerthError('not-found', `process file ${file} can't be read`, { path: file });
+        }
+        proc = processFromFile(text, file);
+      } else {
+        proc = processFromFlags(runtime.state(id) && runtime.store.read(id).config.process, {
+          args,
+          tty: !!f.tty,
+          cwd: f.cwd as string | undefined,
+          env: f.env as string[],
+          user: f.user as string | undefined,
+          additionalGids: f['additional-gids'] as string[],
+          caps: f.cap as string[],
+          noNewPrivs: !!f['no-new-privs'],
+          apparmor: f.apparmor as string | undefined,
+          processLabel: f['process-label'] as string | undefined,
+        });
+      }
+      return await runtime.exec(id, proc, {
+        consoleSocket: f['console-socket'] as string | undefined,
+        detach: !!f.detach,
+        pidFile: f['pid-file'] ? resolve(String(f['pid-file'])) : undefined,
+        preserveFds: Number(f['preserve-fds'] ?? 0),
+      });
+    }
+    case 'pause':
+    case 'resume': {
+      const [id] = need(cmd, p, 1);
+      await (cmd.name === 'pause' ? runtime.pause(id!) : runtime.resume(id!));
+      return 0;
+    }
+    case 'ps': {
+      const [id, ...psArgs] = p.positionals;
+      if (!id) throw invalid(`ps: missing <container-id>`);
+      const pids = await runtime.pids(id);
+      if (f.format === 'json') {
+        process.stdout.write(`${JSON.stringify(pids)}\n`);
+        return 0;
+      }
+      const { psTable } = await import('./ps-table.ts');
+      process.stdout.write(psTable(psArgs.length ? psArgs : ['-ef'], pids));
+      return 0;
+    }
+    case 'update': {
+      const [id] = need(cmd, p, 1);
+      const { resourcesFromFlags } = await import('../../runtime/update-resources.ts');
+      let resources;
+      if (f.resources) {
+        const { readFileSync } = await import('node:fs');
+        const file = String(f.resources);
+        let text: string;
+        try {
+          text = readFileSync(file === '-' ? 0 : file, 'utf8');
+        } catch {
+          throw new BerthError('not-found', `resources file ${file} can't be read`, { path: file });
+        }
+        try {
+          resources = JSON.parse(text);
+        } catch (err) {
+          throw invalid(`${file}: not valid JSON: ${(err as Error).message}`, { path: file });
+        }
+      } else {
+        resources = resourcesFromFlags({
+          memory: f.memory as string | undefined,
+          memorySwap: f['memory-swap'] as string | undefined,
+          memoryReservation: f['memory-reservation'] as string | undefined,
+          kernelMemory: f['kernel-memory'] as string | undefined,
+          cpuShares: f['cpu-shares'] as string | undefined,
+          cpuQuota: f['cpu-quota'] as string | undefined,
+          cpuPeriod: f['cpu-period'] as string | undefined,
+          cpusetCpus: f['cpuset-cpus'] as string | undefined,
+          cpusetMems: f['cpuset-mems'] as string | undefined,
+          cpuRtRuntime: f['cpu-rt-runtime'] as string | undefined,
+          cpuRtPeriod: f['cpu-rt-period'] as string | undefined,
+          pidsLimit: f['pids-limit'] as string | undefined,
+          blkioWeight: f['blkio-weight'] as string | undefined,
+        });
+      }
+      for (const w of await runtime.update(id!, resources)) process.stderr.write(`${PROGRAM}: warning: ${w}\n`);
+      return 0;
+    }
+    case 'events': {
+      const [id] = need(cmd, p, 1);
+      const { streamEvents } = await import('./events.ts');
+      return await streamEvents(runtime, id!, { once: !!f.stats, interval: String(f.interval) });
     }
     case 'plan': {
       need(cmd, p, 1);
