@@ -184,6 +184,8 @@ export class Runtime {
     try {
       this.store.write(record);
       await cgroups.create();
+      record.cgroup = cgroups.toJSON(); // now knows the parent directories it made
+      this.store.write(record);
       const warnings = await cgroups.set(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
       for (const w of warnings) this.warn(w);
       session = new SpawnSession(plan, { preserveFds: options.preserveFds, detached: true });
