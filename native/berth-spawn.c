@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,9 +66,46 @@ static void do_clone(struct exec_state *st, const struct op *op) {
   wait_for_child(pid);
 }
 
+/* CVE-2019-5736: a process in the container could open /proc/<our pid>/exe for writing while we
+ * are in its namespaces and overwrite this binary on the host. Run from a sealed, anonymous
+ * copy instead: the binary on disk is never what runs. */
+static void run_from_sealed_copy(char **argv) {
+  int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self < 0) return;
+  int seals = fcntl(self, F_GET_SEALS);
+  if (seals >= 0 && (seals & F_SEAL_WRITE)) {
+    close(self);
+    return; /* already the sealed copy */
+  }
+  int copy = memfd_create("berth-spawn", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  struct stat sb;
+  if (copy < 0 || fstat(self, &sb) < 0) {
+    dprintf(2, "berth-spawn: cannot make a sealed copy of itself: %s\n", strerror(errno));
+    _exit(1);
+  }
+  off_t off = 0;
+  while (off < sb.st_size) {
+    ssize_t n = sendfile(copy, self, &off, (size_t)(sb.st_size - off));
+    if (n <= 0) {
+      dprintf(2, "berth-spawn: copying itself: %s\n", strerror(errno));
+      _exit(1);
+    }
+  }
+  close(self);
+  if (fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    dprintf(2, "berth-spawn: sealing its copy: %s\n", strerror(errno));
+    _exit(1);
+  }
+  extern char **environ;
+  fexecve(copy, argv, environ);
+  dprintf(2, "berth-spawn: exec of its sealed copy: %s\n", strerror(errno));
+  _exit(1);
+}
+
 int main(int argc, char **argv) {
   /* Nothing in the container may ptrace or read /proc/<pid>/exe of this process until execve. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  run_from_sealed_copy(argv);
   struct exec_state st = {.chan = -1, .slots = {-1, -1, -1, -1}};
   if (argc != 2) {
     dprintf(2, "usage: berth-spawn <channel-fd>\n");

@@ -8,6 +8,7 @@ import type { Plan, PlanOp } from '../sys/plan-ops.ts';
 import { DEV_SYMLINKS, containerDevices } from './devices.ts';
 import { parseMountOptions, parsePropagation } from './mount-options.ts';
 import { compileProcessSetup, type Add } from './process-plan.ts';
+import { planSysctls } from './sysctl.ts';
 
 export type SourceKind = 'dir' | 'file' | 'missing';
 
@@ -56,6 +57,27 @@ export const SYNC = {
   /** Set-up complete; init waits on the exec fifo. */
   created: 'created',
 } as const;
+
+function newNamespaces(spec: Spec): NamespaceType[] {
+  return (spec.linux?.namespaces ?? []).filter((n) => !n.path).map((n) => n.type);
+}
+
+// personality(2) execution domains the runtime-spec names.
+const PERSONALITY_DOMAINS: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x0008 };
+
+function personality(p: { domain: string; flags?: string[] }): number {
+  const domain = PERSONALITY_DOMAINS[p.domain];
+  if (domain === undefined) throw invalid(`linux.personality.domain: "${p.domain}" is not LINUX or LINUX32`, { field: 'linux.personality.domain' });
+  if (p.flags?.length) throw unimplemented('linux.personality.flags: no personality flags are defined by the runtime-spec yet', { field: 'linux.personality.flags' });
+  return domain;
+}
+
+// Mounts on top of /proc files hide what the kernel reports (CVE-2019-16884 used one to hide
+// AppArmor's attr files); only the files lxcfs-style tools virtualise may be covered.
+const PROC_MOUNT_ALLOWED = new Set([
+  '/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime',
+  '/proc/loadavg', '/proc/slabinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid',
+]);
 
 export function absoluteBindSource(m: Mount, bundle: string): string {
   const src = m.source ?? '';
@@ -218,11 +240,13 @@ function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean): void 
   if (spec.root?.readonly) {
     add({ kind: 'mount-setattr', path: '/', set: MOUNT_ATTR.RDONLY, clear: 0n, propagation: 0n, recursive: false }, 'root.readonly');
   }
+  // Sysctls first: /proc/sys becomes read-only below. Each file is checked to be on procfs.
+  for (const w of planSysctls(linux.sysctl ?? {}, newNamespaces(spec))) {
+    add({ kind: 'write-file', path: w.path, data: w.value, requireProcfs: true }, `linux.sysctl.${w.key}`);
+  }
   (linux.readonlyPaths ?? []).forEach((p, i) => add({ kind: 'mask-path', path: p, readonly: true }, `linux.readonlyPaths[${i}]`));
   (linux.maskedPaths ?? []).forEach((p, i) => add({ kind: 'mask-path', path: p, readonly: false }, `linux.maskedPaths[${i}]`));
-  if (linux.sysctl && Object.keys(linux.sysctl).length) {
-    throw unimplemented('linux.sysctl: sysctls are not supported by this build yet', { field: 'linux.sysctl' });
-  }
+  if (linux.personality) add({ kind: 'personality', persona: personality(linux.personality) }, 'linux.personality');
 }
 
 function compileDevice(d: { type: string; path: string; major?: number; minor?: number; fileMode?: number; uid?: number; gid?: number }, hasUserNs: boolean, add: Add, origin: string): void {
@@ -254,6 +278,11 @@ function compileMount(input: CompileInput, m: Mount, field: string, add: Add): v
   const dest = m.destination;
   if (dest.split('/').includes('..')) throw invalid(`${field}.destination: "${dest}" must not contain ".."`, { field: `${field}.destination` });
   const bind = opts.bind || m.type === 'bind';
+  const clean = dest.replace(/\/+/g, '/').replace(/\/$/, '');
+  if (clean.startsWith('/proc/') && !PROC_MOUNT_ALLOWED.has(clean)) {
+    throw invalid(`${field}.destination: mounting over ${dest} is not allowed (only /proc itself and ${[...PROC_MOUNT_ALLOWED].join(', ')})`, { field: `${field}.destination` });
+  }
+  if (clean === '/proc' && m.type !== 'proc') throw invalid(`${field}.destination: only a proc filesystem may be mounted on /proc`, { field: `${field}.destination` });
 
   if (bind) {
     const source = absoluteBindSource(m, input.bundle);
