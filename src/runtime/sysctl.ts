@@ -21,9 +21,6 @@ export function planSysctls(sysctl: Record<string, string>, ownNs: readonly Name
     const key = rawKey.replace(/\//g, '.');
     const field = `linux.sysctl.${rawKey}`;
     if (!NAME.test(key) || key.split('.').some((c) => c === '' || c === '..')) throw invalid(`${field}: "${rawKey}" is not a sysctl name`, { field });
-    if (!VALUE.test(value) || value.length > 4096) {
-      throw invalid(`${field}: value ${JSON.stringify(value)} has characters a sysctl value can't hold`, { field });
-    }
     const needs = (ns: NamespaceType, why: string): void => {
       if (!ownNs.includes(ns)) throw invalid(`${field}: ${why} needs the container's own ${ns} namespace`, { field });
     };
@@ -31,6 +28,9 @@ export function planSysctls(sysctl: Record<string, string>, ownNs: readonly Name
     else if (key.startsWith('net.')) needs('network', 'a network sysctl');
     else if (key === 'kernel.hostname' || key === 'kernel.domainname') needs('uts', 'a UTS sysctl');
     else throw invalid(`${field}: "${key}" is not namespaced: it would change the host`, { field });
+    if (!VALUE.test(value) || value.length > 4096) {
+      throw invalid(`${field}: value ${JSON.stringify(value)} has characters a sysctl value can't hold`, { field });
+    }
     return { key, path: `/proc/sys/${key.split('.').join('/')}`, value };
   });
 }

@@ -83,3 +83,46 @@ test('HOME from the container passwd', async () => {
   assert.equal(homeFromPasswd(passwd, 5), undefined);
   assert.equal(homeFromPasswd(undefined, 0), undefined);
 });
+
+test('sysctls: namespaced only, values that cannot reach another setting', async () => {
+  const { planSysctls } = await import('../../../src/runtime/sysctl.ts');
+  assert.deepEqual(planSysctls({ 'net.ipv4.ip_forward': '1', 'kernel/shmmax': '65536' }, ['network', 'ipc']), [
+    { key: 'net.ipv4.ip_forward', path: '/proc/sys/net/ipv4/ip_forward', value: '1' },
+    { key: 'kernel.shmmax', path: '/proc/sys/kernel/shmmax', value: '65536' },
+  ]);
+  assert.throws(() => planSysctls({ 'kernel.core_pattern': 'x' }, ['ipc']), /not namespaced/);
+  assert.throws(() => planSysctls({ 'net.ipv4.ip_forward': '1' }, ['ipc']), /own network namespace/);
+  assert.throws(() => planSysctls({ 'kernel.shm_rmid_forced': '1+kernel.core_pattern=|/x' }, ['ipc']), /has characters/);
+  assert.throws(() => planSysctls({ 'net.ipv4..x': '1' }, ['network']), /is not a sysctl name/);
+  assert.throws(() => planSysctls({ 'net/../../kernel/core_pattern': '1' }, ['network']), /is not a sysctl name/);
+});
+
+test('exec process from flags over the container process', async () => {
+  const { processFromFlags } = await import('../../../src/runtime/exec-process.ts');
+  const base = { user: { uid: 0, gid: 0 }, cwd: '/', args: ['sleep'], env: ['PATH=/bin', 'A=1'], terminal: true, capabilities: { bounding: ['CAP_KILL'] } };
+  const p = processFromFlags(base, { args: ['sh'], env: ['A=2', 'B=3'], user: '5:6', additionalGids: ['7'], caps: ['CAP_CHOWN'], cwd: '/tmp' });
+  assert.deepEqual(p.args, ['sh']);
+  assert.equal(p.terminal, false);
+  assert.deepEqual(p.env, ['PATH=/bin', 'A=2', 'B=3']);
+  assert.deepEqual(p.user, { uid: 5, gid: 6, additionalGids: [7] });
+  assert.deepEqual(p.capabilities!.bounding, ['CAP_KILL', 'CAP_CHOWN']);
+  assert.equal(p.cwd, '/tmp');
+  assert.throws(() => processFromFlags(base, { args: [] }), /give a command/);
+  assert.throws(() => processFromFlags(base, { args: ['x'], user: 'root' }), /--user/);
+});
+
+test('update flags become resources; sizes with units', async () => {
+  const { resourcesFromFlags, parseBytes, mergeResources } = await import('../../../src/runtime/update-resources.ts');
+  assert.equal(parseBytes('512m', 'x'), 512 * 1024 * 1024);
+  assert.equal(parseBytes('1g', 'x'), 1024 ** 3);
+  assert.equal(parseBytes('-1', 'x'), -1);
+  assert.throws(() => parseBytes('lots', '--memory'), /--memory/);
+  assert.deepEqual(resourcesFromFlags({ memory: '1k', pidsLimit: '10', cpuShares: '2' }), { memory: { limit: 1024 }, cpu: { shares: 2 }, pids: { limit: 10 } });
+  assert.deepEqual(mergeResources({ memory: { limit: 1, swap: 2 } }, { memory: { limit: 5 } }), { memory: { limit: 5, swap: 2 } });
+});
+
+test('ps output is filtered to the container pids', async () => {
+  const { filterPsOutput } = await import('../../../src/cli/berth-runtime/ps-table.ts');
+  const out = 'UID PID PPID CMD\nroot 10 1 a\nroot 11 1 b\nroot 12 11 c\n';
+  assert.equal(filterPsOutput(out, [10, 12]), 'UID PID PPID CMD\nroot 10 1 a\nroot 12 11 c\n');
+});
