@@ -3,6 +3,7 @@
  * with the operation's index and errno on the channel.
  *
  *   berth-spawn <channel-fd>
+ *   berth-spawn --console-relay <socket-path>   (see console-relay.c)
  *
  * The channel is a socket: the plan arrives on it, and berth-spawn writes lines back:
  *   pid <n>                       after OP_CLONE, from the parent side
@@ -12,6 +13,7 @@
  * OP_CLONE splits the plan: operations before it run in this process (joining namespaces by
  * path), the child runs the rest. With the clone's wait flag set, the parent stays, forwards
  * signals to the child and exits with the child's status (128+signal when it was killed). */
+#include "console-relay.h"
 #include "ops.h"
 #include "plan.h"
 
@@ -107,8 +109,9 @@ int main(int argc, char **argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   run_from_sealed_copy(argv);
   struct exec_state st = {.chan = -1, .slots = {-1, -1, -1, -1}};
+  if (argc == 3 && strcmp(argv[1], "--console-relay") == 0) return console_relay(argv[2]);
   if (argc != 2) {
-    dprintf(2, "usage: berth-spawn <channel-fd>\n");
+    dprintf(2, "usage: berth-spawn <channel-fd> | --console-relay <socket-path>\n");
     return 2;
   }
   st.chan = atoi(argv[1]);

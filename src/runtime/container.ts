@@ -10,6 +10,7 @@ import { OCI_VERSION, type ContainerStatus, type Process, type Resources, type S
 import { mergeResources } from './update-resources.ts';
 import { compileExecPlan } from './exec-plan.ts';
 import { SpawnSession, spawnError } from '../sys/berth-spawn.ts';
+import { startConsoleRelay, type ConsoleRelay } from '../sys/console-relay.ts';
 import { processAlive, readProcStat } from '../sys/proc.ts';
 import type { Plan } from '../sys/plan-ops.ts';
 import { gatherHostFacts } from './host-facts.ts';
@@ -32,8 +33,6 @@ export interface CreateOptions {
 
 export interface ExecOptions {
   consoleSocket?: string;
-  /** The caller relays the terminal itself (it passes its own console socket). */
-  terminalRelay?: boolean;
   detach?: boolean;
   pidFile?: string;
   preserveFds?: number;
@@ -360,9 +359,22 @@ export class Runtime {
     const record = this.store.read(id);
     const status = this.status(record);
     if (status !== 'running' && status !== 'created') throw precondition(`cannot exec in container "${id}": it is ${status}`, { op: 'exec' });
-    if (proc.terminal && !opts.consoleSocket && !opts.terminalRelay) {
-      throw invalid('exec: a terminal needs --console-socket', { field: '--console-socket' });
+    let relay: ConsoleRelay | undefined;
+    if (proc.terminal && !opts.consoleSocket) {
+      if (opts.detach) throw invalid('exec: a detached process with a terminal needs --console-socket', { field: '--console-socket' });
+      relay = await startConsoleRelay();
+      opts = { ...opts, consoleSocket: relay.socketPath };
     }
+    try {
+      const code = await this.execWith(record, proc, opts);
+      if (relay) await Promise.race([relay.done, delay(2000)]);
+      return code;
+    } finally {
+      relay?.close();
+    }
+  }
+
+  private async execWith(record: ContainerRecord, proc: Process, opts: ExecOptions): Promise<number> {
     const spec = record.config;
     const host = gatherHostFacts({ ...spec, process: proc, mounts: [] }, record.bundle, record.rootfs);
     const plan = compileExecPlan({
@@ -469,7 +481,19 @@ export class Runtime {
 
   /** create + start; in the foreground, waits and returns the container's exit status. */
   async run(options: CreateOptions, opts: { detach?: boolean; keep?: boolean } = {}): Promise<number> {
-    const { session } = await this.create(options, !opts.detach);
+    // A terminal without a console socket: relay it to our own stdio (runc does the same).
+    let relay: ConsoleRelay | undefined;
+    if (!options.consoleSocket && !opts.detach && loadBundle(options.bundle).spec.process?.terminal) {
+      relay = await startConsoleRelay();
+      options = { ...options, consoleSocket: relay.socketPath };
+    }
+    let session: SpawnSession;
+    try {
+      ({ session } = await this.create(options, !opts.detach));
+    } catch (err) {
+      relay?.close();
+      throw err;
+    }
     if (opts.detach) {
       await this.start(options.id);
       return 0;
@@ -477,8 +501,11 @@ export class Runtime {
     try {
       const running = this.waitForeground(session);
       await this.start(options.id);
-      return await running;
+      const code = await running;
+      if (relay) await Promise.race([relay.done, delay(2000)]);
+      return code;
     } finally {
+      relay?.close();
       session.close();
       if (!opts.keep) await this.delete(options.id, true);
     }
