@@ -270,17 +270,6 @@ static void op_resolve_exec(struct exec_state *st, const char *file, const char 
   fail(st, ENOENT, "exec %s: executable file not found in $PATH", file);
 }
 
-static int read_full(int fd, void *buf, size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = read(fd, (char *)buf + done, len - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    done += (size_t)n;
-  }
-  return 0;
-}
-
 static void op_wait_start(struct exec_state *st) {
   int fd = st->slots[SLOT_FIFO];
   unsigned char len[4];

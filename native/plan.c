@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int read_full(int fd, void *buf, size_t len) {
+int read_full(int fd, void *buf, size_t len) {
   size_t done = 0;
   while (done < len) {
     ssize_t n = read(fd, (char *)buf + done, len - done);

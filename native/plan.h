@@ -75,6 +75,9 @@ struct plan {
   struct op *ops;
 };
 
+/* Reads exactly len bytes (retrying on EINTR); -1 on EOF or error. */
+int read_full(int fd, void *buf, size_t len);
+
 /* Reads and validates a whole plan from fd. Returns 0, or -1 with a message in err. */
 int plan_read(int fd, struct plan *plan, char *err, size_t errlen);
 
