@@ -1,32 +1,48 @@
-// Bundles each CLI entry point into dist/ (one ESM file plus lazily loaded chunks), so that a
-// command starts by reading a few files instead of resolving hundreds of modules.
-import { rmSync } from 'node:fs';
+// Builds the CLIs into dist/ so that a command starts fast:
+//  - berth-runtime: one CommonJS file, then a V8 start-up snapshot of it (node --build-snapshot):
+//    a run deserialises berth's code already loaded instead of parsing and linking modules.
+//  - berth: an ESM bundle with lazily loaded chunks (its native addons can't be snapshotted).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
+mkdirSync('dist');
 
-const entries = ['src/cli/berth-runtime.ts'];
-for (const extra of ['src/cli/berth.ts', 'src/cli/berthd.ts']) {
-  try {
-    (await import('node:fs')).accessSync(extra);
-    entries.push(extra);
-  } catch {
-    // not present in this tree
-  }
-}
+const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', sourcemap: false };
+// CommonJS output has no module URL: berth-spawn is then found through BERTH_SPAWN (bin/berth-runtime).
+const cjs = { format: 'cjs', define: { 'import.meta.url': 'undefined' } };
 
 await build({
-  entryPoints: entries,
+  ...common,
+  entryPoints: ['src/cli/berth.ts'].filter((f) => existsSync(f)),
   outdir: 'dist',
-  bundle: true,
   splitting: true,
   format: 'esm',
-  platform: 'node',
-  target: 'node20',
   outExtension: { '.js': '.mjs' },
-  // Native addons stay outside the bundle.
   external: ['better-sqlite3', 'zstd-napi', 'koffi'],
   banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
-  sourcemap: false,
 });
+
+// berth-runtime: the entry for the snapshot registers main() to run when the snapshot starts.
+writeFileSync(
+  'dist/berth-runtime-snapshot-entry.ts',
+  [
+    "import v8 from 'node:v8';",
+    "import { main } from '../src/cli/berth-runtime/main.ts';",
+    'v8.startupSnapshot.setDeserializeMainFunction(() => {',
+    "  // a snapshot's argv has no script path: [node, ...args]",
+    '  void main(process.argv.slice(1)).then((code) => { process.exitCode = code; });',
+    '});',
+    '',
+  ].join('\n'),
+);
+await build({ ...common, entryPoints: ['dist/berth-runtime-snapshot-entry.ts'], outfile: 'dist/berth-runtime-snapshot.cjs', ...cjs });
+await build({ ...common, entryPoints: ['src/cli/berth-runtime.cjs.ts'], outfile: 'dist/berth-runtime.cjs', ...cjs });
+rmSync('dist/berth-runtime-snapshot-entry.ts');
+try {
+  execFileSync(process.execPath, ['--snapshot-blob', 'dist/berth-runtime.blob', '--build-snapshot', 'dist/berth-runtime-snapshot.cjs'], { stdio: 'inherit' });
+} catch {
+  // bin/berth-runtime falls back to the plain bundle
+  console.warn('warning: could not build the start-up snapshot; berth-runtime will start without it');
+}

@@ -27,7 +27,10 @@ export function spawnBinary(): string {
   if (cachedBinary) return cachedBinary;
   const env = process.env.BERTH_SPAWN;
   if (env) return (cachedBinary = env);
-  const here = dirname(fileURLToPath(import.meta.url));
+  // Run from sources (tsx) or the ESM bundle; the start-up snapshot has no module URL and is
+  // always started by bin/berth-runtime, which sets BERTH_SPAWN.
+  const url = typeof import.meta.url === 'string' ? import.meta.url : undefined;
+  const here = url ? dirname(fileURLToPath(url)) : process.cwd();
   for (const rel of ['../../native/build/berth-spawn', '../native/build/berth-spawn']) {
     const candidate = resolve(here, rel);
     if (existsSync(candidate)) return (cachedBinary = candidate);

@@ -1,7 +1,7 @@
 // berth-runtime: a runc-compatible OCI runtime. Argument parsing and output only; the work is
 // in src/runtime/.
 
-import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BerthError, exitCodeOf, invalid, unimplemented } from '../../oci/errors.ts';
 import { parseArgs, usage, type CommandSpec, type Parsed } from '../argv.ts';
@@ -195,7 +195,6 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
       const [id, ...args] = p.positionals;
       if (!id) throw invalid(`exec: missing <container-id>\n${usage(PROGRAM, cmd)}`);
       const { processFromFile, processFromFlags } = await import('../../runtime/exec-process.ts');
-      const { readFileSync } = await import('node:fs');
       let proc;
       if (f.process) {
         if (args.length) throw invalid('exec: give either -p process.json or a command, not both');
@@ -251,8 +250,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
       const { resourcesFromFlags } = await import('../../runtime/update-resources.ts');
       let resources;
       if (f.resources) {
-        const { readFileSync } = await import('node:fs');
-        const file = String(f.resources);
+          const file = String(f.resources);
         let text: string;
         try {
           text = readFileSync(file === '-' ? 0 : file, 'utf8');

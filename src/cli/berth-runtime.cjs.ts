@@ -1,0 +1,6 @@
+// Entry point of berth-runtime as a plain CommonJS bundle (used when no start-up snapshot exists).
+import { main } from './berth-runtime/main.ts';
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
