@@ -440,6 +440,22 @@ static void op_mount_setattr(struct exec_state *st, const struct op *op) {
   free(path);
 }
 
+/* stdio inherited from the caller may be the host's /dev/null (conmon passes it): swap it for the
+ * container's own, so the container can't chmod or chown a host device through /proc/self/fd. */
+static void op_reopen_dev_null(struct exec_state *st) {
+  struct stat null_st;
+  if (stat("/dev/null", &null_st) < 0 || !S_ISCHR(null_st.st_mode) || null_st.st_rdev != makedev(1, 3)) return;
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISCHR(sb.st_mode) || sb.st_rdev != null_st.st_rdev) continue;
+    if (sb.st_dev == null_st.st_dev && sb.st_ino == null_st.st_ino) continue;
+    int fresh = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fresh < 0) fail(st, errno, "reopen /dev/null");
+    if (dup3(fresh, fd, 0) < 0) fail(st, errno, "reopen /dev/null on fd %d", fd);
+    close(fresh);
+  }
+}
+
 void run_op(struct exec_state *st, const struct op *op) {
   char *s0 = NULL, *s1 = NULL;
   switch (op->code) {
@@ -578,6 +594,7 @@ void run_op(struct exec_state *st, const struct op *op) {
   case OP_CAPSET: op_capset(st, op); break;
   case OP_SECCOMP: op_seccomp(st, op); break;
   case OP_MOUNT_SETATTR: op_mount_setattr(st, op); break;
+  case OP_REOPEN_DEV_NULL: op_reopen_dev_null(st); break;
   case OP_MKFIFO:
     s0 = arg_str(op, 0);
     if (!s0 || mkfifo(s0, (mode_t)arg_u64(op, 1)) < 0) fail(st, errno, "mkfifo %s", s0 ? s0 : "");

@@ -55,7 +55,8 @@ enum opcode {
   OP_KEEP_CAPS = 35,
   OP_MOUNT_SETATTR = 36,
   OP_MKFIFO = 37,
-  OP_MAX = 38
+  OP_REOPEN_DEV_NULL = 38,
+  OP_MAX = 39
 };
 
 struct arg {

@@ -69,8 +69,14 @@ export function fromSystemError(err: unknown, op: string, path?: string): BerthE
     : errno === 'EACCES' || errno === 'EPERM' ? 'permission-denied'
     : errno === 'ENOSPC' || errno === 'EDQUOT' ? 'resource-exhausted'
     : 'internal';
-  const detail = errno ?? (e instanceof Error ? e.message : String(err));
+  const detail = errno ? systemMessage(e) : e instanceof Error ? e.message : String(err);
   return new BerthError(kind, `${op}${path ? ` ${path}` : ''}: ${detail}`, { op, path, errno }, { cause: err });
+}
+
+/** The C library's text of a Node system error ("no such file or directory"), without Node's prefix. */
+function systemMessage(e: NodeJS.ErrnoException): string {
+  const m = /^[A-Z0-9]+: ([^,]+)/.exec(e.message ?? '');
+  return m ? m[1]! : (e.code ?? 'error');
 }
 
 const exitCodes: Record<ErrorKind, number> = {

@@ -197,7 +197,7 @@ export class Runtime {
     } catch (err) {
       session?.close();
       if (record.pid) killQuietly(record.pid, 'SIGKILL');
-      if (session) await Promise.race([session.exited, delay(2000)]);
+      if (session) await withTimeout(session.exited, 2000, undefined);
       await this.waitGone(record.pid, record.pidStartTime || undefined);
       await cgroups.destroy().catch(() => {});
       this.store.remove(options.id);
@@ -255,7 +255,7 @@ export class Runtime {
           throw spawnError(plan, m);
         case 'done':
         case 'eof': {
-          const { code, signal } = await Promise.race([session.exited, delay(1000).then(() => ({ code: null, signal: null }))]);
+          const { code, signal } = await withTimeout(session.exited, 1000, { code: null, signal: null });
           throw new BerthError('internal', `container init exited during set-up${code !== null ? ` (status ${code})` : signal ? ` (${signal})` : ''}`, { op: 'create' });
         }
       }
@@ -367,7 +367,7 @@ export class Runtime {
     }
     try {
       const code = await this.execWith(record, proc, opts);
-      if (relay) await Promise.race([relay.done, delay(2000)]);
+      if (relay) await withTimeout(relay.done, 2000, undefined);
       return code;
     } finally {
       relay?.close();
@@ -502,7 +502,7 @@ export class Runtime {
       const running = this.waitForeground(session);
       await this.start(options.id);
       const code = await running;
-      if (relay) await Promise.race([relay.done, delay(2000)]);
+      if (relay) await withTimeout(relay.done, 2000, undefined);
       return code;
     } finally {
       relay?.close();
@@ -560,6 +560,15 @@ function writeOomScoreAdj(pid: number, value: number): void {
     }
     throw fromSystemError(err, 'write', file);
   }
+}
+
+/** The promise's value, or `fallback` after ms; the timer never keeps the process alive. */
+function withTimeout<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<F>((res) => {
+    timer = setTimeout(() => res(fallback), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function delay(ms: number): Promise<void> {

@@ -226,6 +226,7 @@ function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean): void 
   if (input.noPivot) add({ kind: 'move-root', path: rootfs }, '--no-pivot');
   else add({ kind: 'pivot-root', path: rootfs }, 'root.path');
   add({ kind: 'open-root', path: '/' });
+  add({ kind: 'reopen-dev-null' });
   if (linux.rootfsPropagation) {
     add({ kind: 'mount', source: null, target: '/', fstype: null, flags: propagation, data: null, inRoot: false }, 'linux.rootfsPropagation');
   }

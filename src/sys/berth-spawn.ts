@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { BerthError } from '../oci/errors.ts';
-import { errnoName } from './errno.ts';
+import { errnoMessage, errnoName } from './errno.ts';
 import { encodePlan } from './plan-wire.ts';
 import type { Plan } from './plan-ops.ts';
 
@@ -152,7 +152,7 @@ export function spawnError(plan: Plan, m: { index: number; errno: number; text: 
     if (errno === 'EPERM') text += ' (raising a hard limit needs CAP_SYS_RESOURCE, which the runtime lacks)';
   }
   const kind = errno === 'EPERM' || errno === 'EACCES' ? 'permission-denied' : errno === 'ENOENT' ? 'not-found' : 'internal';
-  return new BerthError(kind, `${where}${text}${errno ? `: ${errno}` : ''}`, {
+  return new BerthError(kind, `${where}${text}${errno ? `: ${errnoMessage(errno)}` : ''}`, {
     field: op?.origin,
     op: op?.kind,
     errno,

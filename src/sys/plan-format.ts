@@ -83,6 +83,7 @@ function describe(op: PlanOp): string {
     case 'keep-caps':
     case 'wait-start':
     case 'setsid':
+    case 'reopen-dev-null':
       return '';
   }
 }

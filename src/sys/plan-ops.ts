@@ -41,6 +41,7 @@ export const OPCODES = {
   'keep-caps': 35,
   'mount-setattr': 36,
   mkfifo: 37,
+  'reopen-dev-null': 38,
 } as const;
 
 export type OpKind = keyof typeof OPCODES;
@@ -105,6 +106,7 @@ export type PlanOp = Origin &
     | { kind: 'seccomp'; flags: number; program: Uint8Array }
     | { kind: 'personality'; persona: number }
     | { kind: 'mkfifo'; path: string; mode: number }
+    | { kind: 'reopen-dev-null' }
     | { kind: 'mount-setattr'; path: string; set: bigint; clear: bigint; propagation: bigint; recursive: boolean }
   );
 

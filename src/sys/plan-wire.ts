@@ -68,6 +68,7 @@ const LAYOUT: { [K in OpKind]: Array<[string, Codec]> } = {
   seccomp: [['flags', 'num'], ['program', 'bytes']],
   personality: [['persona', 'num']],
   mkfifo: [['path', 'str'], ['mode', 'num']],
+  'reopen-dev-null': [],
   'mount-setattr': [['path', 'str'], ['set', 'big'], ['clear', 'big'], ['propagation', 'big'], ['recursive', 'bool']],
 };
 

@@ -26,14 +26,16 @@ const outDir = mkdtempSync(join(tmpdir(), 'berth-test-out-'));
 process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
 let outSeq = 0;
 
-export function runCli(bin: string, args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): RunResult {
+export function runCli(bin: string, args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number; stdinFile?: string } = {}): RunResult {
   const n = outSeq++;
   const outFile = join(outDir, `${n}.out`);
   const errFile = join(outDir, `${n}.err`);
   const out = openSync(outFile, 'w');
   const err = openSync(errFile, 'w');
   try {
-    const r = spawnSync(bin, args, { cwd: opts.cwd, input: opts.input ?? '', stdio: ['pipe', out, err], env, timeout: opts.timeoutMs ?? 30_000 });
+    const stdin = opts.stdinFile ? openSync(opts.stdinFile, 'r') : 'pipe';
+    const r = spawnSync(bin, args, { cwd: opts.cwd, input: opts.stdinFile ? undefined : (opts.input ?? ''), stdio: [stdin, out, err], env, timeout: opts.timeoutMs ?? 30_000 });
+    if (typeof stdin === 'number') closeSync(stdin);
     return { code: r.status ?? (r.signal ? 128 : 255), stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };
   } finally {
     closeSync(out);

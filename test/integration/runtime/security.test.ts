@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { leftovers, RuntimeCli } from '../../support/cli.ts';
+import { berthRuntimeBin, leftovers, runCli, RuntimeCli } from '../../support/cli.ts';
 import type { Spec } from '../../../src/oci/runtime-spec.ts';
 import { SpawnSession } from '../../../src/sys/berth-spawn.ts';
 
@@ -156,6 +156,14 @@ test('CVE-2024-21626: no runtime fd reaches the container, and a cwd through a l
   rt.ok(['run', '-d', '--bundle', exec.dir, 'sec-fds']);
   assert.equal(rt.ok(['exec', 'sec-fds', 'sh', '-c', 'ls /proc/self/fd | sort -n | tr "\\n" " "']).trim(), '0 1 2 3');
   rt.ok(['delete', '-f', 'sec-fds']);
+});
+
+test('stdio that is the host\'s /dev/null is replaced by the container\'s own', () => {
+  const b = makeBundle(['sh', '-c', 'stat -L -c "%d:%i" /proc/self/fd/0 /dev/null']);
+  bundles.push(b);
+  const r = runCli(berthRuntimeBin, ['--root', rt.root, 'run', '--bundle', b.dir, 'sec-devnull'], { stdinFile: '/dev/null' });
+  const [stdin, devNull] = r.stdout.trim().split('\n');
+  assert.equal(stdin, devNull);
 });
 
 test('CVE-2021-30465: swapping a mount target for a symlink during create never mounts outside the rootfs', async () => {
