@@ -30,6 +30,8 @@ writeFileSync(
   [
     "import v8 from 'node:v8';",
     "import { main } from '../src/cli/berth-runtime/main.ts';",
+    "import { warmUp } from '../src/cli/berth-runtime/warm-up.ts';",
+    'warmUp();',
     'v8.startupSnapshot.setDeserializeMainFunction(() => {',
     "  // a snapshot's argv has no script path: [node, ...args]",
     '  void main(process.argv.slice(1)).then((code) => { process.exitCode = code; });',
@@ -41,7 +43,9 @@ await build({ ...common, entryPoints: ['dist/berth-runtime-snapshot-entry.ts'], 
 await build({ ...common, entryPoints: ['src/cli/berth-runtime.cjs.ts'], outfile: 'dist/berth-runtime.cjs', ...cjs });
 rmSync('dist/berth-runtime-snapshot-entry.ts');
 try {
-  execFileSync(process.execPath, ['--snapshot-blob', 'dist/berth-runtime.blob', '--build-snapshot', 'dist/berth-runtime-snapshot.cjs'], { stdio: 'inherit' });
+  // Node warns that child_process is "not yet fully verified" in snapshots: berth only calls
+  // spawn() after deserialisation, and the integration tests run through the snapshot.
+  execFileSync(process.execPath, ['--no-warnings', '--snapshot-blob', 'dist/berth-runtime.blob', '--build-snapshot', 'dist/berth-runtime-snapshot.cjs'], { stdio: 'inherit' });
 } catch {
   // bin/berth-runtime falls back to the plain bundle
   console.warn('warning: could not build the start-up snapshot; berth-runtime will start without it');

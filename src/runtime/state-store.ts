@@ -1,7 +1,7 @@
 // Where containers live between commands: <root>/<id>/state.json (written atomically) and the
 // exec fifo <root>/<id>/exec.fifo while the container is created but not started.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { alreadyExists, fromSystemError, invalid, notFound } from '../oci/errors.ts';
 import type { Spec } from '../oci/runtime-spec.ts';
@@ -66,10 +66,11 @@ export class StateStore {
     const final = join(this.dir(record.id), 'state.json');
     const tmp = `${final}.tmp`;
     try {
+      // Atomic by rename, as runc; no fsync: the state root belongs on tmpfs (/run), and state
+      // that outlives a reboot describes processes that no longer exist.
       const fd = openSync(tmp, 'w', 0o600);
       try {
         writeSync(fd, JSON.stringify(record));
-        fsyncSync(fd);
       } finally {
         closeSync(fd);
       }

@@ -1,0 +1,36 @@
+// Runs berth-runtime's pure code paths once while the start-up snapshot is built, so that the
+// snapshot carries them compiled: a command then starts with less to parse and compile.
+
+import { defaultSpec } from '../../runtime/default-spec.ts';
+import { parseSpec } from '../../oci/runtime-spec-validate.ts';
+import { compilePlan } from '../../runtime/plan-compiler.ts';
+import { encodePlan } from '../../sys/plan-wire.ts';
+import { formatPlan } from '../../sys/plan-format.ts';
+import { planCgroupWrites, withDefaultDeviceRules } from '../../runtime/cgroups/index.ts';
+import { parseArgs } from '../argv.ts';
+import { Runtime } from '../../runtime/container.ts';
+import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
+
+export function warmUp(): void {
+  const spec = parseSpec(JSON.stringify({ ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } }));
+  const plan = compilePlan({
+    spec,
+    bundle: '/bundle',
+    rootfs: '/bundle/rootfs',
+    fifoPath: '/run/x/exec.fifo',
+    host: { sources: new Map(), cgroup: { version: 1, hierarchies: [{ dir: 'cpu', options: 'cpu' }] }, hasKcore: false, lastCap: 40, heldCaps: (1n << 41n) - 1n },
+  });
+  encodePlan(plan);
+  formatPlan(plan);
+  planCgroupWrites(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), 'v1');
+  parseArgs(['--root', '/run/x'], GLOBAL_FLAGS);
+  for (const c of COMMANDS) parseArgs([], c.flags, c.stopAfterPositionals);
+  JSON.stringify(spec);
+  const runtime = new Runtime({ root: '/nonexistent/berth-warm-up' });
+  runtime.list();
+  try {
+    runtime.state('warm-up');
+  } catch {
+    // expected: no such container
+  }
+}
