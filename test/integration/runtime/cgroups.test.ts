@@ -97,6 +97,30 @@ test('events --stats prints runc\'s stats JSON; the stream stops when the contai
   rt.ok(['delete', 'cg-events']);
 });
 
+test('events reports an OOM kill in the container', () => {
+  const b = makeBundle(['sh', '-c', 'sleep 1; x=$(head -c 64000000 /dev/zero | tr "\\0" a); sleep 2'], (s) => {
+    s.linux!.resources = { ...s.linux!.resources, memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } };
+  });
+  bundles.push(b);
+  rt.ok(['run', '-d', '--bundle', b.dir, 'cg-oom']);
+  const lines = rt.ok(['events', '--interval', '500ms', 'cg-oom']).trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.some((e) => e.type === 'oom' && e.id === 'cg-oom'), JSON.stringify(lines.map((e) => e.type)));
+  rt.ok(['delete', '-f', 'cg-oom']);
+});
+
+test('the device cgroup denies a device the config does not allow', () => {
+  const r = rt.run(['run', '--bundle', (() => {
+    const b = makeBundle(['sh', '-c', 'mknod /tmp/mem c 1 1 && cat /tmp/mem >/dev/null; echo "status=$?"; head -c1 /dev/zero >/dev/null && echo zero-ok'], (s) => {
+      s.process!.capabilities = { bounding: ['CAP_MKNOD'], effective: ['CAP_MKNOD'], permitted: ['CAP_MKNOD'] };
+      s.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' });
+    });
+    bundles.push(b);
+    return b.dir;
+  })(), 'cg-devices']);
+  assert.match(r.stderr, /Operation not permitted/);
+  assert.match(r.stdout, /status=1\nzero-ok/);
+});
+
 test('an invalid resource value fails create and leaves no cgroup', () => {
   const b = makeBundle(['true'], (s) => (s.linux!.resources = { memory: { limit: 100 * 1024 * 1024, swap: 1024 } }));
   bundles.push(b);
