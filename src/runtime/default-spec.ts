@@ -5,6 +5,23 @@ import { OCI_VERSION } from '../oci/runtime-spec.ts';
 
 const CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
+/** The capabilities docker, podman and containerd give a container by default. */
+export const DEFAULT_CONTAINER_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+/** The base for containers made from images (`berth run`): docker's defaults, not runc's minimal spec. */
+export function imageContainerBaseSpec(): Spec {
+  const spec = defaultSpec();
+  const caps = [...DEFAULT_CONTAINER_CAPABILITIES];
+  spec.process!.capabilities = { bounding: caps, effective: [...caps], permitted: [...caps] };
+  spec.process!.noNewPrivileges = false;
+  spec.process!.terminal = false;
+  spec.root = { path: 'rootfs', readonly: false };
+  return spec;
+}
+
 export function defaultSpec(options: { rootless?: { uid: number; gid: number } } = {}): Spec {
   const spec: Spec = {
     ociVersion: OCI_VERSION,

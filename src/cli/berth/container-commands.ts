@@ -9,7 +9,7 @@ import { prepareRootfs } from '../../image/prepare-rootfs.ts';
 import { mountSnapshot, unmountSnapshot } from '../../image/mount-snapshot.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
-import { defaultSpec } from '../../runtime/default-spec.ts';
+import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
 import { Runtime } from '../../runtime/container.ts';
 import type { Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
@@ -111,7 +111,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
         user: str(p.flags.user),
         hostname: str(p.flags.hostname) ?? id.slice(0, 12),
       },
-      { base: defaultSpec(), resolvedUser: prepared.user },
+      { base: imageContainerBaseSpec(), resolvedUser: prepared.user },
     );
     spec.root = { path: rootfs, readonly: false };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));

@@ -1,0 +1,87 @@
+// `berth run`, `ps`, `rm` and `import`: image config -> runtime spec, run by berth's runtime.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
+import { repoRoot, runCli, type RunResult } from '../../support/cli.ts';
+
+let work: string;
+let root: string;
+const berthBin = join(repoRoot, 'bin/berth');
+const berth = (...args: string[]): RunResult => runCli(berthBin, ['--root', root, ...args]);
+const ok = (...args: string[]): string => {
+  const r = berth(...args);
+  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'berth-test-run-'));
+  root = join(work, 'store');
+  const img = buildImage({ cmd: ['sh', '-c', 'id -u; id -g; pwd; echo "$GREETING"; echo "$HOME"'], env: ['PATH=/bin', 'GREETING=hello'], workdir: '/data', user: 'app' });
+  writeOciLayout(img, join(work, 'layout'), 'test');
+  ok('load', '-i', join(work, 'layout'));
+});
+
+after(() => {
+  // unmount anything a failed test left, then remove the store
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp?.startsWith(work)) execFileSync('umount', ['-l', mp]);
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+function imageName(): string {
+  return JSON.parse(ok('images', '--format', 'json'))[0].name ?? JSON.parse(ok('images', '--format', 'json'))[0].repository;
+}
+
+test('run uses the image config: Cmd, Env, WorkingDir, User (resolved in the image)', () => {
+  const out = ok('run', '--rm', imageName());
+  assert.deepEqual(out.trim().split('\n'), ['1000', '1000', '/data', 'hello', '/home/app']);
+});
+
+test('run overrides: command, -e, -w, --user; exit status is the container\'s', () => {
+  const r = berth('run', '--rm', '-e', 'GREETING=bye', '-e', 'EXTRA=1', '-w', '/tmp', '--user', '0:50', imageName(), 'sh', '-c', 'id -u; id -g; pwd; echo "$GREETING $EXTRA"; exit 7');
+  assert.equal(r.code, 7, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['0', '50', '/tmp', 'bye 1']);
+});
+
+test('the layers are applied: whiteouts, opaque directories, modes', () => {
+  const out = ok('run', '--rm', '--user', '0', imageName(), 'sh', '-c', 'ls /data; [ -e /removeme ] && echo still-there; stat -c "%a %u:%g" /bin/suid /bin/sgid /etc/motd; cat /etc/motd-link');
+  assert.deepEqual(out.trim().split('\n'), ['new', '4755 0:0', '2750 0:50', '640 1000:1000', 'hello from layer 3']);
+});
+
+test('without --rm the container stays until rm; --rm leaves nothing', () => {
+  ok('run', '--name', 'kept', imageName(), 'true');
+  const all = JSON.parse(ok('ps', '-a', '--format', 'json'));
+  assert.equal(all.length, 1);
+  assert.equal(all[0].name, 'kept');
+  assert.equal(all[0].status, 'stopped');
+  assert.equal(JSON.parse(ok('ps', '--format', 'json')).length, 0, 'ps without -a shows running ones only');
+  assert.match(berth('run', '--name', 'kept', imageName(), 'true').stderr, /container name "kept" is already in use/);
+  ok('rm', 'kept');
+  assert.deepEqual(JSON.parse(ok('ps', '-a', '--format', 'json')), []);
+  assert.deepEqual(readdirSync(join(root, 'containers')), []);
+  assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
+});
+
+test('an unknown image is a one-line error and leaves nothing behind', () => {
+  const r = berth('run', '--rm', 'localhost/nope:missing', 'true');
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /^berth: .*nope/);
+  assert.deepEqual(existsSync(join(root, 'containers')) ? readdirSync(join(root, 'containers')) : [], []);
+});
+
+test('import turns a rootfs tarball into an image that runs', () => {
+  const tarball = join(work, 'busybox.tar.gz');
+  execFileSync(join(repoRoot, 'scripts/make-busybox-rootfs.sh'), [tarball]);
+  const out = ok('import', '--change', 'CMD ["echo", "imported"]', '--change', 'ENV MODE=test', tarball, 'localhost/imported:1');
+  assert.match(out, /^localhost\/imported:1 sha256:[0-9a-f]{64}\n$/);
+  assert.equal(ok('run', '--rm', 'localhost/imported:1'), 'imported\n');
+  assert.equal(ok('run', '--rm', 'localhost/imported:1', 'sh', '-c', 'echo $MODE'), 'test\n');
+});
