@@ -1,6 +1,6 @@
-// A small command-line parser driven by data: a command table of flags and positional
-// arguments. Accepts `--flag value`, `--flag=value`, `-flag value` (as urfave/cli, which runc
-// uses) and short aliases; `--` ends the flags.
+// The one command-line parser of berth's CLIs, driven by data: a table of flags. Accepts
+// `--flag value`, `--flag=value`, `-flag value` (as urfave/cli, which runc uses), short aliases
+// (`-e value`, and docker's attached `-eKEY=value`); `--` ends the flags.
 
 import { invalid } from '../oci/errors.ts';
 
@@ -22,8 +22,10 @@ export interface CommandSpec {
   stopAfterPositionals?: number;
 }
 
+export type FlagValue = string | number | boolean | string[];
+
 export interface Parsed {
-  flags: Record<string, string | number | boolean | string[]>;
+  flags: Record<string, FlagValue>;
   positionals: string[];
 }
 
@@ -51,13 +53,25 @@ export function parseArgs(argv: readonly string[], flags: readonly FlagSpec[], s
       onlyPositionals = true;
       continue;
     }
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const name = eq >= 0 ? body.slice(0, eq) : body;
-    const spec = byName.get(name);
+    let body = arg.replace(/^--?/, '');
+    let eq = body.indexOf('=');
+    let name = eq >= 0 ? body.slice(0, eq) : body;
+    let spec = byName.get(name);
+    // docker's attached short values: -eKEY=value, -w/tmp
+    if (!spec && !arg.startsWith('--') && body.length > 1) {
+      const short = byName.get(body[0]!);
+      if (short && short.alias === body[0] && short.kind !== 'bool') {
+        spec = short;
+        name = body[0]!;
+        body = `${name}=${body.slice(1)}`;
+        eq = 1;
+      }
+    }
     if (!spec) throw invalid(`unknown flag ${arg.split('=')[0]}`, { field: name });
     if (spec.kind === 'bool') {
-      out.flags[spec.name] = eq >= 0 ? body.slice(eq + 1) !== 'false' : true;
+      const v = eq >= 0 ? body.slice(eq + 1) : 'true';
+      if (v !== 'true' && v !== 'false') throw invalid(`flag --${spec.name} takes no value`, { field: `--${spec.name}` });
+      out.flags[spec.name] = v === 'true';
       continue;
     }
     let value: string;

@@ -1,15 +1,9 @@
-// A small command-line parser driven by data: each command declares its flags and positional
-// arguments; parsing returns typed values or an invalid-argument error naming the flag.
+// `berth`'s commands as data (word paths like ['image', 'prune'], flags, positionals), parsed with
+// the shared parser in ../argv.ts.
 import { invalid } from '../../oci/errors.ts';
+import { parseArgs, type FlagSpec } from '../argv.ts';
 
-export interface FlagSpec {
-  name: string;
-  short?: string;
-  /** 'bool' flags take no value; 'string' flags take one; 'list' flags repeat. */
-  kind: 'bool' | 'string' | 'list';
-  help: string;
-  default?: string;
-}
+export type { FlagSpec } from '../argv.ts';
 
 export interface CommandSpec {
   /** Words that select the command, e.g. ['image', 'prune']. */
@@ -27,42 +21,16 @@ export interface Parsed {
   args: string[];
 }
 
+/**
+ * Flags then positionals of `berth` (and its commands); with `stopAtPositional` the first
+ * positional and everything after it are returned unparsed in `rest` (the command words).
+ */
 export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], stopAtPositional: boolean): { parsed: Parsed; rest: string[] } {
+  const p = parseArgs(argv, specs, stopAtPositional ? 1 : Infinity);
   const flags: Parsed['flags'] = {};
-  for (const s of specs) flags[s.name] = s.kind === 'bool' ? false : s.kind === 'list' ? [] : s.default;
-  const args: string[] = [];
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      args.push(...argv.slice(i + 1));
-      i = argv.length;
-      break;
-    }
-    if (a.startsWith('-') && a !== '-') {
-      const eq = a.indexOf('=');
-      const key = a.startsWith('--') ? a.slice(2, eq < 0 ? undefined : eq) : a.slice(1, 2);
-      const spec = a.startsWith('--') ? specs.find((s) => s.name === key) : specs.find((s) => s.short === key);
-      if (!spec) throw invalid(`unknown flag ${a.startsWith('--') ? `--${key}` : `-${key}`}`, { field: a });
-      let value: string | undefined = eq >= 0 && a.startsWith('--') ? a.slice(eq + 1) : undefined;
-      if (!a.startsWith('--') && a.length > 2) value = a.slice(2);
-      if (spec.kind === 'bool') {
-        if (value !== undefined && value !== 'true' && value !== 'false') throw invalid(`flag --${spec.name} takes no value`, { field: `--${spec.name}` });
-        flags[spec.name] = value !== 'false';
-        continue;
-      }
-      if (value === undefined) {
-        if (i + 1 >= argv.length) throw invalid(`flag --${spec.name} needs a value`, { field: `--${spec.name}` });
-        value = argv[++i]!;
-      }
-      if (spec.kind === 'list') (flags[spec.name] as string[]).push(value);
-      else flags[spec.name] = value;
-      continue;
-    }
-    if (stopAtPositional) break;
-    args.push(a);
-  }
-  return { parsed: { flags, args }, rest: argv.slice(i) };
+  for (const [k, v] of Object.entries(p.flags)) flags[k] = typeof v === 'number' ? String(v) : v;
+  for (const spec of specs) if (spec.kind === 'bool' && flags[spec.name] === undefined) flags[spec.name] = false;
+  return stopAtPositional ? { parsed: { flags, args: [] }, rest: p.positionals } : { parsed: { flags, args: p.positionals }, rest: [] };
 }
 
 export function checkArgs(cmd: CommandSpec, args: readonly string[]): void {
@@ -77,7 +45,7 @@ export function usage(cmd: CommandSpec): string {
   const lines = [`Usage: berth ${cmd.path.join(' ')}${cmd.flags.length ? ' [flags]' : ''} ${cmd.args.map((a) => a.toUpperCase()).join(' ')}`.trimEnd(), '', cmd.summary];
   if (cmd.flags.length) {
     lines.push('', 'Flags:');
-    for (const f of cmd.flags) lines.push(`  ${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.kind === 'bool' ? '' : ' <value>'}`.padEnd(30) + f.help);
+    for (const f of cmd.flags) lines.push(`  ${f.alias ? `-${f.alias}, ` : '    '}--${f.name}${f.kind === 'bool' ? '' : ' <value>'}`.padEnd(30) + f.help);
   }
   return lines.join('\n');
 }

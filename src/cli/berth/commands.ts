@@ -5,10 +5,10 @@ import type { CommandSpec, FlagSpec } from './args.ts';
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', help: 'storage root (images, snapshots, metadata)', default: '/var/lib/berth' },
   { name: 'config', kind: 'string', help: 'config dir (auth.json, registries.json); default ~/.config/berth' },
-  { name: 'help', short: 'h', kind: 'bool', help: 'show help' },
+  { name: 'help', alias: 'h', kind: 'bool', help: 'show help' },
 ];
 
-const quiet: FlagSpec = { name: 'quiet', short: 'q', kind: 'bool', help: 'print only what is essential' };
+const quiet: FlagSpec = { name: 'quiet', alias: 'q', kind: 'bool', help: 'print only what is essential' };
 const platform: FlagSpec = { name: 'platform', kind: 'string', help: 'os/arch[/variant] to pull (default: the host)' };
 
 export const COMMANDS: CommandSpec[] = [
@@ -17,13 +17,13 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'Run a command in a new container from an image (exits with its status)',
     flags: [
       { name: 'rm', kind: 'bool', help: 'remove the container when it exits' },
-      { name: 'env', short: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE, or KEY to unset)' },
-      { name: 'workdir', short: 'w', kind: 'string', help: 'working directory inside the container' },
-      { name: 'user', short: 'u', kind: 'string', help: 'user[:group] (names or ids from the image)' },
+      { name: 'env', alias: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE, or KEY to unset)' },
+      { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' },
+      { name: 'user', alias: 'u', kind: 'string', help: 'user[:group] (names or ids from the image)' },
       { name: 'name', kind: 'string', help: 'a name for the container' },
       { name: 'entrypoint', kind: 'string', help: "override the image's entrypoint" },
       { name: 'hostname', kind: 'string', help: 'container hostname (default: the short id)' },
-      { name: 'tty', short: 't', kind: 'bool', help: 'allocate a terminal (not supported yet)' },
+      { name: 'tty', alias: 't', kind: 'bool', help: 'allocate a terminal (not supported yet)' },
     ],
     args: ['image', 'command...?'],
     stopAtFirstArg: true,
@@ -32,17 +32,17 @@ export const COMMANDS: CommandSpec[] = [
     path: ['ps'],
     summary: 'List containers',
     flags: [
-      { name: 'all', short: 'a', kind: 'bool', help: 'also stopped containers' },
+      { name: 'all', alias: 'a', kind: 'bool', help: 'also stopped containers' },
       quiet,
       { name: 'format', kind: 'string', help: 'table (default) or json', default: 'table' },
     ],
     args: [],
   },
-  { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
+  { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
   {
     path: ['import'],
     summary: 'Create a one-layer image from a root filesystem tarball',
-    flags: [{ name: 'change', short: 'c', kind: 'list', help: 'CMD, ENV or WORKDIR instruction for the image config' }],
+    flags: [{ name: 'change', alias: 'c', kind: 'list', help: 'CMD, ENV or WORKDIR instruction for the image config' }],
     args: ['tarball', 'image'],
   },
   { path: ['pull'], summary: 'Pull an image from a registry', flags: [platform, quiet], args: ['image'] },
@@ -53,15 +53,15 @@ export const COMMANDS: CommandSpec[] = [
     flags: [quiet, { name: 'format', kind: 'string', help: 'table (default) or json', default: 'table' }, { name: 'digests', kind: 'bool', help: 'show digests' }],
     args: [],
   },
-  { path: ['rmi'], summary: 'Remove images (names, ids or digests)', flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'untag even if a container uses it' }], args: ['image...'] },
+  { path: ['rmi'], summary: 'Remove images (names, ids or digests)', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'untag even if a container uses it' }], args: ['image...'] },
   { path: ['tag'], summary: 'Give an image another name', flags: [], args: ['source', 'target'] },
   { path: ['inspect'], summary: 'Show an image record, manifest and config as JSON', flags: [platform], args: ['image...'] },
   {
     path: ['login'],
     summary: 'Store credentials for a registry (checked against it first)',
     flags: [
-      { name: 'username', short: 'u', kind: 'string', help: 'user name' },
-      { name: 'password', short: 'p', kind: 'string', help: 'password (prefer --password-stdin)' },
+      { name: 'username', alias: 'u', kind: 'string', help: 'user name' },
+      { name: 'password', alias: 'p', kind: 'string', help: 'password (prefer --password-stdin)' },
       { name: 'password-stdin', kind: 'bool', help: 'read the password from standard input' },
     ],
     args: ['registry'],
@@ -71,13 +71,13 @@ export const COMMANDS: CommandSpec[] = [
     path: ['save'],
     summary: 'Write images to an OCI layout tar (also loadable by docker load)',
     flags: [
-      { name: 'output', short: 'o', kind: 'string', help: 'output file (required)' },
+      { name: 'output', alias: 'o', kind: 'string', help: 'output file (required)' },
       { name: 'directory', kind: 'bool', help: 'write an OCI layout directory instead of a tar' },
     ],
     args: ['image...'],
   },
-  { path: ['load'], summary: 'Load images from an OCI layout (dir or tar) or docker save archive', flags: [{ name: 'input', short: 'i', kind: 'string', help: 'archive file or layout directory (required)' }, quiet], args: [] },
-  { path: ['image', 'prune'], summary: 'Remove unused content; with --all, every image no container uses', flags: [{ name: 'all', short: 'a', kind: 'bool', help: 'remove all unused images, not just unreferenced content' }], args: [] },
+  { path: ['load'], summary: 'Load images from an OCI layout (dir or tar) or docker save archive', flags: [{ name: 'input', alias: 'i', kind: 'string', help: 'archive file or layout directory (required)' }, quiet], args: [] },
+  { path: ['image', 'prune'], summary: 'Remove unused content; with --all, every image no container uses', flags: [{ name: 'all', alias: 'a', kind: 'bool', help: 'remove all unused images, not just unreferenced content' }], args: [] },
 ];
 
 export function findCommand(words: readonly string[]): { cmd: CommandSpec; used: number } | undefined {
