@@ -32,7 +32,7 @@ export interface BlobWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Verifies size and digest, then moves the blob into place. Returns its info. */
   commit(expected: { digest: Digest; size?: number }): Promise<BlobInfo>;
-  /** Closes without committing; the ingest stays for a later resume. */
+  /** Closes without committing; the ingest stays for a later resume (unless it is empty). */
   close(): Promise<void>;
   /** Drops the bytes written so far (to restart from offset 0). */
   truncate(): Promise<void>;
@@ -53,6 +53,8 @@ export interface ContentStore {
   delete(digest: Digest): Promise<boolean>;
   walk(): AsyncIterable<BlobInfo>;
   ingests(): Promise<IngestStatus[]>;
+  /** Whether a writer (in any process) holds the ingest's lock. */
+  ingestLocked(ref: string): Promise<boolean>;
   abortIngest(ref: string): Promise<void>;
   /** The file path of a committed blob (for tools that need it); undefined when absent. */
   blobPath(digest: Digest): string;
@@ -217,6 +219,11 @@ export class DirectoryContentStore implements ContentStore {
     return out;
   }
 
+  /** Whether a writer (in any process) holds the ingest's lock. */
+  async ingestLocked(ref: string): Promise<boolean> {
+    return fs.access(join(this.ingestDir, sha256Of(ref).slice(7), 'lock')).then(() => true, () => false);
+  }
+
   async abortIngest(ref: string): Promise<void> {
     await fs.rm(join(this.ingestDir, sha256Of(ref).slice(7)), { recursive: true, force: true });
   }
@@ -277,7 +284,14 @@ class IngestWriter implements BlobWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
-    await this.fh.write(chunk);
+    try {
+      // write(2) may take only part of a chunk (a filling disk does that before ENOSPC).
+      for (let done = 0; done < chunk.length; ) done += (await this.fh.write(chunk, done, chunk.length - done)).bytesWritten;
+    } catch (err) {
+      // Part of the chunk may be on disk: keep the file equal to what was hashed.
+      await this.fh.truncate(this.digester.size).catch(() => undefined);
+      throw fromSystemError(err, 'write', join(this.dir, 'data'));
+    }
     this.digester.update(chunk);
   }
 
@@ -312,7 +326,9 @@ class IngestWriter implements BlobWriter {
 
   async close(): Promise<void> {
     await this.fh.close().catch(() => undefined);
-    await fs.rm(join(this.dir, 'lock'), { force: true });
+    // An empty ingest has nothing to resume: leave no directory behind.
+    if (this.digester.size === 0) await fs.rm(this.dir, { recursive: true, force: true });
+    else await fs.rm(join(this.dir, 'lock'), { force: true });
   }
 }
 

@@ -9,7 +9,9 @@ import type { LayerCompression } from '../oci/image-spec.ts';
 function decompressor(compression: LayerCompression): Transform {
   switch (compression) {
     case 'gzip':
-      return createGunzip();
+      // zlib's default 16 KiB output chunk costs a thread-pool round trip per 16 KiB: 128 KiB
+      // halves the time to inflate a layer (bench/pull-unpack/unpack-phases.ts).
+      return createGunzip({ chunkSize: 128 * 1024 });
     case 'zstd':
       return new DecompressStream() as unknown as Transform;
     case 'none':

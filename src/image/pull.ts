@@ -51,6 +51,7 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
   const repo = ref.path;
   const shown = familiarReference(ref);
   const lease = createLease(store.db);
+  let blobs: Descriptor[] = [];
   try {
     const top = await client.getManifest(repo, ref.digest ?? ref.tag!, `image ${shown}`);
     const topMediaType = resolveMediaType(top.bytes, top.mediaType);
@@ -65,6 +66,7 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
       manifestDigest = child.digest;
     }
     const manifest = parseManifest(manifestBytes, `manifest of ${shown}`);
+    blobs = [manifest.config, ...manifest.layers];
     manifest.layers.forEach((l, i) => checkLayerMediaType(l, i));
     const configBytes = await fetchSmallBlob(store, client, repo, manifest.config, lease);
     const config = parseImageConfig(configBytes, `config of ${shown}`);
@@ -116,10 +118,37 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
     return { name, digest: top.digest, manifestDigest, config, chainIds: chain };
   } catch (err) {
     // Leave nothing behind that no image references: verified blobs and snapshots of this failed
-    // pull go (an interrupted download stays in ingest/ so that the next pull resumes it).
-    lease.release();
+    // pull go. An interrupted download stays in ingest/ so that the next pull resumes it, unless
+    // the disk is full: then its space goes back first (the database needs some to record the rest).
+    const full = isOutOfSpace(err);
+    if (full) await dropIngests(store, blobs);
+    try {
+      lease.release();
+    } catch {
+      // Cleaning up must not hide why the pull failed; GC removes what the lease still holds later.
+    }
     await collectGarbage(store).catch(() => undefined);
+    if (full && !(err instanceof BerthError)) {
+      throw new BerthError('resource-exhausted', `pull ${shown}: metadata database in ${store.root}: ${(err as Error).message}`, { path: store.root, errno: 'ENOSPC' }, { cause: err });
+    }
     throw err;
+  }
+}
+
+/** ENOSPC or EDQUOT from a file write, or SQLite's SQLITE_FULL from the metadata database. */
+function isOutOfSpace(err: unknown): boolean {
+  if (err instanceof BerthError) return err.where.errno === 'ENOSPC' || err.where.errno === 'EDQUOT';
+  const code = (err as { code?: unknown })?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** Removes this pull's partial downloads that no writer holds. */
+async function dropIngests(store: ImageStore, blobs: readonly Descriptor[]): Promise<void> {
+  const open = new Set((await store.content.ingests()).map((i) => i.ref));
+  for (const d of blobs) {
+    const ref = `pull-${d.digest}`;
+    if (!open.has(ref) || (await store.content.ingestLocked(ref))) continue;
+    await store.content.abortIngest(ref).catch(() => undefined);
   }
 }
 

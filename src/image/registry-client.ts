@@ -5,7 +5,7 @@ import { BerthError } from '../oci/errors.ts';
 import { sha256Of, type Digest } from '../oci/digest.ts';
 import { MAX_DOCUMENT_BYTES } from '../oci/image-parse.ts';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor } from '../oci/image-spec.ts';
-import { RegistryHttp, responseError, retryDelay, type HttpOptions } from './registry-http.ts';
+import { RegistryHttp, abortResponse, responseError, retryDelay, type HttpOptions } from './registry-http.ts';
 import { endpointsFor, type RegistriesConfig } from './registry-hosts.ts';
 
 export const MANIFEST_ACCEPT = [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES].join(', ');
@@ -27,7 +27,7 @@ const pullScope = (repo: string): string => `repository:${repo}:pull`;
 const pushScope = (repo: string): string => `repository:${repo}:pull,push`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function readLimited(res: Response, limit: number, what: string): Promise<Buffer> {
+async function readLimited(res: Response, limit: number, what: string, idle: IdleTimeout): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > limit) {
     await res.body?.cancel().catch(() => undefined);
@@ -36,10 +36,10 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
   const parts: Buffer[] = [];
   let total = 0;
   if (res.body) {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of withIdleTimeout(res.body as unknown as AsyncIterable<Uint8Array>, res, idle)) {
       total += chunk.length;
       if (total > limit) {
-        await res.body.cancel().catch(() => undefined);
+        // Leaving the loop aborts the connection (withIdleTimeout).
         throw new BerthError('resource-exhausted', `${what} is more than the ${limit} bytes allowed`);
       }
       parts.push(Buffer.from(chunk));
@@ -59,6 +59,10 @@ export class RegistryClient {
     const endpoints = endpointsFor(domain, opts.registries ?? { registries: {} });
     this.pullHttp = endpoints.map((e) => new RegistryHttp(e, opts));
     this.pushHttp = this.pullHttp[this.pullHttp.length - 1]!;
+  }
+
+  private idle(what: () => string): IdleTimeout {
+    return { ms: this.opts.idleTimeoutMs ?? 60_000, domain: this.domain, what };
   }
 
   /** Checks that the registry answers and accepts the credentials (for `berth login`). */
@@ -91,7 +95,7 @@ export class RegistryClient {
         what,
       });
       if (!res.ok) throw await responseError(res, what, this.domain);
-      const bytes = await readLimited(res, MAX_DOCUMENT_BYTES, what);
+      const bytes = await readLimited(res, MAX_DOCUMENT_BYTES, what, this.idle(() => what));
       const digest = sha256Of(bytes);
       if (reference.startsWith('sha256:') && digest !== reference) {
         throw new BerthError('data-loss', `${what}: registry returned content with digest ${digest}, not the requested ${reference}`);
@@ -163,9 +167,8 @@ export class RegistryClient {
         throw err;
       }
       let skip = position > 0 && res.status !== 206 ? position : 0;
-      const idle = this.opts.idleTimeoutMs ?? 60_000;
       try {
-        for await (const raw of withIdleTimeout(res.body as unknown as AsyncIterable<Uint8Array>, idle, res)) {
+        for await (const raw of withIdleTimeout(res.body as unknown as AsyncIterable<Uint8Array>, res, this.idle(() => `${what} at byte ${position}`))) {
           let chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
           if (skip > 0) {
             const drop = Math.min(skip, chunk.length);
@@ -198,12 +201,19 @@ export class RegistryClient {
   /** Asks the registry to mount a blob from another repository; true when it did. */
   async mountBlob(repo: string, digest: Digest, from: string): Promise<boolean> {
     const what = `mount of blob ${digest} from ${from}`;
-    const res = await this.pushHttp.send({
-      method: 'POST',
-      path: `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
-      scopes: [pushScope(repo), pullScope(from)],
-      what,
-    });
+    let res: Response;
+    try {
+      res = await this.pushHttp.send({
+        method: 'POST',
+        path: `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+        scopes: [pushScope(repo), pullScope(from)],
+        what,
+      });
+    } catch (err) {
+      // Not allowed to read the source repository: the caller uploads the blob instead.
+      if (err instanceof BerthError && err.kind === 'permission-denied') return false;
+      throw err;
+    }
     await res.body?.cancel().catch(() => undefined);
     if (res.status === 201) return true;
     if (res.status === 202) {
@@ -323,24 +333,43 @@ export class RegistryClient {
   }
 }
 
-/** Aborts the response when no chunk arrives for `ms` (a stalled connection becomes a retry). */
-async function* withIdleTimeout(body: AsyncIterable<Uint8Array>, ms: number, res: Response): AsyncGenerator<Uint8Array> {
-  const it = body[Symbol.asyncIterator]();
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BerthError('unavailable', `no data for ${ms} ms`)), ms);
-    });
-    try {
-      const r = await Promise.race([it.next(), timeout]);
-      if (r.done) return;
-      yield r.value;
-    } catch (err) {
-      await res.body?.cancel().catch(() => undefined);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+interface IdleTimeout {
+  ms: number;
+  domain: string;
+  /** What was being read, asked when the timeout fires (a blob's position moves). */
+  what: () => string;
 }
 
+/**
+ * Fails when no chunk arrives for `ms` (a stalled connection becomes a retry). However the reading
+ * stops before the end (a timeout, an error, a consumer that has enough), the connection is
+ * aborted: a locked body cannot be cancelled, and a stalled one would otherwise stay open.
+ */
+async function* withIdleTimeout(body: AsyncIterable<Uint8Array>, res: Response, idle: IdleTimeout): AsyncGenerator<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  let complete = false;
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new BerthError('unavailable', `registry ${idle.domain} sent no data for ${idle.ms} ms (${idle.what()})`, { op: 'read' })),
+          idle.ms,
+        );
+      });
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await Promise.race([it.next(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (r.done) {
+        complete = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!complete) abortResponse(res, new BerthError('unavailable', `stopped reading from registry ${idle.domain} (${idle.what()})`));
+  }
+}

@@ -40,8 +40,17 @@ export function retryDelay(attempt: number, baseMs: number): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The controller of each response's request: aborting it after the headers closes the connection. */
+const controllers = new WeakMap<Response, AbortController>();
+
+/** Closes a response's connection, e.g. one whose body stalled; a pending read fails with `reason`. */
+export function abortResponse(res: Response, reason: Error): void {
+  controllers.get(res)?.abort(reason);
+}
+
 export class RegistryHttp {
   private readonly tokens = new Map<string, TokenEntry>();
+  private readonly tokenRequests = new Map<string, Promise<string>>();
   private basic: string | undefined;
   private credentialsLoaded = false;
   private credentials: Credentials | undefined;
@@ -88,12 +97,13 @@ export class RegistryHttp {
   }
 
   private async sendAuthenticated(spec: RequestSpec): Promise<Response> {
-    let res = await this.sendFollowing(spec, this.authHeader(spec.scopes));
+    const sent = this.authHeader(spec.scopes);
+    let res = await this.sendFollowing(spec, sent);
     if (res.status !== 401) return res;
     const header = res.headers.get('www-authenticate') ?? '';
     await res.body?.cancel().catch(() => undefined);
     const challenges = parseChallenges(header);
-    const auth = await this.answer(challenges, spec);
+    const auth = await this.answer(challenges, spec, sent);
     if (!auth) throw authRefused(this.endpoint.domain, 'authentication required and no credentials are stored (use `berth login`)');
     if (spec.body && !(spec.body instanceof Uint8Array)) {
       // A streamed body cannot be replayed: authenticate with a cheap request first next time.
@@ -101,8 +111,16 @@ export class RegistryHttp {
     }
     res = await this.sendFollowing(spec, auth);
     if (res.status === 401) {
+      const again = parseChallenges(res.headers.get('www-authenticate') ?? '').find((c) => c.scheme === 'bearer');
       await res.body?.cancel().catch(() => undefined);
-      throw authRefused(this.endpoint.domain, this.creds() ? 'the stored credentials were rejected' : 'anonymous access is not allowed (use `berth login`)');
+      const user = this.creds()?.username;
+      if (again?.params.error === 'insufficient_scope') {
+        // The credentials were accepted; the token service just did not grant what this request needs.
+        const scope = again.params.scope ?? spec.scopes.join(' ');
+        const who = user !== undefined ? `user ${user}` : 'anonymous users (use `berth login`)';
+        throw new BerthError('permission-denied', `registry ${this.endpoint.domain} denied ${spec.what}: the token service did not grant ${scope} to ${who}`);
+      }
+      throw authRefused(this.endpoint.domain, user !== undefined ? 'the stored credentials were rejected' : 'anonymous access is not allowed (use `berth login`)');
     }
     return res;
   }
@@ -114,9 +132,15 @@ export class RegistryHttp {
     if (res.status === 404) throw new BerthError('unavailable', `${this.endpoint.url} does not serve the registry API (/v2/ answered 404)`);
   }
 
-  private async answer(challenges: Challenge[], spec: RequestSpec): Promise<string | undefined> {
+  /** The Authorization header to retry with after a 401 to a request that carried `sent`. */
+  private async answer(challenges: Challenge[], spec: RequestSpec, sent: string | undefined): Promise<string | undefined> {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
-    if (bearer) return this.fetchToken(bearer, spec.scopes);
+    if (bearer) {
+      // Concurrent requests that met the same challenge share one token rather than each fetching one.
+      const cached = this.tokens.get(spec.scopes.join(' '));
+      if (cached && cached.expiresAt > Date.now() && cached.header !== sent) return cached.header;
+      return this.fetchToken(bearer, spec.scopes);
+    }
     if (challenges.some((c) => c.scheme === 'basic')) {
       const c = this.creds();
       if (!c) return undefined;
@@ -126,7 +150,17 @@ export class RegistryHttp {
     throw authRefused(this.endpoint.domain, `unsupported authentication challenge "${challenges[0]?.scheme ?? 'none'}"`);
   }
 
-  private async fetchToken(ch: Challenge, scopes: string[]): Promise<string> {
+  private fetchToken(ch: Challenge, scopes: string[]): Promise<string> {
+    const key = scopes.join(' ');
+    let inFlight = this.tokenRequests.get(key);
+    if (!inFlight) {
+      inFlight = this.requestToken(ch, scopes).finally(() => this.tokenRequests.delete(key));
+      this.tokenRequests.set(key, inFlight);
+    }
+    return inFlight;
+  }
+
+  private async requestToken(ch: Challenge, scopes: string[]): Promise<string> {
     const realm = ch.params.realm;
     if (!realm || !/^https?:\/\//.test(realm)) throw authRefused(this.endpoint.domain, 'bearer challenge without a valid realm');
     const url = new URL(realm);
@@ -181,6 +215,7 @@ export class RegistryHttp {
       } finally {
         clearTimeout(timer);
       }
+      controllers.set(res, controller);
       if (!REDIRECTS.has(res.status)) return res;
       const location = res.headers.get('location');
       await res.body?.cancel().catch(() => undefined);
@@ -194,7 +229,8 @@ export class RegistryHttp {
   networkError(err: unknown, spec: Pick<RequestSpec, 'what'>, origin = this.endpoint.url): BerthError {
     if (err instanceof BerthError) return err;
     const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-    const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
+    // undici's message ("other side closed") says more than its code (UND_ERR_SOCKET), which describe() adds.
+    const detail = cause?.message ?? cause?.code ?? (err as Error)?.message ?? String(err);
     return new BerthError('unavailable', `cannot reach registry ${this.endpoint.domain} at ${origin} (${spec.what}): ${detail}`, { op: 'connect', errno: cause?.code }, { cause: err });
   }
 }

@@ -100,9 +100,19 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
       const src: LayerSource = opts.source
         ? await opts.source(job, i)
         : { stream: await store.content.reader(job.descriptor.digest) };
+      // A failure to get the bytes (network, disk) is reported as itself, not as a broken tar entry.
+      let sourceError: unknown;
+      const stream = (async function* () {
+        try {
+          yield* src.stream;
+        } catch (err) {
+          sourceError = err;
+          throw err;
+        }
+      })();
       let result: UnpackResult;
       try {
-        result = await unpackLayer(src.stream, {
+        result = await unpackLayer(stream, {
           dir: snaps.contentDir(key),
           compression: layerCompression(job.descriptor.mediaType)!,
           diffId: job.diffId,
@@ -112,7 +122,7 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
         });
       } catch (err) {
         await src.abort?.().catch(() => undefined);
-        throw err;
+        throw sourceError ?? err;
       }
       void result;
       await src.whenDone?.();
