@@ -1,7 +1,6 @@
 // The file-system edge of the cgroup code: reading and writing cgroupfs files, making and removing
 // cgroup directories. Everything else in this folder decides; this file only does.
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rmdir, stat } from 'node:fs/promises';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BerthError, fromSystemError } from '../../oci/errors.ts';
@@ -14,7 +13,7 @@ export function errnoOf(err: unknown): string | undefined {
 export async function readCgroupFile(dir: string, file: string): Promise<string> {
   const path = posix.join(dir, file);
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw fromSystemError(err, 'read', path);
   }
@@ -24,7 +23,7 @@ export async function readCgroupFile(dir: string, file: string): Promise<string>
 export async function readCgroupFileIfExists(dir: string, file: string): Promise<string | undefined> {
   const path = posix.join(dir, file);
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENODEV') return undefined;
     throw fromSystemError(err, 'read', path);
@@ -33,7 +32,7 @@ export async function readCgroupFileIfExists(dir: string, file: string): Promise
 
 export async function cgroupFileExists(dir: string, file: string): Promise<boolean> {
   try {
-    await stat(posix.join(dir, file));
+    statSync(posix.join(dir, file));
     return true;
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return false;
@@ -47,15 +46,15 @@ export async function cgroupFileExists(dir: string, file: string): Promise<boole
  * Rejects with the raw Node error so that callers can name the config field at fault.
  */
 export async function writeCgroupFileRaw(dir: string, file: string, value: string): Promise<void> {
-  const handle = await open(posix.join(dir, file), constants.O_WRONLY | constants.O_TRUNC);
+  const handle = openSync(posix.join(dir, file), constants.O_WRONLY | constants.O_TRUNC);
   try {
     const data = Buffer.from(value);
-    const { bytesWritten } = await handle.write(data, 0, data.length);
+    const bytesWritten = writeSync(handle, data, 0, data.length);
     if (bytesWritten !== data.length) {
       throw Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
     }
   } finally {
-    await handle.close();
+    closeSync(handle);
   }
 }
 
@@ -112,7 +111,7 @@ export async function readProcs(dir: string, recursive = false): Promise<number[
 
 async function listSubdirs(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return [];
     throw fromSystemError(err, 'readdir', dir);
@@ -138,7 +137,7 @@ export async function makeCgroupDirs(
   for (const part of rel.split('/')) {
     current = posix.join(current, part);
     try {
-      await mkdir(current, { mode: 0o755 });
+      mkdirSync(current, { mode: 0o755 });
       made.push(current);
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw fromSystemError(err, 'mkdir', current);
@@ -151,7 +150,7 @@ export async function makeCgroupDirs(
 /** rmdir of a cgroup and its sub-cgroups, deepest first. Already gone is success. */
 export async function removeCgroupTree(dir: string): Promise<void> {
   try {
-    await rmdir(dir);
+    rmdirSync(dir);
     return;
   } catch (err) {
     const errno = errnoOf(err);
@@ -160,7 +159,7 @@ export async function removeCgroupTree(dir: string): Promise<void> {
   }
   for (const sub of await listSubdirs(dir)) await removeCgroupTree(posix.join(dir, sub));
   try {
-    await rmdir(dir);
+    rmdirSync(dir);
   } catch (err) {
     if (errnoOf(err) !== 'ENOENT') throw fromSystemError(err, 'rmdir', dir);
   }
@@ -214,7 +213,7 @@ export async function removeEmptyParents(dirs: string[]): Promise<void> {
   const deepestFirst = [...new Set(dirs)].sort((a, b) => b.split('/').length - a.split('/').length);
   for (const dir of deepestFirst) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
     } catch (err) {
       const errno = errnoOf(err);
       if (errno !== 'ENOENT' && errno !== 'EBUSY' && errno !== 'ENOTEMPTY') throw fromSystemError(err, 'rmdir', dir);
@@ -224,7 +223,7 @@ export async function removeEmptyParents(dirs: string[]): Promise<void> {
 
 export async function directoryExists(dir: string): Promise<boolean> {
   try {
-    return (await stat(dir)).isDirectory();
+    return statSync(dir).isDirectory();
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return false;
     throw fromSystemError(err, 'stat', dir);
