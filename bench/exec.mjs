@@ -13,6 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommandRunner, cleanEnv } from './lib/timed-spawn.mjs';
+import { commandPath, firstLine } from './lib/host-tools.mjs';
 import { procStat } from './lib/proc-wait.mjs';
 import { formatTable, ms, ratio, summarize } from './lib/stats.mjs';
 
@@ -50,16 +51,6 @@ function parseFlags(argv) {
     } else fail(`unknown flag "${argv[i]}"\n${USAGE}`);
   }
   return opts;
-}
-
-function commandPath(name) {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-function firstLine(file, args) {
-  const r = spawnSync(file, args, { encoding: 'utf8', env: cleanEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
-  return r.status === 0 ? r.stdout.split('\n')[0].trim() : '?';
 }
 
 const opts = parseFlags(process.argv.slice(2));

@@ -15,6 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommandRunner, cleanEnv } from './lib/timed-spawn.mjs';
+import { commandPath, firstLine } from './lib/host-tools.mjs';
 import { procStat, waitForExit } from './lib/proc-wait.mjs';
 import { formatTable, ms, ratio, summarize } from './lib/stats.mjs';
 
@@ -62,19 +63,6 @@ function parseFlags(argv) {
 function fail(message) {
   process.stderr.write(`runtime-lifecycle: ${message}\n`);
   process.exit(2);
-}
-
-function commandPath(name) {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-function firstLine(file, args) {
-  try {
-    return execFileSync(file, args, { encoding: 'utf8', env: cleanEnv(), stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0].trim();
-  } catch {
-    return '?';
-  }
 }
 
 function machineDescription() {

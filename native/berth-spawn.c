@@ -56,10 +56,22 @@ static __attribute__((noreturn)) void wait_for_child(pid_t pid) {
 static void do_clone(struct exec_state *st, const struct op *op) {
   unsigned long flags = (unsigned long)arg_u64(op, 0);
   int wait = (int)arg_u64(op, 1);
+  /* The child waits until the parent has reported its pid, so that "pid N" always comes before
+   * anything the child writes on the shared channel. */
+  int order[2];
+  if (pipe2(order, O_CLOEXEC) < 0) fail(st, errno, "pipe");
   pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) fail(st, errno, "clone");
-  if (pid == 0) return;
+  if (pid == 0) {
+    char go;
+    close(order[1]);
+    while (read(order[0], &go, 1) < 0 && errno == EINTR) {}
+    close(order[0]);
+    return;
+  }
+  close(order[0]);
   chan_send(st, "pid %d", pid);
+  close(order[1]); /* EOF releases the child */
   if (!wait) _exit(0);
   close(st->chan);
   st->chan = -1;

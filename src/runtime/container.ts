@@ -223,16 +223,6 @@ export class Runtime {
           break;
         }
         case 'sync': {
-          // The parent's "pid" line and the child's first sync race on the channel.
-          while (!record.pid) {
-            const early = await session.next();
-            if (early.type === 'pid') {
-              record.pid = early.pid;
-              record.pidStartTime = readProcStat(early.pid)?.startTime ?? 0;
-              this.store.write(record);
-            } else if (early.type === 'error') throw spawnError(plan, early);
-            else throw new BerthError('internal', 'berth-spawn did not report the container pid', { op: 'create' });
-          }
           if (m.point === SYNC.clone) {
             if (namespaces.some((n) => n.type === 'user' && !n.path)) writeIdMappings(record.pid, spec);
             await cgroups.apply(record.pid);
@@ -353,12 +343,13 @@ export class Runtime {
 
   /**
    * Starts another process in a running container (runc exec). Returns its exit status, or 0
-   * at once with `detach`.
+   * at once with `detach`. `process` may be built from the container's own process.
    */
-  async exec(id: string, proc: Process, opts: ExecOptions = {}): Promise<number> {
+  async exec(id: string, process: Process | ((containerProcess: Process | undefined) => Process), opts: ExecOptions = {}): Promise<number> {
     const record = this.store.read(id);
     const status = this.status(record);
     if (status !== 'running' && status !== 'created') throw precondition(`cannot exec in container "${id}": it is ${status}`, { op: 'exec' });
+    const proc = typeof process === 'function' ? process(record.config.process) : process;
     let relay: ConsoleRelay | undefined;
     if (proc.terminal && !opts.consoleSocket) {
       if (opts.detach) throw invalid('exec: a detached process with a terminal needs --console-socket', { field: '--console-socket' });
@@ -399,12 +390,6 @@ export class Runtime {
         }
         if (m.type === 'error') throw spawnError(plan, m);
         if (m.type !== 'sync') throw new BerthError('internal', 'exec: the process exited during set-up', { op: 'exec' });
-        while (!pid) {
-          const early = await session.next();
-          if (early.type === 'pid') pid = early.pid;
-          else if (early.type === 'error') throw spawnError(plan, early);
-          else throw new BerthError('internal', 'exec: berth-spawn did not report the pid', { op: 'exec' });
-        }
         if (m.point === SYNC.clone) await cgroups?.apply(pid);
         session.ack();
         if (m.point === SYNC.created) break;

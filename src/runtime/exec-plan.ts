@@ -4,15 +4,11 @@
 
 import { unimplemented } from '../oci/errors.ts';
 import type { NamespaceType, Process, Seccomp } from '../oci/runtime-spec.ts';
-import { NS_PROC_NAME } from '../sys/kernel-constants.ts';
 import type { Plan, PlanOp } from '../sys/plan-ops.ts';
 import type { HostFacts } from './plan-compiler.ts';
 import { SYNC } from './plan-compiler.ts';
 import { compileProcessSetup } from './process-plan.ts';
-
-// User first (it decides what may be joined next); mount last, because the namespace files are
-// opened from the host's /proc.
-const ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'mount'];
+import { joinNamespacesOf } from './join-plan.ts';
 
 export interface ExecInput {
   /** The container's init. */
@@ -36,9 +32,7 @@ export function compileExecPlan(input: ExecInput): Plan {
     plan.push(origin ? { ...op, origin } : op);
   };
   if (process.terminal) add({ kind: 'connect-console', path: input.consoleSocket ?? '' }, '--console-socket');
-  for (const type of ORDER) {
-    if (input.namespaces.includes(type)) add({ kind: 'setns', ns: type, path: `/proc/${input.pid}/ns/${NS_PROC_NAME[type]}` }, `namespace ${type}`);
-  }
+  plan.push(...joinNamespacesOf(input.pid, input.namespaces, (type) => `namespace ${type}`));
   add({ kind: 'clone', namespaces: [], wait: !input.detach });
   add({ kind: 'sync', point: SYNC.clone, last: false });
   add({ kind: 'setsid' });

@@ -4,6 +4,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { readCapBounding, readLastCap } from '../sys/proc.ts';
 import { homeFromPasswd, readPasswdInRoot } from './container-home.ts';
+import { parseMountinfo, V1_CONTROLLERS } from './cgroups/index.ts';
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
 import { absoluteBindSource, type CgroupLayout, type HostFacts, type SourceKind } from './plan-compiler.ts';
 
 function sourceKind(path: string): SourceKind {
@@ -14,24 +17,18 @@ function sourceKind(path: string): SourceKind {
   }
 }
 
-/** cgroup layout from mountinfo: a pure cgroup2 root means v2; otherwise the v1 hierarchies. */
+/** cgroup layout from mountinfo: a cgroup2 mount at the root means v2; otherwise the v1 hierarchies. */
 export function cgroupLayoutFromMountinfo(mountinfo: string): CgroupLayout {
-  const hierarchies: Array<{ dir: string; options: string }> = [];
-  let unifiedAtRoot = false;
-  for (const line of mountinfo.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const pre = line.slice(0, sep).split(' ');
-    const post = line.slice(sep + 3).split(' ');
-    const mountPoint = pre[4] ?? '';
-    const fstype = post[0];
-    if (fstype === 'cgroup2' && mountPoint === '/sys/fs/cgroup') unifiedAtRoot = true;
-    if (fstype !== 'cgroup' || !mountPoint.startsWith('/sys/fs/cgroup/')) continue;
-    const superOpts = (post[2] ?? '').split(',');
-    const subsystems = superOpts.filter((o) => !['rw', 'ro', 'relatime', 'noexec', 'nosuid', 'nodev'].includes(o) && !o.startsWith('release_agent') && o !== 'xattr' && o !== 'clone_children' && o !== 'cpuset_v2_mode');
-    hierarchies.push({ dir: mountPoint.slice('/sys/fs/cgroup/'.length), options: subsystems.join(',') });
-  }
-  return unifiedAtRoot ? { version: 2 } : { version: 1, hierarchies };
+  const entries = parseMountinfo(mountinfo);
+  if (entries.some((e) => e.fstype === 'cgroup2' && e.mountpoint === CGROUP_ROOT)) return { version: 2 };
+  const known = new Set<string>(V1_CONTROLLERS);
+  return {
+    version: 1,
+    hierarchies: entries
+      .filter((e) => e.fstype === 'cgroup' && e.mountpoint.startsWith(`${CGROUP_ROOT}/`))
+      .map((e) => ({ dir: e.mountpoint.slice(CGROUP_ROOT.length + 1), options: e.superOptions.filter((o) => known.has(o)).join(',') }))
+      .filter((h) => h.options !== ''),
+  };
 }
 
 export function gatherHostFacts(spec: Spec, bundle: string, rootfs?: string): HostFacts {

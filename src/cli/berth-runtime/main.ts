@@ -5,6 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { BerthError, exitCodeOf, invalid, unimplemented } from '../../oci/errors.ts';
 import { parseArgs, usage, type CommandSpec, type Parsed } from '../argv.ts';
+import type { Process } from '../../oci/runtime-spec.ts';
 import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
 
 export const VERSION = '0.1.0';
@@ -195,7 +196,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
       const [id, ...args] = p.positionals;
       if (!id) throw invalid(`exec: missing <container-id>\n${usage(PROGRAM, cmd)}`);
       const { processFromFile, processFromFlags } = await import('../../runtime/exec-process.ts');
-      let proc;
+      let proc: Process | ((base: Process | undefined) => Process);
       if (f.process) {
         if (args.length) throw invalid('exec: give either -p process.json or a command, not both');
         const file = resolve(String(f.process));
@@ -207,7 +208,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
         }
         proc = processFromFile(text, file);
       } else {
-        proc = processFromFlags(runtime.state(id) && runtime.store.read(id).config.process, {
+        proc = (base: Process | undefined) => processFromFlags(base, {
           args,
           tty: !!f.tty,
           cwd: f.cwd as string | undefined,
