@@ -3,7 +3,7 @@
 //    a run deserialises berth's code already loaded instead of parsing and linking modules.
 //  - berth: an ESM bundle with lazily loaded chunks (its native addons can't be snapshotted).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
@@ -15,7 +15,8 @@ const cjs = { format: 'cjs', define: { 'import.meta.url': 'undefined' } };
 
 await build({
   ...common,
-  entryPoints: ['src/cli/berth.ts'].filter((f) => existsSync(f)),
+  // The unpack worker is its own entry: src/image/unpack-pool.ts starts dist/unpack-worker.mjs.
+  entryPoints: { berth: 'src/cli/berth.ts', 'unpack-worker': 'src/image/unpack-worker.ts' },
   outdir: 'dist',
   splitting: true,
   format: 'esm',

@@ -7,7 +7,7 @@ import type { Digest } from '../oci/digest.ts';
 import { layerCompression, type Descriptor } from '../oci/image-spec.ts';
 import { chainIds } from '../oci/image-chain-id.ts';
 import type { ImageStore } from './image-store.ts';
-import { unpackLayer, type UnpackResult } from './unpack-layer.ts';
+import { createLayerUnpacker, type LayerUnpacker } from './unpack-pool.ts';
 import type { Lease } from './leases.ts';
 import type { ApplyLimits } from './layer-applier.ts';
 import { EXTRACT_PREFIX } from './gc.ts';
@@ -84,6 +84,8 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
   const snaps = store.snapshots;
   const created: string[] = [];
   const failed = { value: false };
+  const concurrency = opts.concurrency ?? 3;
+  let unpacker: LayerUnpacker | undefined;
 
   const extract = async (job: LayerJob, i: number): Promise<string | undefined> => {
     const total = job.descriptor.size;
@@ -110,9 +112,9 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
           throw err;
         }
       })();
-      let result: UnpackResult;
+      unpacker ??= createLayerUnpacker(concurrency);
       try {
-        result = await unpackLayer(stream, {
+        await unpacker.unpack(stream, {
           dir: snaps.contentDir(key),
           compression: layerCompression(job.descriptor.mediaType)!,
           diffId: job.diffId,
@@ -124,7 +126,6 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
         await src.abort?.().catch(() => undefined);
         throw sourceError ?? err;
       }
-      void result;
       await src.whenDone?.();
       return key;
     } catch (err) {
@@ -133,43 +134,52 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
     }
   };
 
-  const extractions = mapLimited(jobs, opts.concurrency ?? 3, extract);
-  let firstError: unknown;
-  for (let i = 0; i < jobs.length; i++) {
-    let key: string | undefined;
-    try {
-      key = await extractions[i]!;
-    } catch (err) {
-      failed.value = true;
-      firstError ??= err;
-      continue;
-    }
-    if (firstError !== undefined) {
-      if (key) await snaps.remove(key).catch(() => undefined);
-      continue;
-    }
-    if (key === undefined) continue;
-    if (snaps.stat(chain[i]!)) {
-      // Another pull committed the same layer meanwhile: use theirs.
-      await snaps.remove(key);
-    } else {
+  const extractions = mapLimited(jobs, concurrency, extract);
+  try {
+    return await commitInOrder();
+  } finally {
+    await Promise.allSettled(extractions);
+    await unpacker?.close();
+  }
+
+  async function commitInOrder(): Promise<Digest[]> {
+    let firstError: unknown;
+    for (let i = 0; i < jobs.length; i++) {
+      let key: string | undefined;
       try {
-        await snaps.commit(chain[i]!, key, i === 0 ? undefined : chain[i - 1]);
-        created.push(chain[i]!);
-        opts.lease?.addSnapshot(chain[i]!);
+        key = await extractions[i]!;
       } catch (err) {
         failed.value = true;
         firstError ??= err;
-        await snaps.remove(key).catch(() => undefined);
         continue;
       }
+      if (firstError !== undefined) {
+        if (key) await snaps.remove(key).catch(() => undefined);
+        continue;
+      }
+      if (key === undefined) continue;
+      if (snaps.stat(chain[i]!)) {
+        // Another pull committed the same layer meanwhile: use theirs.
+        await snaps.remove(key);
+      } else {
+        try {
+          await snaps.commit(chain[i]!, key, i === 0 ? undefined : chain[i - 1]);
+          created.push(chain[i]!);
+          opts.lease?.addSnapshot(chain[i]!);
+        } catch (err) {
+          failed.value = true;
+          firstError ??= err;
+          await snaps.remove(key).catch(() => undefined);
+          continue;
+        }
+      }
+      opts.onProgress?.({ digest: jobs[i]!.descriptor.digest, phase: 'done', current: jobs[i]!.descriptor.size, total: jobs[i]!.descriptor.size });
     }
-    opts.onProgress?.({ digest: jobs[i]!.descriptor.digest, phase: 'done', current: jobs[i]!.descriptor.size, total: jobs[i]!.descriptor.size });
+    if (firstError !== undefined) {
+      // Leave nothing half-done: snapshots this call committed are removed, top first.
+      for (const key of created.reverse()) await snaps.remove(key).catch(() => undefined);
+      throw firstError instanceof BerthError ? firstError : new BerthError('internal', String(firstError), {}, { cause: firstError });
+    }
+    return chain;
   }
-  if (firstError !== undefined) {
-    // Leave nothing half-done: snapshots this call committed are removed, top first.
-    for (const key of created.reverse()) await snaps.remove(key).catch(() => undefined);
-    throw firstError instanceof BerthError ? firstError : new BerthError('internal', String(firstError), {}, { cause: firstError });
-  }
-  return chain;
 }

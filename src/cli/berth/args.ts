@@ -45,7 +45,9 @@ export function usage(cmd: CommandSpec): string {
   const lines = [`Usage: berth ${cmd.path.join(' ')}${cmd.flags.length ? ' [flags]' : ''} ${cmd.args.map((a) => a.toUpperCase()).join(' ')}`.trimEnd(), '', cmd.summary];
   if (cmd.flags.length) {
     lines.push('', 'Flags:');
-    for (const f of cmd.flags) lines.push(`  ${f.alias ? `-${f.alias}, ` : '    '}--${f.name}${f.kind === 'bool' ? '' : ' <value>'}`.padEnd(30) + f.help);
+    const names = cmd.flags.map((f) => `  ${f.alias ? `-${f.alias}, ` : '    '}--${f.name}${f.kind === 'bool' ? '' : ' <value>'}`);
+    const width = Math.max(30, ...names.map((n) => n.length + 2));
+    cmd.flags.forEach((f, i) => lines.push(names[i]!.padEnd(width) + f.help));
   }
   return lines.join('\n');
 }

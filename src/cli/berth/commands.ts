@@ -45,7 +45,12 @@ export const COMMANDS: CommandSpec[] = [
     flags: [{ name: 'change', alias: 'c', kind: 'list', help: 'CMD, ENV or WORKDIR instruction for the image config' }],
     args: ['tarball', 'image'],
   },
-  { path: ['pull'], summary: 'Pull an image from a registry', flags: [platform, quiet], args: ['image'] },
+  {
+    path: ['pull'],
+    summary: 'Pull an image from a registry',
+    flags: [platform, quiet, { name: 'max-concurrent-downloads', kind: 'int', help: 'layers downloaded (and unpacked) at once (default 3)' }],
+    args: ['image'],
+  },
   { path: ['push'], summary: 'Push an image to a registry (optionally under another name)', flags: [quiet], args: ['image', 'destination?'] },
   {
     path: ['images'],

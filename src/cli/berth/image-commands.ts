@@ -34,6 +34,14 @@ function withStore<T>(ctx: CliContext, fn: (s: ImageStore) => Promise<T>): Promi
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+function positiveInt(v: unknown, flag: string): number | undefined {
+  const s = str(v);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw invalid(`--${flag}: "${s}" is not an integer from 1 to 64`, { field: flag });
+  return n;
+}
+
 /** A registry argument: `host[:port]`, a URL, or `docker.io`. */
 function registryDomain(arg: string): string {
   const host = arg.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
@@ -52,10 +60,12 @@ function age(ms: number): string {
 export const HANDLERS: Record<string, Handler> = {
   pull: async (ctx, p) => {
     const platform = str(p.flags.platform);
+    const concurrency = positiveInt(p.flags['max-concurrent-downloads'], 'max-concurrent-downloads');
     const progress = new ProgressRenderer(ctx.stdout);
     const res = await withStore(ctx, (store) =>
       pullImage(store, p.args[0]!, {
         configDir: ctx.configDir,
+        ...(concurrency !== undefined ? { concurrency } : {}),
         ...(platform ? { platform: parsePlatformString(platform) } : {}),
         onEvent: (e) => {
           if (p.flags.quiet) return;
