@@ -8,17 +8,19 @@
 //   trusted.overlay.opaque xattr).
 // Nothing in this layer's directory exists that this layer did not write, so this is enough: the
 // directory is private to the unpack while it runs.
-// The file system calls are synchronous on purpose: a layer is mostly small files, and each
-// async call is a round trip through libuv's thread pool that costs several times the syscall
-// itself (the 30,000-file benchmark image unpacked 5x slower with fs/promises: bench/RESULTS.md).
-// Only large data writes go through the pool (writeChunk).
+// Every call is synchronous: a layer is mostly small files, and an async call is a round trip
+// through libuv's thread pool that costs several times the syscall itself (the 30,000-file
+// benchmark image unpacked 5x slower with fs/promises: bench/RESULTS.md). Layers unpack on worker
+// threads (unpack-pool.ts), so blocking here blocks no one else.
+// Ownership, mode and times cost a syscall each per file; the ones that would change nothing (a
+// root-owned file created by root, a mode the umask already gives) are left out, as tar does.
 import * as fs from 'node:fs';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, fromSystemError, invalid } from '../oci/errors.ts';
 import { lsetxattr } from '../sys/xattr.ts';
 import { mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../sys/mknod.ts';
-import type { TarEntry } from './tar-reader.ts';
+import type { TarSink } from './tar-parser.ts';
 import type { TarHeader } from './tar-format.ts';
 import { classifyWhiteout, entryComponents, printable } from './layer-path.ts';
 
@@ -53,59 +55,117 @@ interface DirTimes {
   mtime: number;
 }
 
-export class LayerApplier {
+/** The regular file whose data is arriving. */
+interface OpenFile {
+  fd: number;
+  header: TarHeader;
+  name: string;
+  path: string;
+}
+
+const S_ISGID = 0o2000;
+
+export class LayerApplier implements TarSink {
   private readonly knownDirs = new Set<string>(['']);
   private readonly dirTimes = new Map<string, DirTimes>();
+  /** Directories (relative paths) with the setgid bit, and their group: new entries inherit it. */
+  private readonly setgidDirs = new Map<string, number>();
   private entries = 0;
   private bytes = 0;
   private readonly skippedXattrs: string[] = [];
+  private file: OpenFile | undefined;
+  private readonly uid = process.geteuid?.() ?? -1;
+  private readonly gid = process.getegid?.() ?? -1;
+  private readonly umask = currentUmask();
 
   constructor(
     private readonly root: string,
     private readonly limits: ApplyLimits = DEFAULT_APPLY_LIMITS,
-  ) {}
+  ) {
+    const st = fs.statSync(root);
+    if (st.mode & S_ISGID) this.setgidDirs.set('', st.gid);
+  }
 
-  async apply(entry: TarEntry): Promise<void> {
-    const h = entry.header;
+  entry(h: TarHeader): void {
     const name = printable(h.name);
     if (++this.entries > this.limits.maxEntries) {
       throw new BerthError('resource-exhausted', `layer has more than ${this.limits.maxEntries} entries (at "${name}")`, { field: name });
     }
-    const parts = entryComponents(h.name);
-    if (parts.length === 0) {
-      // The layer root itself ("./"): its attributes are the snapshot directory's own; skip it.
-      return;
-    }
     try {
+      const parts = entryComponents(h.name);
+      // The layer root itself ("./"): its attributes are the snapshot directory's own; skip it.
+      if (parts.length === 0) return;
       const wh = classifyWhiteout(parts, h.name);
       if (wh.kind === 'meta') return;
       if (wh.kind === 'opaque') {
-        const dir = await this.ensureParents([...wh.dir, '.'], name);
-        await this.setXattr(dir, OPAQUE_XATTR, Buffer.from('y'), name);
+        const dir = this.ensureParents([...wh.dir, '.'], name);
+        this.setXattr(dir, OPAQUE_XATTR, Buffer.from('y'), name);
         return;
       }
       if (wh.kind === 'whiteout') {
-        const parent = await this.ensureParents([...wh.dir, wh.target], name);
+        const parent = this.ensureParents([...wh.dir, wh.target], name);
         const path = join(parent, wh.target);
-        await this.removeExisting(path, [...wh.dir, wh.target].join('/'));
+        this.removeExisting(path, [...wh.dir, wh.target].join('/'));
         mknod(path, S_IFCHR | 0o000, 0, 0);
         return;
       }
-      await this.applyEntry(entry, h, parts, name);
+      this.applyEntry(h, parts, name);
     } catch (err) {
       throw annotate(err, name);
     }
   }
 
-  private async applyEntry(entry: TarEntry, h: TarHeader, parts: string[], name: string): Promise<void> {
+  data(chunk: Buffer): void {
+    const f = this.file;
+    if (!f) return; // data of an entry that writes no file (the layer root)
+    try {
+      this.bytes += chunk.length;
+      if (this.bytes > this.limits.maxTotalBytes) {
+        throw new BerthError('resource-exhausted', `layer unpacks to more than ${this.limits.maxTotalBytes} bytes (at "${f.name}")`, { field: f.name });
+      }
+      for (let off = 0; off < chunk.length; ) off += fs.writeSync(f.fd, chunk, off, chunk.length - off);
+    } catch (err) {
+      throw annotate(err, f.name);
+    }
+  }
+
+  end(): void {
+    const f = this.file;
+    if (!f) return;
+    this.file = undefined;
+    const h = f.header;
+    try {
+      try {
+        // chown clears setuid/setgid bits and file capabilities: mode and xattrs come after it.
+        const rel = f.path.slice(this.root.length + 1);
+        const chowned = this.chownIfNeeded(h, parentOf(rel), () => fs.fchownSync(f.fd, h.uid, h.gid));
+        if (chowned || (h.mode & 0o7777) !== this.createdMode(h.mode)) fs.fchmodSync(f.fd, h.mode & 0o7777);
+        this.setXattrs(f.path, h, f.name, true);
+        fs.futimesSync(f.fd, h.mtime, h.mtime);
+      } finally {
+        fs.closeSync(f.fd);
+      }
+    } catch (err) {
+      throw annotate(err, f.name);
+    }
+  }
+
+  /** Closes a file left open by a failed or truncated stream. */
+  abort(): void {
+    if (this.file) fs.closeSync(this.file.fd);
+    this.file = undefined;
+  }
+
+  private applyEntry(h: TarHeader, parts: string[], name: string): void {
     const rel = parts.join('/');
-    const parent = await this.ensureParents(parts, name);
+    const parent = this.ensureParents(parts, name);
+    const parentRel = parentOf(rel);
     const path = join(parent, parts[parts.length - 1]!);
     const mode = h.mode & 0o7777;
     switch (h.type) {
       case 'dir': {
         const st = lstatOrUndefined(path);
-        if (st && !st.isDirectory()) await this.removeExisting(path, rel);
+        if (st && !st.isDirectory()) this.removeExisting(path, rel);
         if (!st || !st.isDirectory()) fs.mkdirSync(path, { mode: 0o700 });
         this.knownDirs.add(rel);
         const fd = fs.openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
@@ -115,7 +175,9 @@ export class LayerApplier {
         } finally {
           fs.closeSync(fd);
         }
-        await this.setXattrs(path, h, name, true);
+        if (mode & S_ISGID) this.setgidDirs.set(rel, h.gid);
+        else this.setgidDirs.delete(rel);
+        this.setXattrs(path, h, name, true);
         this.dirTimes.set(rel, { path, mtime: h.mtime });
         return;
       }
@@ -124,55 +186,41 @@ export class LayerApplier {
           throw new BerthError('resource-exhausted', `layer entry "${name}" is ${h.size} bytes, more than the ${this.limits.maxEntryBytes} allowed`, { field: name });
         }
         // O_EXCL: an existing entry (even a symlink) is never opened; it is removed and replaced.
+        // Created with its final permission bits where the umask allows; special bits come after chown.
         const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-        const fd = await this.replacing(path, rel, () => fs.openSync(path, flags, 0o600));
-        try {
-          for await (const chunk of entry.body()) {
-            this.bytes += chunk.length;
-            if (this.bytes > this.limits.maxTotalBytes) {
-              throw new BerthError('resource-exhausted', `layer unpacks to more than ${this.limits.maxTotalBytes} bytes (at "${name}")`, { field: name });
-            }
-            await writeChunk(fd, chunk);
-          }
-          // chown clears setuid/setgid bits and file capabilities: mode and xattrs come after it.
-          fs.fchownSync(fd, h.uid, h.gid);
-          fs.fchmodSync(fd, mode);
-        } finally {
-          fs.closeSync(fd);
-        }
-        await this.setXattrs(path, h, name, true);
-        fs.lutimesSync(path, h.mtime, h.mtime);
+        const fd = this.replacing(path, rel, () => fs.openSync(path, flags, mode & 0o777));
+        this.file = { fd, header: h, name, path }; // data() and end() follow
         return;
       }
       case 'symlink': {
-        await this.replacing(path, rel, () => fs.symlinkSync(h.linkname, path));
-        fs.lchownSync(path, h.uid, h.gid);
-        await this.setXattrs(path, h, name, false);
+        this.replacing(path, rel, () => fs.symlinkSync(h.linkname, path));
+        this.chownIfNeeded(h, parentRel, () => fs.lchownSync(path, h.uid, h.gid));
+        this.setXattrs(path, h, name, false);
         fs.lutimesSync(path, h.mtime, h.mtime);
         return;
       }
       case 'hardlink': {
         const targetParts = entryComponents(h.linkname, `hardlink target of "${name}"`);
         if (targetParts.length === 0) throw invalid(`hardlink "${name}" points at the layer root`, { field: name });
-        const targetParent = await this.existingParents(targetParts, name);
+        const targetParent = this.existingParents(targetParts, name);
         const target = join(targetParent, targetParts[targetParts.length - 1]!);
         const st = lstatOrUndefined(target);
         if (!st) throw invalid(`hardlink "${name}" points at "${printable(h.linkname)}", which this layer does not contain`, { field: name });
         if (st.isDirectory()) throw invalid(`hardlink "${name}" points at a directory`, { field: name });
         if (targetParts.join('/') === rel) return;
-        await this.removeExisting(path, rel);
+        this.removeExisting(path, rel);
         fs.linkSync(target, path);
         return;
       }
       case 'char':
       case 'block':
       case 'fifo': {
-        await this.removeExisting(path, rel);
+        this.removeExisting(path, rel);
         const type = h.type === 'char' ? S_IFCHR : h.type === 'block' ? S_IFBLK : S_IFIFO;
         mknod(path, type | 0o600, h.devmajor, h.devminor);
         fs.lchownSync(path, h.uid, h.gid);
         fs.chmodSync(path, mode);
-        await this.setXattrs(path, h, name, false);
+        this.setXattrs(path, h, name, false);
         fs.lutimesSync(path, h.mtime, h.mtime);
         return;
       }
@@ -180,18 +228,38 @@ export class LayerApplier {
   }
 
   /**
+   * Runs `chown` unless the entry would get the wanted owner anyway: created by this process (its
+   * euid) in a directory that gives it this process's egid, or the directory's group if setgid.
+   */
+  private chownIfNeeded(h: TarHeader, parentRel: string, chown: () => void): boolean {
+    const inherited = this.setgidDirs.get(parentRel) ?? this.gid;
+    if (h.uid === this.uid && h.gid === inherited) return false;
+    chown();
+    return true;
+  }
+
+  /** The permission bits a file created with `mode & 0o777` has: without the umask's bits. */
+  private createdMode(mode: number): number {
+    return mode & 0o777 & ~this.umask;
+  }
+
+  /**
    * Makes sure every parent of `parts` is a real directory inside the snapshot, creating missing
    * ones (tar does too), and returns the parent's path. A symlink or other file on the way is an error.
    */
-  private async ensureParents(parts: readonly string[], name: string): Promise<string> {
+  private ensureParents(parts: readonly string[], name: string): string {
     let rel = '';
     for (let i = 0; i < parts.length - 1; i++) {
+      const parentRel = rel;
       rel = rel ? `${rel}/${parts[i]}` : parts[i]!;
       if (this.knownDirs.has(rel)) continue;
       const path = join(this.root, rel);
       const st = lstatOrUndefined(path);
       if (!st) {
         fs.mkdirSync(path, { mode: 0o755 });
+        // A new directory in a setgid directory is setgid too, with the same group.
+        const gid = this.setgidDirs.get(parentRel);
+        if (gid !== undefined) this.setgidDirs.set(rel, gid);
       } else if (st.isSymbolicLink()) {
         throw invalid(`layer entry "${name}": parent "${printable(rel)}" is a symlink; refusing to write through it`, { field: name });
       } else if (!st.isDirectory()) {
@@ -203,7 +271,7 @@ export class LayerApplier {
   }
 
   /** Like ensureParents but creates nothing (for hardlink targets). */
-  private async existingParents(parts: readonly string[], name: string): Promise<string> {
+  private existingParents(parts: readonly string[], name: string): string {
     let rel = '';
     for (let i = 0; i < parts.length - 1; i++) {
       rel = rel ? `${rel}/${parts[i]}` : parts[i]!;
@@ -221,30 +289,32 @@ export class LayerApplier {
    * removes it as removeExisting does and creates again. Saves an lstat per entry in the usual
    * case, where nothing is there.
    */
-  private async replacing<T>(path: string, rel: string, create: () => T): Promise<T> {
+  private replacing<T>(path: string, rel: string, create: () => T): T {
     try {
       return create();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    await this.removeExisting(path, rel);
+    this.removeExisting(path, rel);
     return create();
   }
 
   /** Removes what is at `path` (a later entry replaces an earlier one, as tar does). */
-  private async removeExisting(path: string, rel: string): Promise<void> {
+  private removeExisting(path: string, rel: string): void {
     const st = lstatOrUndefined(path);
     if (!st) return;
     if (st.isDirectory()) {
-      await fs.promises.rm(path, { recursive: true, force: true });
-      for (const d of [...this.knownDirs]) if (d === rel || d.startsWith(`${rel}/`)) this.knownDirs.delete(d);
-      for (const d of [...this.dirTimes.keys()]) if (d === rel || d.startsWith(`${rel}/`)) this.dirTimes.delete(d);
+      fs.rmSync(path, { recursive: true, force: true });
+      const inside = (d: string): boolean => d === rel || d.startsWith(`${rel}/`);
+      for (const d of [...this.knownDirs]) if (inside(d)) this.knownDirs.delete(d);
+      for (const d of [...this.dirTimes.keys()]) if (inside(d)) this.dirTimes.delete(d);
+      for (const d of [...this.setgidDirs.keys()]) if (inside(d)) this.setgidDirs.delete(d);
     } else {
       fs.unlinkSync(path);
     }
   }
 
-  private async setXattrs(path: string, h: TarHeader, name: string, userAllowed: boolean): Promise<void> {
+  private setXattrs(path: string, h: TarHeader, name: string, userAllowed: boolean): void {
     for (const [key, value] of h.xattrs) {
       if (!xattrAllowed(key)) {
         this.skippedXattrs.push(`${name}: ${key}`);
@@ -252,11 +322,11 @@ export class LayerApplier {
       }
       // The kernel refuses user.* attributes on symlinks and devices; tar skips them too.
       if (!userAllowed && key.startsWith('user.')) continue;
-      await this.setXattr(path, key, value, name);
+      this.setXattr(path, key, value, name);
     }
   }
 
-  private async setXattr(path: string, key: string, value: Buffer, name: string): Promise<void> {
+  private setXattr(path: string, key: string, value: Buffer, name: string): void {
     try {
       lsetxattr(path, key, value);
     } catch (err) {
@@ -270,7 +340,8 @@ export class LayerApplier {
   }
 
   /** Directory times last: writing children changes them. Deepest first. */
-  async finish(): Promise<ApplyResult> {
+  finish(): ApplyResult {
+    this.abort();
     const dirs = [...this.dirTimes.values()].sort((a, b) => b.path.length - a.path.length);
     for (const d of dirs) {
       try {
@@ -283,8 +354,24 @@ export class LayerApplier {
   }
 }
 
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return slash < 0 ? '' : rel.slice(0, slash);
+}
+
 function lstatOrUndefined(path: string): fs.Stats | undefined {
   return fs.lstatSync(path, { throwIfNoEntry: false });
+}
+
+/** This process's umask, read without changing it (process.umask() would, and workers may not). */
+function currentUmask(): number {
+  try {
+    const m = /^Umask:\s+([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+    if (m) return parseInt(m[1]!, 8);
+  } catch {
+    // no procfs: assume the strictest umask, so that every mode is set explicitly
+  }
+  return 0o777;
 }
 
 function annotate(err: unknown, name: string): BerthError {
@@ -297,21 +384,4 @@ function annotate(err: unknown, name: string): BerthError {
   // The C library's words ("no space left on device"); describe() adds the errno name.
   const text = e.message.slice(op.length + 2);
   return new BerthError(e.kind, `layer entry "${name}": ${op} failed: ${text}`, { field: name, op, errno: e.where.errno }, { cause: err });
-}
-
-/**
- * From this size on, a write's copy into the page cache is worth a trip through the thread pool:
- * the other layers being unpacked go on meanwhile (5% off a pull of the benchmark image).
- */
-const ASYNC_WRITE_BYTES = 64 * 1024;
-
-async function writeChunk(fd: number, chunk: Buffer): Promise<void> {
-  for (let off = 0; off < chunk.length; ) {
-    const len = chunk.length - off;
-    off += len >= ASYNC_WRITE_BYTES ? await writeAsync(fd, chunk, off, len) : fs.writeSync(fd, chunk, off, len);
-  }
-}
-
-function writeAsync(fd: number, chunk: Buffer, offset: number, length: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.write(fd, chunk, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
 }

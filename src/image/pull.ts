@@ -234,6 +234,7 @@ async function streamingSource(
   })();
   return {
     stream,
+    downloading: true,
     whenDone: async () => {
       // Drain anything the decompressor did not need (trailing bytes still count for the digest).
       for await (const _ of stream) void _;

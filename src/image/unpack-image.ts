@@ -43,6 +43,8 @@ export interface EnsureOptions {
 
 export interface LayerSource {
   stream: AsyncIterable<Uint8Array>;
+  /** The stream is a download that reports its own progress: extraction is reported once it ends. */
+  downloading?: boolean;
   whenDone?: () => Promise<void>;
   abort?: () => Promise<void>;
 }
@@ -104,9 +106,11 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
         : { stream: await store.content.reader(job.descriptor.digest) };
       // A failure to get the bytes (network, disk) is reported as itself, not as a broken tar entry.
       let sourceError: unknown;
+      let sourceEnded = false;
       const stream = (async function* () {
         try {
           yield* src.stream;
+          sourceEnded = true;
         } catch (err) {
           sourceError = err;
           throw err;
@@ -120,7 +124,9 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
           diffId: job.diffId,
           what: `layer ${job.descriptor.digest}`,
           applyLimits: opts.applyLimits,
-          onBytes: (n) => opts.onProgress?.({ digest: job.descriptor.digest, phase: 'extracting', current: n, total: 0 }),
+          onBytes: (n) => {
+            if (!src.downloading || sourceEnded) opts.onProgress?.({ digest: job.descriptor.digest, phase: 'extracting', current: n, total: 0 });
+          },
         });
       } catch (err) {
         await src.abort?.().catch(() => undefined);

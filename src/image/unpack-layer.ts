@@ -1,10 +1,11 @@
 // Streams one layer into a snapshot directory: compressed bytes -> decompress -> diff_id digest ->
-// tar reader -> LayerApplier. No temporary tarball; memory stays bounded by the chunk sizes.
+// tar parser -> LayerApplier, each decompressed chunk parsed and written synchronously. No
+// temporary tarball; memory stays bounded by the chunk sizes.
 import { BerthError } from '../oci/errors.ts';
 import { Digester, type Digest } from '../oci/digest.ts';
 import type { LayerCompression } from '../oci/image-spec.ts';
 import { decompress } from './decompress.ts';
-import { readTar, DEFAULT_TAR_LIMITS, type TarLimits } from './tar-reader.ts';
+import { TarParser, DEFAULT_TAR_LIMITS, type TarLimits } from './tar-parser.ts';
 import { LayerApplier, DEFAULT_APPLY_LIMITS, type ApplyLimits, type ApplyResult } from './layer-applier.ts';
 
 export interface UnpackOptions {
@@ -28,28 +29,23 @@ export interface UnpackResult extends ApplyResult {
 
 export async function unpackLayer(source: AsyncIterable<Uint8Array>, opts: UnpackOptions): Promise<UnpackResult> {
   const digester = new Digester();
-  const plain = decompress(source, opts.compression);
-  async function* tapped(): AsyncGenerator<Buffer> {
-    for (;;) {
-      const r = await plain.next();
-      if (r.done) return;
-      digester.update(r.value);
-      opts.onBytes?.(digester.size);
-      yield r.value;
-    }
-  }
-  const stream = tapped();
   const applier = new LayerApplier(opts.dir, opts.applyLimits ?? DEFAULT_APPLY_LIMITS);
+  const parser = new TarParser(applier, opts.tarLimits ?? DEFAULT_TAR_LIMITS);
+  let result: ApplyResult;
   try {
-    for await (const entry of readTar(stream, opts.tarLimits ?? DEFAULT_TAR_LIMITS)) await applier.apply(entry);
     // The diff_id covers the whole uncompressed stream, including padding after the end marker.
-    for (let r = await stream.next(); !r.done; r = await stream.next());
+    for await (const chunk of decompress(source, opts.compression)) {
+      digester.update(chunk);
+      opts.onBytes?.(digester.size);
+      if (!parser.done) parser.push(chunk);
+    }
+    parser.end();
+    result = applier.finish();
   } catch (err) {
-    await stream.return(undefined).catch(() => undefined);
+    applier.abort();
     if (err instanceof BerthError) throw new BerthError(err.kind, `${opts.what}: ${err.message}`, err.where, { cause: err });
     throw err;
   }
-  const result = await applier.finish();
   const diffId = digester.digest();
   if (opts.diffId !== undefined && diffId !== opts.diffId) {
     throw new BerthError('data-loss', `${opts.what}: uncompressed content hashes to ${diffId}, but the image config says ${opts.diffId}`, { field: 'rootfs.diff_ids' });

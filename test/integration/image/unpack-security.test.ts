@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { maliciousCases, type MaliciousCase } from '../../fixtures/image/malicious-layers.ts';
 import { tarArchive } from '../../../src/image/tar-writer.ts';
 import { unpackLayer } from '../../../src/image/unpack-layer.ts';
+import { createLayerUnpacker } from '../../../src/image/unpack-pool.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
 import { llistxattr } from '../../../src/sys/xattr.ts';
 import { mount, umount } from '../../../src/sys/mount.ts';
@@ -32,18 +33,27 @@ async function* once(b: Buffer): AsyncGenerator<Buffer> {
 
 const limits = { maxEntries: 50, maxEntryBytes: 65536, maxTotalBytes: 1 << 20 };
 
-async function unpackInto(dir: string, c: MaliciousCase, entries = c.entries): Promise<void> {
+// The corpus runs on the calling thread and again through a worker thread, as `berth pull` unpacks:
+// errors must cross the thread boundary with their kind and message.
+const pool = createLayerUnpacker(1, { BERTH_UNPACK_THREADS: '1' });
+test.after(() => pool.close());
+const unpackers = [
+  { label: '', unpack: unpackLayer },
+  { label: ' (worker thread)', unpack: pool.unpack.bind(pool) },
+];
+
+async function unpackInto(dir: string, c: MaliciousCase, entries: MaliciousCase['entries'], unpack: typeof unpackLayer): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const tar = c.raw ?? tarArchive(entries);
-  await unpackLayer(once(tar), { dir, compression: 'none', what: `layer "${c.name}"`, applyLimits: limits });
+  await unpack(once(tar), { dir, compression: 'none', what: `layer "${c.name}"`, applyLimits: limits });
 }
 
 const base = mkdtempSync(join(tmpdir(), 'berth-evil-'));
 test.after(() => rmSync(base, { recursive: true, force: true }));
 
-for (const [i, c] of maliciousCases(join(base, 'CASE', 'outside')).entries()) {
-  test(`hostile layer: ${c.name}`, async () => {
-    const root = join(base, `c${i}`);
+for (const [u, { label, unpack }] of unpackers.entries()) for (const [i, c] of maliciousCases(join(base, 'CASE', 'outside')).entries()) {
+  test(`hostile layer: ${c.name}${label}`, async () => {
+    const root = join(base, `u${u}c${i}`);
     const outside = join(root, 'outside');
     // The corpus aims at <base>/CASE/outside; make that this case's directory.
     const fix = (s: string) => s.replaceAll(join(base, 'CASE'), root);
@@ -63,18 +73,18 @@ for (const [i, c] of maliciousCases(join(base, 'CASE', 'outside')).entries()) {
     const lowers: string[] = [];
     for (const [j, layer] of (cs.earlier ?? []).entries()) {
       const d = join(root, `lower${j}`);
-      await unpackInto(d, cs, layer);
+      await unpackInto(d, cs, layer, unpack);
       lowers.unshift(d);
     }
     const snap = join(root, 'snap');
     if ('refused' in c.expect) {
-      await assert.rejects(unpackInto(snap, cs), (e: unknown) => {
+      await assert.rejects(unpackInto(snap, cs, cs.entries, unpack), (e: unknown) => {
         assert.ok(e instanceof BerthError, String(e));
         assert.match(e.message, c.expect && 'refused' in c.expect ? c.expect.refused : /./);
         return true;
       });
     } else {
-      await unpackInto(snap, cs);
+      await unpackInto(snap, cs, cs.entries, unpack);
     }
     assert.deepEqual(tree(outside), before, 'nothing outside the snapshot changed');
     assert.equal(existsSync(join(root, 'escape')), false);
