@@ -2,21 +2,10 @@
 // A job is one layer: berth posts its compressed bytes chunk by chunk; the worker decompresses,
 // checks the diff_id and writes the snapshot, acknowledging what it consumed (flow control).
 import { BerthError, type ErrorKind, type ErrorWhere } from '../oci/errors.ts';
-import type { Digest } from '../oci/digest.ts';
-import type { LayerCompression } from '../oci/image-spec.ts';
-import type { ApplyLimits } from './layer-applier.ts';
-import type { TarLimits } from './tar-reader.ts';
-import type { UnpackResult } from './unpack-layer.ts';
+import type { UnpackOptions, UnpackResult } from './unpack-layer.ts';
 
 /** What a worker needs to unpack a layer: UnpackOptions without its callback. */
-export interface UnpackJobSpec {
-  dir: string;
-  compression: LayerCompression;
-  diffId?: Digest;
-  what: string;
-  tarLimits?: TarLimits;
-  applyLimits?: ApplyLimits;
-}
+export type UnpackJobSpec = Omit<UnpackOptions, 'onBytes'>;
 
 export type ToWorker =
   | { t: 'start'; id: number; spec: UnpackJobSpec }

@@ -3,7 +3,7 @@
 // a failure (the caller removes the directory next).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, lstatSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { unpackLayer } from '../../../src/image/unpack-layer.ts';
 import { createLayerUnpacker } from '../../../src/image/unpack-pool.ts';
 import { sha256Of } from '../../../src/oci/digest.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
+import { listTree } from '../../support/tree.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-pool-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -21,18 +22,10 @@ async function* chunks(b: Buffer, size = 4096): AsyncGenerator<Buffer> {
 }
 
 function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string): void => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      const st = lstatSync(p);
-      const what = st.isFile() ? sha256Of(readFileSync(p)) : st.isSymbolicLink() ? readlinkSync(p) : '';
-      out.push(`${rel}${n} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.mtimeMs} ${what}`);
-      if (st.isDirectory()) walk(p, `${rel}${n}/`);
-    }
-  };
-  walk(dir, '');
-  return out;
+  return listTree(dir, (rel, p, st) => {
+    const what = st.isFile() ? sha256Of(readFileSync(p)) : st.isSymbolicLink() ? readlinkSync(p) : '';
+    return `${rel} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.mtimeMs} ${what}`;
+  });
 }
 
 /** Descriptors of this process open on something under `dir` (the workers are threads of it). */

@@ -2,7 +2,7 @@
 // in every case nothing outside the snapshot directory changes. Needs root (mknod, trusted xattrs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, lstatSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, lstatSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maliciousCases, type MaliciousCase } from '../../fixtures/image/malicious-layers.ts';
@@ -12,19 +12,10 @@ import { createLayerUnpacker } from '../../../src/image/unpack-pool.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
 import { llistxattr } from '../../../src/sys/xattr.ts';
 import { mount, umount } from '../../../src/sys/mount.ts';
+import { listTree } from '../../support/tree.ts';
 
 function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string): void => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      const st = lstatSync(p);
-      out.push(`${rel}${n} ${st.mode.toString(8)} ${st.isFile() ? readFileSync(p, 'utf8') : ''}`);
-      if (st.isDirectory()) walk(p, `${rel}${n}/`);
-    }
-  };
-  walk(dir, '');
-  return out;
+  return listTree(dir, (rel, p, st) => `${rel} ${st.mode.toString(8)} ${st.isFile() ? readFileSync(p, 'utf8') : ''}`);
 }
 
 async function* once(b: Buffer): AsyncGenerator<Buffer> {

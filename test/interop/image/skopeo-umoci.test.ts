@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, readdirSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, skopeoCopy, type TestRegistry } from '../../fixtures/image/registry.ts';
@@ -14,6 +14,7 @@ import { pushImage } from '../../../src/image/push.ts';
 import { prepareRootfs } from '../../../src/image/prepare-rootfs.ts';
 import { mountSnapshot, unmountSnapshot } from '../../../src/image/mount-snapshot.ts';
 import { llistxattr, lgetxattr } from '../../../src/sys/xattr.ts';
+import { listTree } from '../../support/tree.ts';
 
 let registry: TestRegistry;
 let work: string;
@@ -59,19 +60,11 @@ test('skopeo -> registry -> berth pull -> berth push -> skopeo inspect/copy: sam
 const mtime = (ms: number): string => (Date.now() - ms < 3600_000 ? 'unpack-time' : String(Math.floor(ms / 1000)));
 
 function describeTree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string): void => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      const st = lstatSync(p);
-      const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? `l->${readlinkSync(p)}` : st.isFile() ? `f:${st.size}` : 'o';
-      const caps = lgetxattr(p, 'security.capability');
-      out.push(`${rel}${n} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}${st.isSymbolicLink() ? '' : ` ${mtime(st.mtimeMs)}`}${caps ? ` cap=${caps.toString('hex')}` : ''}`);
-      if (st.isDirectory()) walk(p, `${rel}${n}/`);
-    }
-  };
-  walk(dir, '');
-  return out;
+  return listTree(dir, (rel, p, st) => {
+    const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? `l->${readlinkSync(p)}` : st.isFile() ? `f:${st.size}` : 'o';
+    const caps = lgetxattr(p, 'security.capability');
+    return `${rel} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}${st.isSymbolicLink() ? '' : ` ${mtime(st.mtimeMs)}`}${caps ? ` cap=${caps.toString('hex')}` : ''}`;
+  });
 }
 
 test('umoci unpack and berth rootfs give the same tree', async () => {
