@@ -3,22 +3,6 @@
 import { invalid } from '../oci/errors.ts';
 import type { Resources } from '../oci/runtime-spec.ts';
 
-export interface UpdateFlags {
-  memory?: string;
-  memorySwap?: string;
-  memoryReservation?: string;
-  kernelMemory?: string;
-  cpuShares?: string;
-  cpuQuota?: string;
-  cpuPeriod?: string;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-  cpuRtRuntime?: string;
-  cpuRtPeriod?: string;
-  pidsLimit?: string;
-  blkioWeight?: string;
-}
-
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
 
 /** "512m", "1g", "1048576", "-1" (unlimited) as docker and runc accept them. */
@@ -35,30 +19,38 @@ function int(value: string, field: string, min = -1): number {
   return Number(value);
 }
 
-/** The resources to write: only what the flags name, merged over nothing (runc writes the merged set). */
-export function resourcesFromFlags(f: UpdateFlags): Resources {
+type ResourceSetter = (r: Resources, value: string, flag: string) => void;
+
+const memory = (r: Resources): NonNullable<Resources['memory']> => (r.memory ??= {});
+const cpu = (r: Resources): NonNullable<Resources['cpu']> => (r.cpu ??= {});
+
+/** runc's `update` flags: each one's name, help and the resource it sets. */
+export const UPDATE_FLAGS: ReadonlyArray<{ name: string; help: string; set: ResourceSetter }> = [
+  { name: 'memory', help: 'memory limit (e.g. 512m)', set: (r, v, f) => (memory(r).limit = parseBytes(v, f)) },
+  { name: 'memory-swap', help: 'memory + swap limit', set: (r, v, f) => (memory(r).swap = parseBytes(v, f)) },
+  { name: 'memory-reservation', help: 'memory soft limit', set: (r, v, f) => (memory(r).reservation = parseBytes(v, f)) },
+  { name: 'kernel-memory', help: 'kernel memory limit (ignored by recent kernels)', set: (r, v, f) => (memory(r).kernel = parseBytes(v, f)) },
+  { name: 'cpu-shares', help: 'CPU shares (relative weight)', set: (r, v, f) => (cpu(r).shares = int(v, f, 0)) },
+  { name: 'cpu-quota', help: 'CPU CFS quota in microseconds', set: (r, v, f) => (cpu(r).quota = int(v, f)) },
+  { name: 'cpu-period', help: 'CPU CFS period in microseconds', set: (r, v, f) => (cpu(r).period = int(v, f, 0)) },
+  { name: 'cpuset-cpus', help: 'CPUs allowed (e.g. 0-1)', set: (r, v) => (cpu(r).cpus = v) },
+  { name: 'cpuset-mems', help: 'memory nodes allowed', set: (r, v) => (cpu(r).mems = v) },
+  { name: 'cpu-rt-runtime', help: 'realtime runtime in microseconds', set: (r, v, f) => (cpu(r).realtimeRuntime = int(v, f)) },
+  { name: 'cpu-rt-period', help: 'realtime period in microseconds', set: (r, v, f) => (cpu(r).realtimePeriod = int(v, f, 0)) },
+  { name: 'pids-limit', help: 'maximum number of processes', set: (r, v, f) => (r.pids = { limit: int(v, f) }) },
+  { name: 'blkio-weight', help: 'block IO weight (10-1000)', set: (r, v, f) => (r.blockIO = { weight: int(v, f, 0) }) },
+];
+
+/** The resources to write from parsed flags (by flag name): only what they name, merged over nothing. */
+export function resourcesFromFlags(values: Readonly<Record<string, unknown>>): Resources {
   const r: Resources = {};
-  const mem: NonNullable<Resources['memory']> = {};
-  if (f.memory !== undefined) mem.limit = parseBytes(f.memory, '--memory');
-  if (f.memorySwap !== undefined) mem.swap = parseBytes(f.memorySwap, '--memory-swap');
-  if (f.memoryReservation !== undefined) mem.reservation = parseBytes(f.memoryReservation, '--memory-reservation');
-  if (f.kernelMemory !== undefined) mem.kernel = parseBytes(f.kernelMemory, '--kernel-memory');
-  if (Object.keys(mem).length) r.memory = mem;
-  const cpu: NonNullable<Resources['cpu']> = {};
-  if (f.cpuShares !== undefined) cpu.shares = int(f.cpuShares, '--cpu-shares', 0);
-  if (f.cpuQuota !== undefined) cpu.quota = int(f.cpuQuota, '--cpu-quota');
-  if (f.cpuPeriod !== undefined) cpu.period = int(f.cpuPeriod, '--cpu-period', 0);
-  if (f.cpusetCpus !== undefined) cpu.cpus = f.cpusetCpus;
-  if (f.cpusetMems !== undefined) cpu.mems = f.cpusetMems;
-  if (f.cpuRtRuntime !== undefined) cpu.realtimeRuntime = int(f.cpuRtRuntime, '--cpu-rt-runtime');
-  if (f.cpuRtPeriod !== undefined) cpu.realtimePeriod = int(f.cpuRtPeriod, '--cpu-rt-period', 0);
-  if (Object.keys(cpu).length) r.cpu = cpu;
-  if (f.pidsLimit !== undefined) r.pids = { limit: int(f.pidsLimit, '--pids-limit') };
-  if (f.blkioWeight !== undefined) r.blockIO = { weight: int(f.blkioWeight, '--blkio-weight', 0) };
+  for (const spec of UPDATE_FLAGS) {
+    const v = values[spec.name];
+    if (typeof v === 'string') spec.set(r, v, `--${spec.name}`);
+  }
   return r;
 }
 
-/** Deep merge of an update over the stored resources (arrays replace). */
 export function mergeResources(base: Resources | undefined, update: Resources): Resources {
   const out: Record<string, unknown> = structuredClone(base ?? {}) as Record<string, unknown>;
   for (const [k, v] of Object.entries(update)) {

@@ -1,6 +1,7 @@
 // berth-runtime's command line as data: runc's commands and flags.
 
 import type { CommandSpec, FlagSpec } from '../argv.ts';
+import { UPDATE_FLAGS } from '../../runtime/update-resources.ts';
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', default: '/run/berth-runtime', help: 'root directory for container state (should be on tmpfs)' },
@@ -105,19 +106,7 @@ export const COMMANDS: CommandSpec[] = [
     args: ['<container-id>'],
     flags: [
       { name: 'resources', alias: 'r', kind: 'string', help: "path to a resources JSON file ('-' for stdin)" },
-      { name: 'memory', kind: 'string', help: 'memory limit (e.g. 512m)' },
-      { name: 'memory-swap', kind: 'string', help: 'memory + swap limit' },
-      { name: 'memory-reservation', kind: 'string', help: 'memory soft limit' },
-      { name: 'kernel-memory', kind: 'string', help: 'kernel memory limit (ignored by recent kernels)' },
-      { name: 'cpu-shares', kind: 'string', help: 'CPU shares (relative weight)' },
-      { name: 'cpu-quota', kind: 'string', help: 'CPU CFS quota in microseconds' },
-      { name: 'cpu-period', kind: 'string', help: 'CPU CFS period in microseconds' },
-      { name: 'cpuset-cpus', kind: 'string', help: 'CPUs allowed (e.g. 0-1)' },
-      { name: 'cpuset-mems', kind: 'string', help: 'memory nodes allowed' },
-      { name: 'cpu-rt-runtime', kind: 'string', help: 'realtime runtime in microseconds' },
-      { name: 'cpu-rt-period', kind: 'string', help: 'realtime period in microseconds' },
-      { name: 'pids-limit', kind: 'string', help: 'maximum number of processes' },
-      { name: 'blkio-weight', kind: 'string', help: 'block IO weight (10-1000)' },
+      ...UPDATE_FLAGS.map(({ name, help }): FlagSpec => ({ name, kind: 'string', help })),
     ],
   },
   {

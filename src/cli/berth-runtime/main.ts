@@ -251,7 +251,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
       const { resourcesFromFlags } = await import('../../runtime/update-resources.ts');
       let resources;
       if (f.resources) {
-          const file = String(f.resources);
+        const file = String(f.resources);
         let text: string;
         try {
           text = readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -264,21 +264,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
           throw invalid(`${file}: not valid JSON: ${(err as Error).message}`, { path: file });
         }
       } else {
-        resources = resourcesFromFlags({
-          memory: f.memory as string | undefined,
-          memorySwap: f['memory-swap'] as string | undefined,
-          memoryReservation: f['memory-reservation'] as string | undefined,
-          kernelMemory: f['kernel-memory'] as string | undefined,
-          cpuShares: f['cpu-shares'] as string | undefined,
-          cpuQuota: f['cpu-quota'] as string | undefined,
-          cpuPeriod: f['cpu-period'] as string | undefined,
-          cpusetCpus: f['cpuset-cpus'] as string | undefined,
-          cpusetMems: f['cpuset-mems'] as string | undefined,
-          cpuRtRuntime: f['cpu-rt-runtime'] as string | undefined,
-          cpuRtPeriod: f['cpu-rt-period'] as string | undefined,
-          pidsLimit: f['pids-limit'] as string | undefined,
-          blkioWeight: f['blkio-weight'] as string | undefined,
-        });
+        resources = resourcesFromFlags(f);
       }
       for (const w of await runtime.update(id!, resources)) process.stderr.write(`${PROGRAM}: warning: ${w}\n`);
       return 0;

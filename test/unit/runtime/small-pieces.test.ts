@@ -117,7 +117,7 @@ test('update flags become resources; sizes with units', async () => {
   assert.equal(parseBytes('1g', 'x'), 1024 ** 3);
   assert.equal(parseBytes('-1', 'x'), -1);
   assert.throws(() => parseBytes('lots', '--memory'), /--memory/);
-  assert.deepEqual(resourcesFromFlags({ memory: '1k', pidsLimit: '10', cpuShares: '2' }), { memory: { limit: 1024 }, cpu: { shares: 2 }, pids: { limit: 10 } });
+  assert.deepEqual(resourcesFromFlags({ memory: '1k', 'pids-limit': '10', 'cpu-shares': '2', root: '/run/x' }), { memory: { limit: 1024 }, cpu: { shares: 2 }, pids: { limit: 10 } });
   assert.deepEqual(mergeResources({ memory: { limit: 1, swap: 2 } }, { memory: { limit: 5 } }), { memory: { limit: 5, swap: 2 } });
 });
 
