@@ -1,26 +1,20 @@
 // Bad input: one clear error line naming the field or path, a non-zero exit, and nothing left
 // behind (no mount, cgroup, process, state directory or fifo).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { leftovers, RuntimeCli } from '../../support/cli.ts';
+import type { TestBundle } from '../../support/bundle.ts';
+import { leftovers } from '../../support/cli.ts';
 import type { Spec } from '../../../src/oci/runtime-spec.ts';
+import { runtimeSuite } from '../../support/runtime-suite.ts';
 
-let rt: RuntimeCli;
-const bundles: TestBundle[] = [];
-before(() => (rt = new RuntimeCli()));
-after(() => {
-  rt.cleanup();
-  for (const b of bundles) b.cleanup();
-});
+const { rt, newBundle } = runtimeSuite('bad');
 
 let seq = 0;
 function failsCleanly(prepare: (b: TestBundle) => void, expected: RegExp, mutate: (s: Spec) => void = () => {}): string {
-  const b = makeBundle(['true'], mutate);
-  bundles.push(b);
+  const b = newBundle(['true'], mutate);
   prepare(b);
   const id = `bad-${seq++}`;
   for (const command of ['create', 'run']) {
@@ -69,8 +63,7 @@ test('a program that is not in the container fails at create, not at start', () 
 test('a mount through a symlink that points outside the rootfs stays inside the rootfs', () => {
   const outside = mkdtempSync(join(tmpdir(), 'berth-test-outside-'));
   writeFileSync(join(outside, 'keep'), 'host file');
-  const b = makeBundle(['sh', '-c', 'ls /escape'], (s) => s.mounts!.push({ destination: '/escape/sub', type: 'tmpfs', source: 'tmpfs' }));
-  bundles.push(b);
+  const b = newBundle(['sh', '-c', 'ls /escape'], (s) => s.mounts!.push({ destination: '/escape/sub', type: 'tmpfs', source: 'tmpfs' }));
   // An absolute and a climbing symlink, both aimed at a host directory.
   symlinkSync(outside, join(b.rootfs, 'escape'));
   symlinkSync(`../../../../../../..${outside}`, join(b.rootfs, 'escape2'));

@@ -1,19 +1,13 @@
 // Container cgroups on this host's v1 hierarchy: limits from the config, update, pause/resume,
 // events, kill --all, and removal on delete (also after a failed create).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { leftovers, RuntimeCli } from '../../support/cli.ts';
+import { leftovers } from '../../support/cli.ts';
+import { runtimeSuite } from '../../support/runtime-suite.ts';
 
-let rt: RuntimeCli;
-const bundles: TestBundle[] = [];
-before(() => (rt = new RuntimeCli()));
-after(() => {
-  rt.cleanup();
-  for (const x of bundles) x.cleanup();
-});
+const { rt, newBundle } = runtimeSuite('cg');
 
 const cgroupOf = (pid: number, controller: string): string => {
   const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.split(':')[1]!.split(',').includes(controller))!;
@@ -21,11 +15,10 @@ const cgroupOf = (pid: number, controller: string): string => {
 };
 
 test('resources from the config are written; update changes them; delete removes the cgroups', () => {
-  const b = makeBundle(['sleep', '60'], (s) => {
+  const b = newBundle(['sleep', '60'], (s) => {
     s.linux!.cgroupsPath = '/berth-test-cg/limited';
     s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 32 }, cpu: { shares: 512, quota: 50000, period: 100000 } };
   });
-  bundles.push(b);
   rt.ok(['run', '-d', '--bundle', b.dir, 'cg-limits']);
   const pid = JSON.parse(rt.ok(['state', 'cg-limits'])).pid;
   const mem = cgroupOf(pid, 'memory');
@@ -49,8 +42,7 @@ test('resources from the config are written; update changes them; delete removes
 });
 
 test('pause freezes every process, resume thaws them', () => {
-  const b = makeBundle(['sh', '-c', 'sleep 60 & sleep 61; exit 0']);
-  bundles.push(b);
+  const b = newBundle(['sh', '-c', 'sleep 60 & sleep 61; exit 0']);
   rt.ok(['run', '-d', '--bundle', b.dir, 'cg-pause']);
   rt.ok(['pause', 'cg-pause']);
   assert.equal(JSON.parse(rt.ok(['state', 'cg-pause'])).status, 'paused');
@@ -68,8 +60,7 @@ test('pause freezes every process, resume thaws them', () => {
 });
 
 test('kill --all reaches every process when there is no pid namespace', () => {
-  const b = makeBundle(['sh', '-c', 'sleep 60 & sleep 61; exit 0'], (s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid')));
-  bundles.push(b);
+  const b = newBundle(['sh', '-c', 'sleep 60 & sleep 61; exit 0'], (s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid')));
   rt.ok(['run', '-d', '--bundle', b.dir, 'cg-killall']);
   const pids: number[] = JSON.parse(rt.ok(['ps', '--format', 'json', 'cg-killall']));
   assert.equal(pids.length, 3);
@@ -82,8 +73,7 @@ test('kill --all reaches every process when there is no pid namespace', () => {
 });
 
 test('events --stats prints runc\'s stats JSON; the stream stops when the container does', async () => {
-  const b = makeBundle(['sleep', '1']);
-  bundles.push(b);
+  const b = newBundle(['sleep', '1']);
   rt.ok(['run', '-d', '--bundle', b.dir, 'cg-events']);
   const once = JSON.parse(rt.ok(['events', '--stats', 'cg-events']));
   assert.equal(once.type, 'stats');
@@ -98,10 +88,9 @@ test('events --stats prints runc\'s stats JSON; the stream stops when the contai
 });
 
 test('events reports an OOM kill in the container', () => {
-  const b = makeBundle(['sh', '-c', 'sleep 1; x=$(head -c 64000000 /dev/zero | tr "\\0" a); sleep 2'], (s) => {
+  const b = newBundle(['sh', '-c', 'sleep 1; x=$(head -c 64000000 /dev/zero | tr "\\0" a); sleep 2'], (s) => {
     s.linux!.resources = { ...s.linux!.resources, memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } };
   });
-  bundles.push(b);
   rt.ok(['run', '-d', '--bundle', b.dir, 'cg-oom']);
   const lines = rt.ok(['events', '--interval', '500ms', 'cg-oom']).trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(lines.some((e) => e.type === 'oom' && e.id === 'cg-oom'), JSON.stringify(lines.map((e) => e.type)));
@@ -110,11 +99,10 @@ test('events reports an OOM kill in the container', () => {
 
 test('the device cgroup denies a device the config does not allow', () => {
   const r = rt.run(['run', '--bundle', (() => {
-    const b = makeBundle(['sh', '-c', 'mknod /tmp/mem c 1 1 && cat /tmp/mem >/dev/null; echo "status=$?"; head -c1 /dev/zero >/dev/null && echo zero-ok'], (s) => {
+    const b = newBundle(['sh', '-c', 'mknod /tmp/mem c 1 1 && cat /tmp/mem >/dev/null; echo "status=$?"; head -c1 /dev/zero >/dev/null && echo zero-ok'], (s) => {
       s.process!.capabilities = { bounding: ['CAP_MKNOD'], effective: ['CAP_MKNOD'], permitted: ['CAP_MKNOD'] };
       s.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' });
     });
-    bundles.push(b);
     return b.dir;
   })(), 'cg-devices']);
   assert.match(r.stderr, /Operation not permitted/);
@@ -122,8 +110,7 @@ test('the device cgroup denies a device the config does not allow', () => {
 });
 
 test('an invalid resource value fails create and leaves no cgroup', () => {
-  const b = makeBundle(['true'], (s) => (s.linux!.resources = { memory: { limit: 100 * 1024 * 1024, swap: 1024 } }));
-  bundles.push(b);
+  const b = newBundle(['true'], (s) => (s.linux!.resources = { memory: { limit: 100 * 1024 * 1024, swap: 1024 } }));
   const r = rt.run(['create', '--bundle', b.dir, 'cg-bad']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /linux\.resources\.memory\.swap/);

@@ -1,27 +1,15 @@
 // The rest of runc's command line: spec, features, plan, --log / --log-format, --preserve-fds,
 // --no-pivot, --systemd-cgroup, help.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { berthRuntimeBin, RuntimeCli } from '../../support/cli.ts';
+import { berthRuntimeBin } from '../../support/cli.ts';
 import { parseSpec } from '../../../src/oci/runtime-spec-validate.ts';
+import { runtimeSuite } from '../../support/runtime-suite.ts';
 
-let rt: RuntimeCli;
-let work: string;
-const bundles: TestBundle[] = [];
-before(() => {
-  rt = new RuntimeCli();
-  work = mkdtempSync(join(tmpdir(), 'berth-test-cli-'));
-});
-after(() => {
-  rt.cleanup();
-  for (const b of bundles) b.cleanup();
-  rmSync(work, { recursive: true, force: true });
-});
+const { rt, work, newBundle } = runtimeSuite('cli');
 
 test('spec writes a valid default config.json and refuses to overwrite one', () => {
   const dir = join(work, 'spec');
@@ -52,8 +40,7 @@ test('features reports what berth implements, in runc\'s JSON shape', () => {
 });
 
 test('plan prints the ordered operations, deterministically', () => {
-  const b = makeBundle(['true']);
-  bundles.push(b);
+  const b = newBundle(['true']);
   const a = rt.ok(['plan', '--bundle', b.dir, 'p']);
   assert.equal(rt.ok(['plan', '--bundle', b.dir, 'p']), a);
   const lines = a.trim().split('\n');
@@ -80,8 +67,7 @@ test('--log with --log-format json records errors as runc does', () => {
 });
 
 test('--preserve-fds passes the caller\'s fds 3.. to the container', () => {
-  const b = makeBundle(['sh', '-c', 'cat <&3; cat <&4; ls /proc/self/fd | sort -n | tr "\\n" " "']);
-  bundles.push(b);
+  const b = newBundle(['sh', '-c', 'cat <&3; cat <&4; ls /proc/self/fd | sort -n | tr "\\n" " "']);
   const f3 = join(work, 'fd3');
   const f4 = join(work, 'fd4');
   writeFileSync(f3, 'three\n');
@@ -103,8 +89,7 @@ test('--preserve-fds passes the caller\'s fds 3.. to the container', () => {
 });
 
 test('--no-pivot runs the container with MS_MOVE + chroot', () => {
-  const b = makeBundle(['sh', '-c', 'cat /proc/self/mountinfo | grep -c " / / "; echo $$']);
-  bundles.push(b);
+  const b = newBundle(['sh', '-c', 'cat /proc/self/mountinfo | grep -c " / / "; echo $$']);
   const r = rt.run(['run', '--no-pivot', '--bundle', b.dir, 'nopivot']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim().split('\n')[1], '1');
@@ -112,8 +97,7 @@ test('--no-pivot runs the container with MS_MOVE + chroot', () => {
 });
 
 test('--systemd-cgroup is refused clearly; --no-new-keyring and --rootless are accepted', () => {
-  const b = makeBundle(['true']);
-  bundles.push(b);
+  const b = newBundle(['true']);
   const r = rt.run(['--systemd-cgroup', 'run', '--bundle', b.dir, 'sd']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--systemd-cgroup: the systemd cgroup driver is not supported by berth-runtime/);

@@ -1,29 +1,13 @@
 // What a container gets from its config: namespaces, mounts, /dev, process settings.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync, existsSync, lstatSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { RuntimeCli } from '../../support/cli.ts';
-import type { Spec } from '../../../src/oci/runtime-spec.ts';
+import { runtimeSuite } from '../../support/runtime-suite.ts';
 
-let rt: RuntimeCli;
-const bundles: TestBundle[] = [];
+const { rt, newBundle, runIn } = runtimeSuite('cfg');
 
-before(() => (rt = new RuntimeCli()));
-after(() => {
-  rt.cleanup();
-  for (const b of bundles) b.cleanup();
-});
-
-let seq = 0;
-function runIn(script: string, mutate: (s: Spec) => void = () => {}): { code: number; out: string; err: string } {
-  const b = makeBundle(['sh', '-c', script], mutate);
-  bundles.push(b);
-  const r = rt.run(['run', '--bundle', b.dir, `cfg-${seq++}`]);
-  return { code: r.code, out: r.stdout, err: r.stderr };
-}
 
 const hostNs = (type: string): string => readlinkSync(`/proc/self/ns/${type}`);
 
@@ -47,8 +31,7 @@ test('a namespace left out of the config is shared with the host', () => {
 });
 
 test('joining an existing namespace by path', () => {
-  const holder = makeBundle(['sleep', '60']);
-  bundles.push(holder);
+  const holder = newBundle(['sleep', '60']);
   rt.ok(['run', '-d', '--bundle', holder.dir, 'ns-holder']);
   try {
     const pid = JSON.parse(rt.ok(['state', 'ns-holder'])).pid;
@@ -80,7 +63,6 @@ test('user namespace: uid/gid maps applied, root inside is an unprivileged id ou
     );
     s.root!.readonly = false;
   });
-  const last = bundles.at(-1)!;
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n');
   assert.deepEqual(lines.slice(0, 2), ['0', '0']);
@@ -88,7 +70,7 @@ test('user namespace: uid/gid maps applied, root inside is an unprivileged id ou
   assert.match(lines[3]!, /^\s*0\s+200000\s+65536$/);
   assert.equal(lines[4], '0:0');
   assert.notEqual(lines[5], hostNs('user'));
-  const st = lstatSync(join(last.rootfs, 'tmp/owned'));
+  const st = lstatSync(join(r.b.rootfs, 'tmp/owned'));
   assert.deepEqual([st.uid, st.gid], [100000, 200000], 'files made inside belong to the mapped ids outside');
 });
 
@@ -186,8 +168,7 @@ test('raising a hard rlimit above the runtime\'s own is refused clearly (no CAP_
 test('HOME comes from the container passwd when the env lacks it; never through a symlink', () => {
   assert.equal(runIn('echo $HOME').out, '/root\n');
   assert.equal(runIn('echo $HOME', (s) => (s.process!.user = { uid: 4242, gid: 4242 })).out, '/\n');
-  const b = makeBundle(['sh', '-c', 'echo $HOME']);
-  bundles.push(b);
+  const b = newBundle(['sh', '-c', 'echo $HOME']);
   rmSync(join(b.rootfs, 'etc/passwd'));
   const hostPasswd = mkdtempSync(join(tmpdir(), 'berth-test-passwd-'));
   writeFileSync(join(hostPasswd, 'passwd'), 'root:x:0:0:root:/host-secret-home:/bin/sh\n');
@@ -200,8 +181,7 @@ test('HOME comes from the container passwd when the env lacks it; never through 
 });
 
 test('annotations are kept in the state', () => {
-  const b = makeBundle(['sleep', '30'], (s) => (s.annotations = { 'org.example/owner': 'tests' }));
-  bundles.push(b);
+  const b = newBundle(['sleep', '30'], (s) => (s.annotations = { 'org.example/owner': 'tests' }));
   rt.ok(['create', '--bundle', b.dir, 'annotated']);
   try {
     assert.deepEqual(JSON.parse(rt.ok(['state', 'annotated'])).annotations, { 'org.example/owner': 'tests' });

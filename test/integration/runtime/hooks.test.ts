@@ -1,28 +1,14 @@
 // The six OCI hooks: when they run, in which namespaces, with the state on stdin, args, env and
 // timeouts; and what a failing hook does.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readlinkSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync, readlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { leftovers, RuntimeCli } from '../../support/cli.ts';
+import { leftovers } from '../../support/cli.ts';
 import type { Hook } from '../../../src/oci/runtime-spec.ts';
+import { runtimeSuite } from '../../support/runtime-suite.ts';
 
-let rt: RuntimeCli;
-let work: string;
-const bundles: TestBundle[] = [];
-
-before(() => {
-  rt = new RuntimeCli();
-  work = mkdtempSync(join(tmpdir(), 'berth-test-hooks-'));
-  chmodSync(work, 0o755);
-});
-after(() => {
-  rt.cleanup();
-  for (const b of bundles) b.cleanup();
-  rmSync(work, { recursive: true, force: true });
-});
+const { rt, work, newBundle } = runtimeSuite('hooks');
 
 /** A hook script that appends "<name> <args> <env X> <uts ns> <hostname> <state json>" to log. */
 function recorder(log: string): string {
@@ -40,7 +26,7 @@ const hook = (path: string, name: string, extra: Partial<Hook> = {}): Hook => ({
 test('all six hooks run in order, with the state on stdin, their args and env', () => {
   const log = join(work, 'order.log');
   const rec = recorder(log);
-  const b = makeBundle(['sh', '-c', 'echo ran >> /ran.txt'], (s) => {
+  const b = newBundle(['sh', '-c', 'echo ran >> /ran.txt'], (s) => {
     s.root!.readonly = false;
     s.hostname = 'hooked';
     s.hooks = {
@@ -52,7 +38,6 @@ test('all six hooks run in order, with the state on stdin, their args and env', 
       poststop: [hook(rec, 'poststop')],
     };
   });
-  bundles.push(b);
   rt.ok(['create', '--bundle', b.dir, 'hooks1']);
   const pid = JSON.parse(rt.ok(['state', 'hooks1'])).pid;
   const containerUts = readlinkSync(`/proc/${pid}/ns/uts`);
@@ -85,8 +70,7 @@ test('all six hooks run in order, with the state on stdin, their args and env', 
 });
 
 test('a failing createRuntime hook fails create and leaves nothing behind', () => {
-  const b = makeBundle(['true'], (s) => (s.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }] }));
-  bundles.push(b);
+  const b = newBundle(['true'], (s) => (s.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }] }));
   const r = rt.run(['create', '--bundle', b.dir, 'hookfail']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /hooks\.createRuntime\[0\]: hook \/bin\/sh exited with status 3/);
@@ -94,8 +78,7 @@ test('a failing createRuntime hook fails create and leaves nothing behind', () =
 });
 
 test('a hook that outlives its timeout is killed and create fails', () => {
-  const b = makeBundle(['true'], (s) => (s.hooks = { prestart: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
-  bundles.push(b);
+  const b = newBundle(['true'], (s) => (s.hooks = { prestart: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
   const started = Date.now();
   const r = rt.run(['create', '--bundle', b.dir, 'hooktimeout']);
   assert.notEqual(r.code, 0);
@@ -105,8 +88,7 @@ test('a hook that outlives its timeout is killed and create fails', () => {
 });
 
 test('a failing poststop hook is a warning: delete still succeeds', () => {
-  const b = makeBundle(['true'], (s) => (s.hooks = { poststop: [{ path: '/bin/false' }] }));
-  bundles.push(b);
+  const b = newBundle(['true'], (s) => (s.hooks = { poststop: [{ path: '/bin/false' }] }));
   const r = rt.run(['run', '--bundle', b.dir, 'poststopfail']);
   assert.equal(r.code, 0);
   assert.match(r.stderr, /warning: hooks\.poststop\[0\]: hook \/bin\/false exited with status 1/);

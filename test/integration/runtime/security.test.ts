@@ -1,34 +1,23 @@
 // Security: capabilities, no_new_privs, seccomp in a container, sysctls, and the runtime CVE
 // classes that must not come back.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, openSync, closeSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { berthRuntimeBin, leftovers, runCli, RuntimeCli } from '../../support/cli.ts';
+import type { TestBundle } from '../../support/bundle.ts';
+import { berthRuntimeBin, leftovers, runCli } from '../../support/cli.ts';
 import type { Spec } from '../../../src/oci/runtime-spec.ts';
 import { SpawnSession } from '../../../src/sys/berth-spawn.ts';
+import { runtimeSuite } from '../../support/runtime-suite.ts';
 
-let rt: RuntimeCli;
-const bundles: TestBundle[] = [];
+const { rt, bundles, newBundle, runIn } = runtimeSuite('sec');
 const temps: string[] = [];
-before(() => (rt = new RuntimeCli()));
 after(() => {
-  rt.cleanup();
-  for (const b of bundles) b.cleanup();
   for (const t of temps) rmSync(t, { recursive: true, force: true });
 });
 
-let seq = 0;
-function runIn(script: string, mutate: (s: Spec) => void = () => {}, prepare: (b: TestBundle) => void = () => {}): { code: number; out: string; err: string; b: TestBundle } {
-  const b = makeBundle(['sh', '-c', script], mutate);
-  bundles.push(b);
-  prepare(b);
-  const r = rt.run(['run', '--bundle', b.dir, `sec-${seq++}`]);
-  return { code: r.code, out: r.stdout, err: r.stderr, b };
-}
 
 function hostTemp(): string {
   const d = mkdtempSync(join(tmpdir(), 'berth-test-host-'));
@@ -151,16 +140,14 @@ test('CVE-2024-21626: no runtime fd reaches the container, and a cwd through a l
   const bad = runIn('pwd', (s) => (s.process!.cwd = '/proc/self/fd/5'));
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /process\.cwd/);
-  const exec = makeBundle(['sleep', '30']);
-  bundles.push(exec);
+  const exec = newBundle(['sleep', '30']);
   rt.ok(['run', '-d', '--bundle', exec.dir, 'sec-fds']);
   assert.equal(rt.ok(['exec', 'sec-fds', 'sh', '-c', 'ls /proc/self/fd | sort -n | tr "\\n" " "']).trim(), '0 1 2 3');
   rt.ok(['delete', '-f', 'sec-fds']);
 });
 
 test('stdio that is the host\'s /dev/null is replaced by the container\'s own', () => {
-  const b = makeBundle(['sh', '-c', 'stat -L -c "%d:%i" /proc/self/fd/0 /dev/null']);
-  bundles.push(b);
+  const b = newBundle(['sh', '-c', 'stat -L -c "%d:%i" /proc/self/fd/0 /dev/null']);
   const r = runCli(berthRuntimeBin, ['--root', rt.root, 'run', '--bundle', b.dir, 'sec-devnull'], { stdinFile: '/dev/null' });
   const [stdin, devNull] = r.stdout.trim().split('\n');
   assert.equal(stdin, devNull);
@@ -169,10 +156,9 @@ test('stdio that is the host\'s /dev/null is replaced by the container\'s own', 
 test('CVE-2021-30465: swapping a mount target for a symlink during create never mounts outside the rootfs', async () => {
   const outside = hostTemp();
   writeFileSync(join(outside, 'canary'), 'host');
-  const b = makeBundle(['true'], (s) => {
+  const b = newBundle(['true'], (s) => {
     for (let i = 0; i < 20; i++) s.mounts!.push({ destination: `/race/m${i}`, type: 'tmpfs', source: 'tmpfs' });
   });
-  bundles.push(b);
   const race = join(b.rootfs, 'race');
   mkdirSync(race);
   let stop = false;

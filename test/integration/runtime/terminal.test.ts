@@ -1,26 +1,13 @@
 // Terminals: the console-socket protocol (the pty master arrives over SCM_RIGHTS, as conmon and
 // containerd's shim expect), /dev/console, window size, and foreground `run -t` / `exec -t`.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { RuntimeCli } from '../../support/cli.ts';
+import { runtimeSuite } from '../../support/runtime-suite.ts';
 
-let rt: RuntimeCli;
-let work: string;
-const bundles: TestBundle[] = [];
-before(() => {
-  rt = new RuntimeCli();
-  work = mkdtempSync(join(tmpdir(), 'berth-test-tty-'));
-});
-after(() => {
-  rt.cleanup();
-  for (const b of bundles) b.cleanup();
-  rmSync(work, { recursive: true, force: true });
-});
+const { rt, work, newBundle } = runtimeSuite('tty');
 
 // A console-socket receiver in Python (what conmon does in C): accept one connection, take the
 // fd from SCM_RIGHTS, print the message name, then everything read from the pty master.
@@ -63,11 +50,10 @@ test('create --console-socket: the pty master is sent over the socket; the conta
   const sock = join(work, 'console.sock');
   const rec = receiver(sock);
   await rec.ready;
-  const b = makeBundle(['sh', '-c', 'tty; stty size; ls -l /dev/console | cut -c1; [ -t 0 ] && echo stdin-is-tty'], (s) => {
+  const b = newBundle(['sh', '-c', 'tty; stty size; ls -l /dev/console | cut -c1; [ -t 0 ] && echo stdin-is-tty'], (s) => {
     s.process!.terminal = true;
     s.process!.consoleSize = { height: 30, width: 100 };
   });
-  bundles.push(b);
   rt.ok(['create', '--bundle', b.dir, '--console-socket', sock, 'tty1']);
   rt.ok(['start', 'tty1']);
   const out = await rec.output;
@@ -76,15 +62,13 @@ test('create --console-socket: the pty master is sent over the socket; the conta
 });
 
 test('terminal: true without --console-socket is a clear error for create', () => {
-  const b = makeBundle(['true'], (s) => (s.process!.terminal = true));
-  bundles.push(b);
+  const b = newBundle(['true'], (s) => (s.process!.terminal = true));
   const r = rt.run(['create', '--bundle', b.dir, 'tty-nosock']);
   assert.match(r.stderr, /process\.terminal is true: --console-socket is required/);
 });
 
 test('run -t in the foreground relays the terminal to stdio and returns the status', () => {
-  const b = makeBundle(['sh', '-c', 'tty; read line; echo "got $line"; exit 4'], (s) => (s.process!.terminal = true));
-  bundles.push(b);
+  const b = newBundle(['sh', '-c', 'tty; read line; echo "got $line"; exit 4'], (s) => (s.process!.terminal = true));
   const r = rt.run(['run', '--bundle', b.dir, 'tty-run'], { input: 'typed\n' });
   assert.equal(r.code, 4);
   const lines = r.stdout.replace(/\r/g, '').trim().split('\n');
@@ -94,8 +78,7 @@ test('run -t in the foreground relays the terminal to stdio and returns the stat
 });
 
 test('exec -t gets its own pty in the container', () => {
-  const b = makeBundle(['sleep', '30']);
-  bundles.push(b);
+  const b = newBundle(['sleep', '30']);
   rt.ok(['run', '-d', '--bundle', b.dir, 'tty-exec']);
   const r = rt.run(['exec', '-t', 'tty-exec', 'sh', '-c', 'tty; exit 2']);
   rt.ok(['delete', '-f', 'tty-exec']);
