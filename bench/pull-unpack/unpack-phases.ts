@@ -2,7 +2,7 @@
 // go through berth's own pipeline stage by stage, each stage adding one step to the previous:
 //   read     the blob from disk (the page cache, after the first pass)
 //   gunzip   + decompress (src/image/decompress.ts)
-//   tar      + parse the tar stream and drain every entry's body (src/image/tar-reader.ts)
+//   tar      + parse the tar stream, every entry and its data (src/image/tar-parser.ts, no-op sink)
 //   unpack   + write the files: unpackLayer (src/image/unpack-layer.ts) into a fresh directory
 // Layers run one after another (pull runs up to 3 at once).
 // Usage: node --import tsx bench/pull-unpack/unpack-phases.ts [--stages read,gunzip,tar,unpack] [--dir DIR]
@@ -12,7 +12,7 @@
 import { createReadStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decompress } from '../../src/image/decompress.ts';
-import { readTar } from '../../src/image/tar-reader.ts';
+import { TarParser } from '../../src/image/tar-parser.ts';
 import { unpackLayer } from '../../src/image/unpack-layer.ts';
 import type { Digest } from '../../src/oci/digest.ts';
 import { DEFAULT_CACHE_ROOT, ensureBenchImage } from './bench-image.ts';
@@ -46,9 +46,9 @@ const run: Record<string, (path: string, i: number) => Promise<void>> = {
     for await (const _ of decompress(createReadStream(path), 'gzip')) void _;
   },
   tar: async (path) => {
-    for await (const entry of readTar(decompress(createReadStream(path), 'gzip'))) {
-      for await (const _ of entry.body()) void _;
-    }
+    const parser = new TarParser({ entry: () => undefined, data: () => undefined, end: () => undefined });
+    for await (const chunk of decompress(createReadStream(path), 'gzip')) if (!parser.done) parser.push(chunk);
+    parser.end();
   },
   unpack: async (path, i) => {
     const dir = join(out, `layer${i}`);

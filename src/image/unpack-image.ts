@@ -87,7 +87,8 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
   const created: string[] = [];
   const failed = { value: false };
   const concurrency = opts.concurrency ?? 3;
-  let unpacker: LayerUnpacker | undefined;
+  // Workers start only when a layer needs extracting; a bad BERTH_UNPACK_THREADS fails here, first.
+  const unpacker: LayerUnpacker = createLayerUnpacker(concurrency);
 
   const extract = async (job: LayerJob, i: number): Promise<string | undefined> => {
     const total = job.descriptor.size;
@@ -116,7 +117,6 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
           throw err;
         }
       })();
-      unpacker ??= createLayerUnpacker(concurrency);
       try {
         await unpacker.unpack(stream, {
           dir: snaps.contentDir(key),
@@ -141,11 +141,13 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
   };
 
   const extractions = mapLimited(jobs, concurrency, extract);
+  // Layers are awaited in order; one that fails while an earlier one still runs is handled then.
+  for (const e of extractions) e.catch(() => undefined);
   try {
     return await commitInOrder();
   } finally {
     await Promise.allSettled(extractions);
-    await unpacker?.close();
+    await unpacker.close();
   }
 
   async function commitInOrder(): Promise<Digest[]> {

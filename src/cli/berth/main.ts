@@ -21,6 +21,12 @@ export function defaultConfigDir(): string {
 function help(): string {
   const lines = ['Usage: berth [--root DIR] [--config DIR] COMMAND', '', 'Commands:'];
   for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(14)}${c.summary}`);
+  lines.push(
+    '',
+    'Environment:',
+    '  BERTH_UNPACK_THREADS  worker threads that unpack layers (default: one per core; 0: none)',
+    "  DOCKER_CONFIG         directory of docker's config.json, read for registry credentials",
+  );
   return lines.join('\n');
 }
 

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { tarArchive } from '../../../src/image/tar-writer.ts';
 import { unpackLayer } from '../../../src/image/unpack-layer.ts';
 import { createLayerUnpacker } from '../../../src/image/unpack-pool.ts';
+import { ensureSnapshots, type LayerJob } from '../../../src/image/unpack-image.ts';
+import { ImageStore } from '../../../src/image/image-store.ts';
+import { MediaType } from '../../../src/oci/image-spec.ts';
 import { sha256Of } from '../../../src/oci/digest.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
 import { listTree } from '../../support/tree.ts';
@@ -138,4 +141,36 @@ test('BERTH_UNPACK_THREADS is checked; 0 unpacks on the calling thread', async (
   const inline = createLayerUnpacker(2, { BERTH_UNPACK_THREADS: '0' });
   assert.equal(inline.unpack, unpackLayer);
   await inline.close();
+});
+
+test('a later layer failing while an earlier one still unpacks is reported, and nothing is left', async () => {
+  const store = ImageStore.open(join(work, 'store'));
+  try {
+    const tars = [layer(0, 400), layer(1, 3), layer(2, 3)];
+    const jobs: LayerJob[] = tars.map((t) => {
+      const gz = gzipSync(t);
+      return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: sha256Of(gz), size: gz.length }, diffId: sha256Of(t) };
+    });
+    const broken = new BerthError('unavailable', 'registry went away during layer 1', { op: 'fetch' });
+    let releaseFirst!: () => void;
+    const firstMayEnd = new Promise<void>((r) => (releaseFirst = r));
+    const source = async (_job: LayerJob, i: number) => ({
+      stream: (async function* () {
+        const gz = gzipSync(tars[i]!);
+        if (i === 1) {
+          yield gz.subarray(0, 100);
+          throw broken;
+        }
+        yield gz.subarray(0, gz.length >> 1);
+        if (i === 0) await firstMayEnd; // layer 0 is still running when layer 1 fails
+        yield gz.subarray(gz.length >> 1);
+      })(),
+    });
+    const pulled = ensureSnapshots(store, jobs, { source, concurrency: 3 });
+    setTimeout(releaseFirst, 200);
+    await assert.rejects(pulled, (e: unknown) => e === broken);
+    assert.deepEqual(readdirSync(join(work, 'store', 'snapshots')), [], 'no snapshot is left');
+  } finally {
+    store.close();
+  }
 });
