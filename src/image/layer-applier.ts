@@ -61,6 +61,8 @@ interface OpenFile {
   header: TarHeader;
   name: string;
   path: string;
+  /** The parent directory, relative to the snapshot. */
+  parentRel: string;
 }
 
 const S_ISGID = 0o2000;
@@ -137,8 +139,7 @@ export class LayerApplier implements TarSink {
     try {
       try {
         // chown clears setuid/setgid bits and file capabilities: mode and xattrs come after it.
-        const rel = f.path.slice(this.root.length + 1);
-        const chowned = this.chownIfNeeded(h, parentOf(rel), () => fs.fchownSync(f.fd, h.uid, h.gid));
+        const chowned = this.chownIfNeeded(h, f.parentRel, () => fs.fchownSync(f.fd, h.uid, h.gid));
         if (chowned || (h.mode & 0o7777) !== this.createdMode(h.mode)) fs.fchmodSync(f.fd, h.mode & 0o7777);
         this.setXattrs(f.path, h, f.name, true);
         fs.futimesSync(f.fd, h.mtime, h.mtime);
@@ -189,7 +190,7 @@ export class LayerApplier implements TarSink {
         // Created with its final permission bits where the umask allows; special bits come after chown.
         const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
         const fd = this.replacing(path, rel, () => fs.openSync(path, flags, mode & 0o777));
-        this.file = { fd, header: h, name, path }; // data() and end() follow
+        this.file = { fd, header: h, name, path, parentRel }; // data() and end() follow
         return;
       }
       case 'symlink': {

@@ -2,8 +2,8 @@
 // of a layer are synchronous work (layer-applier.ts says why); on one thread they used one core
 // while the other idled. Here each worker takes whole layers, several at a time, while the main
 // thread downloads, hashes and stores the compressed bytes and feeds them to the worker with a
-// bounded window. Where no worker can be started (berth bundled without the worker script,
-// BERTH_UNPACK_THREADS=0), layers unpack on the calling thread exactly as before.
+// bounded window. Where no worker can be started (a build without the worker script,
+// BERTH_UNPACK_THREADS=0), layers unpack on the calling thread with the same code.
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
