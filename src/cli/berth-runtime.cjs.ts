@@ -1,6 +1,8 @@
 // Entry point of berth-runtime as a plain CommonJS bundle (used when no start-up snapshot exists).
 import { main } from './berth-runtime/main.ts';
+import { installFatalHandlers } from './fatal.ts';
 
+installFatalHandlers('berth-runtime');
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });
