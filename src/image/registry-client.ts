@@ -229,8 +229,39 @@ export class RegistryClient {
     throw await responseError(res, what, this.domain);
   }
 
-  /** Uploads a blob; `open` returns its bytes. Small blobs go in one PUT, larger ones in chunks. */
+  /**
+   * Uploads a blob; `open` returns its bytes. Small blobs go in one PUT, larger ones in chunks. An
+   * upload that fails on the way (network, 5xx, 429) starts again with a new upload session, as
+   * docker does: a blob is content-addressed, so repeating it is safe. Before each new attempt the
+   * registry is asked whether the blob arrived after all (an answer lost after the final PUT).
+   */
   async uploadBlob(
+    repo: string,
+    desc: Descriptor,
+    open: () => Promise<AsyncIterable<Uint8Array>>,
+    onBytes?: (n: number) => void,
+  ): Promise<void> {
+    await this.retryingPush(
+      () => this.uploadBlobOnce(repo, desc, open, onBytes),
+      () => this.hasBlob(repo, desc.digest),
+    );
+  }
+
+  /** Runs a push step again after a transient failure, up to the retry limit. */
+  private async retryingPush<T>(step: () => Promise<T>, landed?: () => Promise<boolean>): Promise<T | undefined> {
+    const retries = this.opts.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (!(err instanceof BerthError && err.kind === 'unavailable') || attempt >= retries) throw err;
+        await sleep(retryDelay(attempt, this.opts.retryDelayMs ?? 250));
+        if (landed && (await landed().catch(() => false))) return undefined;
+      }
+    }
+  }
+
+  private async uploadBlobOnce(
     repo: string,
     desc: Descriptor,
     open: () => Promise<AsyncIterable<Uint8Array>>,
@@ -314,7 +345,12 @@ export class RegistryClient {
     if (res.status !== 201) throw await responseError(res, what, this.domain);
   }
 
+  /** Puts a manifest under a tag or digest; repeated after a transient failure (a PUT of the same bytes is idempotent). */
   async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
+    return (await this.retryingPush(() => this.putManifestOnce(repo, reference, bytes, mediaType)))!;
+  }
+
+  private async putManifestOnce(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
     const what = `manifest ${repo}:${reference}`;
     const res = await this.pushHttp.send({
       method: 'PUT',

@@ -1,6 +1,7 @@
 // The registry client's failure paths against real peers: bearer-token auth with a token service
 // in front of Debian's docker-registry (`auth: token`, real JWT verification), and a fault-injecting
-// proxy in front of a plain docker-registry that cuts, fails, resets or stalls responses. Then a
+// proxy in front of a plain docker-registry that cuts, fails, resets or stalls responses (pulls and
+// pushes). Then a
 // store on a tiny tmpfs that runs out of space mid-pull. Each failure must end in one clear error
 // line and leave no image record, committed blob or snapshot behind.
 import { test, before, after, describe } from 'node:test';
@@ -18,6 +19,7 @@ import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
 import { berth } from '../../fixtures/image/cli-run.ts';
 import { ImageStore } from '../../../src/image/image-store.ts';
 import { pullImage, type PullOptions } from '../../../src/image/pull.ts';
+import { pushImage } from '../../../src/image/push.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
 import type { Digest } from '../../../src/oci/digest.ts';
 
@@ -289,6 +291,58 @@ describe('faults between the client and the registry', () => {
     assert.ok(elapsed >= STALL_MS && elapsed < 10 * STALL_MS, `took ${elapsed} ms`);
     assert.equal(err.message, `registry ${proxy.host} sent no data for ${STALL_MS} ms (image ${proxy.host}/test/busybox:v1)`);
     await waitFor(() => since(mark).every((s) => s.closed), 'the client closes the stalled connection');
+  });
+
+  /** A store holding the test image, pulled straight from the registry (no mount source on the proxy's domain). */
+  async function storeWithImage(): Promise<string> {
+    const root = freshRoot();
+    await pullInto(root, `${registry.host}/test/busybox:v1`, { ...fast, unpack: false });
+    return root;
+  }
+  const uploadPut = (d: string) => new RegExp(`/blobs/uploads/[^?]*\\?.*digest=${encodeURIComponent(d)}`);
+
+  test('transient failures while pushing are retried: a blob PUT, a chunk PATCH, the manifest PUT', async () => {
+    const root = await storeWithImage();
+    const repo = `test/pushed-${n}`;
+    proxy.addRule({ method: 'PUT', path: uploadPut(img.manifest.config.digest), fault: { kind: 'status', status: 503 }, times: 1 });
+    proxy.addRule({ method: 'PATCH', path: new RegExp(`/${repo}/blobs/uploads/`), fault: { kind: 'reset' }, times: 1 });
+    proxy.addRule({ method: 'PUT', path: new RegExp(`/${repo}/manifests/v1$`), fault: { kind: 'status', status: 502 }, times: 1 });
+    const mark = proxy.seen.length;
+    const store = ImageStore.open(root);
+    try {
+      // Layer 0 goes up in 64 KiB chunks, so that a PATCH can fail.
+      const res = await pushImage(store, `${registry.host}/test/busybox:v1`, `${proxy.host}/${repo}:v1`, { retries: 3, retryDelayMs: 10, idleTimeoutMs: 5_000, dockerConfig: null, monolithicUploadMax: 100_000, chunkSize: 65_536 });
+      assert.equal(res.digest, img.manifestDigest);
+    } finally {
+      store.close();
+    }
+    const seen = since(mark);
+    assert.deepEqual(seen.filter((s) => s.method === 'PUT' && uploadPut(img.manifest.config.digest).test(s.path)).map((s) => s.status), [503, 201]);
+    assert.equal(seen.filter((s) => s.method === 'PATCH' && s.fault === 'reset').length, 1);
+    assert.deepEqual(seen.filter((s) => s.method === 'PUT' && s.path.endsWith(`/${repo}/manifests/v1`)).map((s) => s.status), [502, 201]);
+    // What the registry now serves is the image, byte for byte.
+    const pulled = await pullInto(freshRoot(), `${registry.host}/${repo}:v1`, { ...fast, unpack: false });
+    assert.equal(pulled.manifestDigest, img.manifestDigest);
+  });
+
+  test('a push that keeps failing: one clear line (CLI exit 7), no manifest in the registry', async () => {
+    const root = await storeWithImage();
+    const repo = `test/never-${n}`;
+    proxy.addRule({ method: 'PUT', path: uploadPut(layer1.digest), fault: { kind: 'status', status: 503 }, times: Infinity });
+    const mark = proxy.seen.length;
+    try {
+      const r = await berth(['--root', root, '--config', join(work, `push-fail-${n}-config`), 'push', `${registry.host}/test/busybox:v1`, `${proxy.host}/${repo}:v1`]);
+      assert.equal(r.code, 7, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^berth: registry ${proxy.host} failed on upload of blob ${layer1.digest}: HTTP 503`, 'm'));
+    } finally {
+      proxy.clearRules();
+    }
+    // The default policy: the first try and 3 retries, each a new upload session.
+    assert.equal(since(mark).filter((s) => s.method === 'PUT' && uploadPut(layer1.digest).test(s.path)).length, 4);
+    assert.equal(since(mark).filter((s) => s.path.includes(`/${repo}/manifests/`) && s.method === 'PUT').length, 0, 'no manifest was put');
+    const res = await fetch(`${registry.url}/v2/${repo}/manifests/v1`, { method: 'HEAD' });
+    assert.equal(res.status, 404);
   });
 });
 
