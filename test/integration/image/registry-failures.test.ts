@@ -1,9 +1,8 @@
 // The registry client's failure paths against real peers: bearer-token auth with a token service
 // in front of Debian's docker-registry (`auth: token`, real JWT verification), and a fault-injecting
 // proxy in front of a plain docker-registry that cuts, fails, resets or stalls responses (pulls and
-// pushes). Then a
-// store on a tiny tmpfs that runs out of space mid-pull. Each failure must end in one clear error
-// line and leave no image record, committed blob or snapshot behind.
+// pushes). Then a store on a tiny tmpfs that runs out of space mid-pull. Each failure must end in
+// one clear error line and leave no image record, committed blob or snapshot behind.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
