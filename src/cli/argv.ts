@@ -1,6 +1,6 @@
 // The one command-line parser of berth's CLIs, driven by data: a table of flags. Accepts
 // `--flag value`, `--flag=value`, `-flag value` (as urfave/cli, which runc uses), short aliases
-// (`-e value`, and docker's attached `-eKEY=value`); `--` ends the flags.
+// (`-e value`, docker's attached `-eKEY=value` and bundled `-it`); `--` ends the flags.
 
 import { invalid } from '../oci/errors.ts';
 
@@ -65,6 +65,18 @@ export function parseArgs(argv: readonly string[], flags: readonly FlagSpec[], s
         name = body[0]!;
         body = `${name}=${body.slice(1)}`;
         eq = 1;
+      }
+    }
+    // bundled short flags, as docker's `-it` or `-dit`: every letter a short alias, only the last
+    // one may take a value (from the next argument)
+    if (!spec && !arg.startsWith('--') && eq < 0 && body.length > 1) {
+      const letters = [...body].map((c) => byName.get(c));
+      const isAlias = (f: FlagSpec | undefined, c: string): f is FlagSpec => f?.alias === c;
+      if (letters.every((f, k) => isAlias(f, body[k]!) && (k === letters.length - 1 || f.kind === 'bool'))) {
+        for (const f of letters.slice(0, -1)) out.flags[f!.name] = true;
+        spec = letters[letters.length - 1]!;
+        name = spec.alias!;
+        body = name;
       }
     }
     if (!spec) throw invalid(`unknown flag ${arg.split('=')[0]}`, { field: name });

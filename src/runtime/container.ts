@@ -29,6 +29,8 @@ export interface CreateOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** The container's stdin: the caller's (default) or /dev/null (`berth run` without -i). */
+  stdin?: 'inherit' | 'none';
 }
 
 export interface ExecOptions {
@@ -187,7 +189,11 @@ export class Runtime {
       this.store.write(record);
       const warnings = await cgroups.set(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
       for (const w of warnings) this.warn(w);
-      session = new SpawnSession(plan, { preserveFds: options.preserveFds, detached: true });
+      session = new SpawnSession(plan, {
+        preserveFds: options.preserveFds,
+        detached: true,
+        stdio: [options.stdin === 'none' ? 'ignore' : 'inherit', 'inherit', 'inherit'],
+      });
       await this.driveCreate(session, plan, record, spec, cgroups);
       if (options.pidFile) writePidFile(options.pidFile, record.pid);
       record.creating = false;
@@ -469,7 +475,7 @@ export class Runtime {
     // A terminal without a console socket: relay it to our own stdio (runc does the same).
     let relay: ConsoleRelay | undefined;
     if (!options.consoleSocket && !opts.detach && loadBundle(options.bundle).spec.process?.terminal) {
-      relay = await startConsoleRelay();
+      relay = await startConsoleRelay({ stdin: options.stdin !== 'none' });
       options = { ...options, consoleSocket: relay.socketPath };
     }
     let session: SpawnSession;

@@ -16,10 +16,11 @@ export interface ConsoleRelay {
   close(): void;
 }
 
-export async function startConsoleRelay(): Promise<ConsoleRelay> {
+/** With `stdin: false` nothing is typed into the terminal (the relay's stdin is /dev/null). */
+export async function startConsoleRelay(opts: { stdin?: boolean } = {}): Promise<ConsoleRelay> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-console-'));
   const socketPath = join(dir, 'console.sock');
-  const child = spawn(spawnBinary(), ['--console-relay', socketPath], { stdio: 'inherit' });
+  const child = spawn(spawnBinary(), ['--console-relay', socketPath], { stdio: [opts.stdin === false ? 'ignore' : 'inherit', 'inherit', 'inherit'] });
   const done = new Promise<void>((res) => child.once('exit', () => res()));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   done.then(cleanup, cleanup);

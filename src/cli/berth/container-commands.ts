@@ -88,7 +88,6 @@ async function removeContainer(ctx: CliContext, store: ImageStore, meta: Contain
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
-  if (p.flags.tty) throw new BerthError('unimplemented', 'berth run: -t/--tty is not supported yet', { field: '--tty' });
   const id = randomBytes(32).toString('hex');
   const name = str(p.flags.name) ?? id.slice(0, 12);
   if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
@@ -110,6 +109,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
         workdir: str(p.flags.workdir),
         user: str(p.flags.user),
         hostname: str(p.flags.hostname) ?? id.slice(0, 12),
+        terminal: !!p.flags.tty,
       },
       { base: imageContainerBaseSpec(), resolvedUser: prepared.user },
     );
@@ -121,7 +121,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     mountSnapshot(prepared.mount, rootfs);
     mounted = true;
     const runtime = runtimeFor(ctx);
-    const code = await runtime.run({ id, bundle: dir }, { keep: !p.flags.rm });
+    const code = await runtime.run({ id, bundle: dir, stdin: p.flags.interactive ? 'inherit' : 'none' }, { keep: !p.flags.rm });
     if (p.flags.rm) await removeContainer(ctx, store, meta, true);
     return code;
   } catch (err) {

@@ -12,6 +12,7 @@ let work: string;
 let root: string;
 const berthBin = join(repoRoot, 'bin/berth');
 const berth = (...args: string[]): RunResult => runCli(berthBin, ['--root', root, ...args]);
+const berthWithInput = (input: string, ...args: string[]): RunResult => runCli(berthBin, ['--root', root, ...args], { input });
 const ok = (...args: string[]): string => {
   const r = berth(...args);
   assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
@@ -84,4 +85,24 @@ test('import turns a rootfs tarball into an image that runs', () => {
   assert.match(out, /^localhost\/imported:1 sha256:[0-9a-f]{64}\n$/);
   assert.equal(ok('run', '--rm', 'localhost/imported:1'), 'imported\n');
   assert.equal(ok('run', '--rm', 'localhost/imported:1', 'sh', '-c', 'echo $MODE'), 'test\n');
+});
+
+test('-i passes stdin to the container; without it the container reads /dev/null, as docker does', () => {
+  const script = 'if read line; then echo "got $line"; else echo "no input"; fi';
+  const withI = berthWithInput('hello\n', 'run', '--rm', '-i', imageName(), 'sh', '-c', script);
+  assert.equal(withI.code, 0, withI.stderr);
+  assert.equal(withI.stdout, 'got hello\n');
+  const without = berthWithInput('hello\n', 'run', '--rm', imageName(), 'sh', '-c', script);
+  assert.equal(without.stdout, 'no input\n');
+});
+
+test('-t gives the container a terminal relayed to ours, TERM set; -it also types into it', () => {
+  const t = berthWithInput('ignored\n', 'run', '--rm', '-t', imageName(), 'sh', '-c', 'tty; echo "TERM=$TERM"; if read -t 1 line; then echo "got $line"; else echo "no input"; fi; exit 3');
+  assert.equal(t.code, 3, t.stderr);
+  const lines = t.stdout.replace(/\r/g, '').trim().split('\n');
+  assert.deepEqual(lines.filter((l) => !l.startsWith('ignored')), ['/dev/pts/0', 'TERM=xterm', 'no input']);
+  const it = berthWithInput('typed\n', 'run', '--rm', '-it', imageName(), 'sh', '-c', 'read line; echo "got $line"');
+  assert.equal(it.code, 0, it.stderr);
+  // the terminal echoes what was typed, in whatever order it arrived
+  assert.ok(it.stdout.replace(/\r/g, '').split('\n').includes('got typed'), it.stdout);
 });

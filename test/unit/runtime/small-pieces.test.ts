@@ -63,6 +63,23 @@ test('argv: long, single-dash, = and short forms; -- ends flags', () => {
   assert.throws(() => parseArgs(['--bundle'], flags), /needs a value/);
 });
 
+test('argv: bundled short flags as docker takes them (-it, -dit, -db value)', () => {
+  const flags = [
+    { name: 'interactive', alias: 'i', kind: 'bool' as const, help: '' },
+    { name: 'tty', alias: 't', kind: 'bool' as const, help: '' },
+    { name: 'detach', alias: 'd', kind: 'bool' as const, help: '' },
+    { name: 'bundle', alias: 'b', kind: 'string' as const, help: '' },
+    { name: 'env', alias: 'e', kind: 'list' as const, help: '' },
+  ];
+  assert.deepEqual(parseArgs(['-it', 'img'], flags).flags, { interactive: true, tty: true, env: [] });
+  assert.deepEqual(parseArgs(['-dit', 'img'], flags).flags, { detach: true, interactive: true, tty: true, env: [] });
+  assert.deepEqual(parseArgs(['-db', '/x', 'img'], flags), { flags: { detach: true, bundle: '/x', env: [] }, positionals: ['img'] });
+  // A value-taking letter first is docker's attached value, not a bundle.
+  assert.deepEqual(parseArgs(['-eit'], flags).flags.env, ['it']);
+  assert.deepEqual(parseArgs(['-bd', 'x'], flags), { flags: { bundle: 'd', env: [] }, positionals: ['x'] });
+  assert.throws(() => parseArgs(['-ix'], flags), /unknown flag -ix/);
+});
+
 test('berth-spawn channel messages', () => {
   assert.deepEqual(parseMessage('pid 123'), { type: 'pid', pid: 123 });
   assert.deepEqual(parseMessage('sync create-runtime'), { type: 'sync', point: 'create-runtime' });
