@@ -14,6 +14,7 @@
  * path), the child runs the rest. With the clone's wait flag set, the parent stays, forwards
  * signals to the child and exits with the child's status (128+signal when it was killed). */
 #include "console-relay.h"
+#include "monitor.h"
 #include "ops.h"
 #include "plan.h"
 
@@ -122,8 +123,9 @@ int main(int argc, char **argv) {
   run_from_sealed_copy(argv);
   struct exec_state st = {.chan = -1, .slots = {-1, -1, -1, -1}};
   if (argc == 3 && strcmp(argv[1], "--console-relay") == 0) return console_relay(argv[2]);
+  if (argc >= 2 && strcmp(argv[1], "--monitor") == 0) return monitor_main(argc, argv);
   if (argc != 2) {
-    dprintf(2, "usage: berth-spawn <channel-fd> | --console-relay <socket-path>\n");
+    dprintf(2, "usage: berth-spawn <channel-fd> | --console-relay <socket-path> | --monitor ...\n");
     return 2;
   }
   st.chan = atoi(argv[1]);

@@ -1,0 +1,247 @@
+/* berth-spawn --monitor: the parent of one container for its whole life (DESIGN.md, process
+ * model; what conmon is to cri-o). It runs the OCI runtime's `create` with stdio pipes it owns,
+ * becomes the container init's parent as a child subreaper, writes everything the container
+ * prints to a log file in the CRI format, reaps it, and writes its exit status to a file. The
+ * caller (berth) can exit: the monitor keeps the container's pipes, so nothing blocks on them.
+ *
+ *   berth-spawn --monitor <ready-fd> <pid-file> <log-file> <exit-file> -- <runtime> <args...>
+ *
+ * <ready-fd> receives one line: "ok <pid>" once `create` succeeded, or "error <text>" with what
+ * the runtime printed. The container's stdin is /dev/null.
+ * Log lines: "<RFC 3339 UTC time, ns> <stdout|stderr> <F|P> <text>\n", P for a piece of a line
+ * that had not ended when it was read (the CRI's partial-line tag). The exit file holds the exit
+ * code, or 128 + the signal number, written with a rename so that readers see all or nothing. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { OUT = 0, ERR = 1 };
+static const char *stream_name[2] = {"stdout", "stderr"};
+
+/* What the runtime printed while `create` ran, kept for the error report. */
+static char create_output[4096];
+static size_t create_len;
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void log_piece(int log, int stream, const char *text, size_t len, int full) {
+  char line[16384 + 128];
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  int head = snprintf(line, 128, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, stream_name[stream], full ? 'F' : 'P');
+  memcpy(line + head, text, len);
+  line[head + len] = '\n';
+  if (log >= 0) write_all(log, line, (size_t)head + len + 1);
+}
+
+/* Reads what is available on a container pipe and logs it line by line; -1 at end of file. */
+static int pump(int fd, int stream, int log) {
+  char buf[16384];
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+  if (n <= 0) return -1;
+  if (log < 0) {
+    size_t room = sizeof create_output - 1 - create_len;
+    size_t take = (size_t)n < room ? (size_t)n : room;
+    memcpy(create_output + create_len, buf, take);
+    create_len += take;
+    return 0;
+  }
+  size_t start = 0;
+  for (size_t i = 0; i < (size_t)n; i++) {
+    if (buf[i] != '\n') continue;
+    log_piece(log, stream, buf + start, i - start, 1);
+    start = i + 1;
+  }
+  if (start < (size_t)n) log_piece(log, stream, buf + start, (size_t)n - start, 0);
+  return 0;
+}
+
+static void report(int ready, const char *fmt, const char *text, long value) {
+  char msg[4200];
+  int len = text ? snprintf(msg, sizeof msg, fmt, text) : snprintf(msg, sizeof msg, fmt, value);
+  for (int i = 0; text && i < len - 1; i++)
+    if (msg[i] == '\n') msg[i] = ' ';
+  write_all(ready, msg, (size_t)len);
+}
+
+static int write_exit_file(const char *path, int code) {
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return -1;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  char text[16];
+  int len = snprintf(text, sizeof text, "%d", code);
+  int rc = write_all(fd, text, (size_t)len);
+  if (fsync(fd) < 0) rc = -1;
+  close(fd);
+  if (rc == 0) rc = rename(tmp, path);
+  return rc;
+}
+
+static long read_pid_file(const char *path) {
+  char buf[32] = {0};
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  char *end;
+  long pid = strtol(buf, &end, 10);
+  return pid > 0 ? pid : -1;
+}
+
+static int status_code(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int monitor_main(int argc, char **argv) {
+  if (argc < 8 || strcmp(argv[6], "--") != 0) {
+    dprintf(2, "usage: berth-spawn --monitor <ready-fd> <pid-file> <log-file> <exit-file> -- <runtime> <args...>\n");
+    return 2;
+  }
+  int ready = atoi(argv[2]);
+  const char *pid_file = argv[3], *log_file = argv[4], *exit_file = argv[5];
+  char **cmd = argv + 7;
+  if (ready < 3 || fcntl(ready, F_SETFD, FD_CLOEXEC) < 0) {
+    dprintf(2, "berth-spawn --monitor: bad ready fd %s\n", argv[2]);
+    return 2;
+  }
+  /* The container's init is reparented here when the runtime's own processes exit. */
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+    report(ready, "error cannot become a child subreaper: %s\n", strerror(errno), 0);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  int pipes[2][2];
+  if (sfd < 0 || pipe2(pipes[OUT], O_CLOEXEC) < 0 || pipe2(pipes[ERR], O_CLOEXEC) < 0) {
+    report(ready, "error cannot set up the monitor: %s\n", strerror(errno), 0);
+    return 1;
+  }
+  pid_t runtime = fork();
+  if (runtime < 0) {
+    report(ready, "error fork: %s\n", strerror(errno), 0);
+    return 1;
+  }
+  if (runtime == 0) {
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(pipes[OUT][1], 1) < 0 || dup2(pipes[ERR][1], 2) < 0) _exit(127);
+    syscall(SYS_close_range, 3, ~0U, 0);
+    sigprocmask(SIG_UNBLOCK, &chld, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    execvp(cmd[0], cmd);
+    dprintf(2, "cannot run %s: %s\n", cmd[0], strerror(errno));
+    _exit(127);
+  }
+  close(pipes[OUT][1]);
+  close(pipes[ERR][1]);
+  for (int s = OUT; s <= ERR; s++) fcntl(pipes[s][0], F_SETFL, O_NONBLOCK);
+
+  int log = -1;
+  pid_t container = -1;
+  int runtime_status = -1, container_status = -1;
+  int open_pipes[2] = {1, 1};
+  struct timespec exited_at = {0};
+  for (;;) {
+    struct pollfd fds[3] = {{.fd = sfd, .events = POLLIN},
+                            {.fd = open_pipes[OUT] ? pipes[OUT][0] : -1, .events = POLLIN},
+                            {.fd = open_pipes[ERR] ? pipes[ERR][0] : -1, .events = POLLIN}};
+    /* After the container ended, processes that kept its pipes open get a moment, not forever. */
+    int timeout = container_status >= 0 ? 200 : -1;
+    int n = poll(fds, 3, timeout);
+    if (n < 0 && errno != EINTR) break;
+    for (int s = OUT; s <= ERR; s++)
+      if (fds[1 + s].revents & (POLLIN | POLLHUP | POLLERR))
+        if (pump(pipes[s][0], s, log) < 0) open_pipes[s] = 0;
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+      }
+      for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) break;
+        if (pid == runtime) runtime_status = status;
+        if (pid == container) container_status = status_code(status);
+      }
+    }
+    if (runtime_status >= 0 && container < 0) {
+      /* `create` has finished: its output so far is the runtime's, not the container's. */
+      for (int s = OUT; s <= ERR; s++)
+        while (open_pipes[s] && pump(pipes[s][0], s, -1) == 0 && create_len < sizeof create_output - 1) {
+          struct pollfd p = {.fd = pipes[s][0], .events = POLLIN};
+          if (poll(&p, 1, 0) <= 0) break;
+        }
+      create_output[create_len] = 0;
+      if (!WIFEXITED(runtime_status) || WEXITSTATUS(runtime_status) != 0) {
+        report(ready, "error %s\n", create_len ? create_output : "the runtime's create failed without a message", 0);
+        return 1;
+      }
+      container = (pid_t)read_pid_file(pid_file);
+      log = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      if (container <= 0 || log < 0) {
+        report(ready, "error %s\n", container <= 0 ? "the runtime wrote no container pid" : "cannot open the log file", 0);
+        if (container > 0) kill(container, SIGKILL);
+        return 1;
+      }
+      /* What the runtime printed while creating (warnings) goes first into the log. */
+      if (create_len)
+        for (size_t start = 0, i = 0; i <= create_len; i++)
+          if (i == create_len || create_output[i] == '\n') {
+            if (i > start) log_piece(log, ERR, create_output + start, i - start, 1);
+            start = i + 1;
+          }
+      report(ready, "ok %ld\n", NULL, (long)container);
+      close(ready);
+      /* The container may have exited before we learned its pid. */
+      int status;
+      if (waitpid(container, &status, WNOHANG) == container) container_status = status_code(status);
+      continue;
+    }
+    if (container_status >= 0) {
+      if (exited_at.tv_sec == 0) clock_gettime(CLOCK_MONOTONIC, &exited_at);
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long waited_ms = (now.tv_sec - exited_at.tv_sec) * 1000 + (now.tv_nsec - exited_at.tv_nsec) / 1000000;
+      if ((!open_pipes[OUT] && !open_pipes[ERR]) || waited_ms >= 1000) break;
+    }
+  }
+  if (log >= 0) fsync(log);
+  if (container_status < 0) container_status = 255;
+  if (write_exit_file(exit_file, container_status) < 0) return 1;
+  /* Reap whatever else was reparented here and has ended. */
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+  return 0;
+}

@@ -1,0 +1,59 @@
+// Starts a container under `berth-spawn --monitor` (native/monitor.c): the monitor runs the OCI
+// runtime's create, stays the container's parent (a child subreaper) after berth exits, logs its
+// output in the CRI format and writes its exit status to a file. berth then starts the container
+// and is free to go; `logs`, `stop` and `ps` read the files the monitor keeps.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { BerthError } from '../oci/errors.ts';
+import { spawnBinary } from '../sys/berth-spawn.ts';
+
+export interface MonitorOptions {
+  /** The runtime's create command, e.g. [berth-runtime, --root, R, create, --bundle, B, --pid-file, P, id]. */
+  createCommand: string[];
+  /** Where that command writes the container's pid. */
+  pidFile: string;
+  logFile: string;
+  exitFile: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Monitored {
+  monitorPid: number;
+  /** The container's init. */
+  pid: number;
+}
+
+/** Resolves once the runtime has created the container (not started it). */
+export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
+  const args = ['--monitor', '3', opts.pidFile, opts.logFile, opts.exitFile, '--', ...opts.createCommand];
+  const child = spawn(spawnBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true, env: opts.env ?? process.env });
+  const ready = child.stdio[3] as Readable;
+  let text = '';
+  const line = await new Promise<string>((resolve) => {
+    ready.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+      if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
+    });
+    ready.on('close', () => resolve(text));
+    child.on('error', (err) => resolve(`error cannot start the monitor: ${err.message}`));
+  });
+  ready.destroy();
+  child.unref();
+  const ok = /^ok (\d+)$/.exec(line);
+  if (ok && child.pid !== undefined) return { monitorPid: child.pid, pid: Number(ok[1]) };
+  const why = line.startsWith('error ') ? line.slice(6).trim() : line.trim() || 'the monitor exited without a word';
+  throw new BerthError('internal', `create under the monitor failed: ${why.replace(/^berth-runtime: /, '')}`, { op: 'create' });
+}
+
+/** The exit status the monitor recorded, or undefined while the container has not ended. */
+export function readExitFile(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const code = Number(text.trim());
+  return Number.isInteger(code) && code >= 0 ? code : undefined;
+}
