@@ -12,4 +12,11 @@ export function installFatalHandlers(program: string): void {
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
+  // Output into a closed pipe (`berth logs c | head`) ends the program the way SIGPIPE would.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(128 + 13);
+      fatal(err);
+    });
+  }
 }

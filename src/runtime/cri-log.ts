@@ -30,22 +30,34 @@ export function parseCriLog(text: string): LogRecord[] {
   return out;
 }
 
-/**
- * Joins partial records into whole lines, per stream. A line whose last piece has not been written
- * yet is returned only with `flush` (a container that ended without a final newline).
- */
-export function joinLogLines(records: readonly LogRecord[], flush = true): LogLine[] {
-  const out: LogLine[] = [];
-  const open = new Map<LogStream, LogLine>();
-  for (const r of records) {
-    const pending = open.get(r.stream);
-    const line = pending ? { ...pending, text: pending.text + r.text } : { time: r.time, stream: r.stream, text: r.text };
-    if (r.partial) open.set(r.stream, line);
-    else {
-      open.delete(r.stream);
-      out.push(line);
+/** Joins partial records into whole lines, per stream, as records arrive (for `logs --follow`). */
+export class LogLineJoiner {
+  private readonly open = new Map<LogStream, LogLine>();
+
+  push(records: readonly LogRecord[]): LogLine[] {
+    const out: LogLine[] = [];
+    for (const r of records) {
+      const pending = this.open.get(r.stream);
+      const line = pending ? { ...pending, text: pending.text + r.text } : { time: r.time, stream: r.stream, text: r.text };
+      if (r.partial) this.open.set(r.stream, line);
+      else {
+        this.open.delete(r.stream);
+        out.push(line);
+      }
     }
+    return out;
   }
-  if (flush) out.push(...open.values());
-  return out;
+
+  /** Lines whose last piece never came (a container that ended without a final newline). */
+  flush(): LogLine[] {
+    const out = [...this.open.values()];
+    this.open.clear();
+    return out;
+  }
+}
+
+/** Whole lines of a complete log; with `flush` also a last line that never ended. */
+export function joinLogLines(records: readonly LogRecord[], flush = true): LogLine[] {
+  const j = new LogLineJoiner();
+  return [...j.push(records), ...(flush ? j.flush() : [])];
 }

@@ -17,6 +17,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'Run a command in a new container from an image (exits with its status)',
     flags: [
       { name: 'rm', kind: 'bool', help: 'remove the container when it exits' },
+      { name: 'detach', alias: 'd', kind: 'bool', help: 'run in the background (output kept for `berth logs`); print the id' },
       { name: 'env', alias: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE, or KEY to unset)' },
       { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' },
       { name: 'user', alias: 'u', kind: 'string', help: 'user[:group] (names or ids from the image)' },
@@ -38,6 +39,21 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'format', kind: 'string', help: 'table (default) or json', default: 'table' },
     ],
     args: [],
+  },
+  {
+    path: ['logs'],
+    summary: "Show a background container's output",
+    flags: [
+      { name: 'follow', alias: 'f', kind: 'bool', help: 'keep printing new output until the container exits' },
+      { name: 'timestamps', alias: 't', kind: 'bool', help: 'show the time of each line' },
+    ],
+    args: ['container'],
+  },
+  {
+    path: ['stop'],
+    summary: 'Stop running containers (SIGTERM, then SIGKILL after a grace period)',
+    flags: [{ name: 'time', alias: 't', kind: 'int', help: 'seconds to wait before SIGKILL (default 10)' }],
+    args: ['container...'],
   },
   { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
   {

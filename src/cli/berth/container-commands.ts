@@ -1,69 +1,23 @@
 // `berth run`, `ps`, `rm` and `import`: images become containers run by berth's OCI runtime.
+// Background containers (`run -d`, `logs`, `stop`): container-background.ts.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BerthError, invalid, notFound } from '../../oci/errors.ts';
+import { BerthError, invalid } from '../../oci/errors.ts';
 import { ImageStore } from '../../image/image-store.ts';
 import { prepareRootfs } from '../../image/prepare-rootfs.ts';
 import { mountSnapshot, unmountSnapshot } from '../../image/mount-snapshot.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
 import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
-import { Runtime } from '../../runtime/container.ts';
 import type { Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
+import { allMeta, containersDir, findContainer, runtimeFor, type ContainerMeta } from './container-records.ts';
+import { exitCodeOf, startInBackground, statusText } from './container-background.ts';
 
-interface ContainerMeta {
-  id: string;
-  name: string;
-  image: string;
-  command: string[];
-  created: string;
-}
-
-const containersDir = (root: string): string => join(root, 'containers');
-const runtimeRoot = (root: string): string => join(root, 'runtime');
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function runtimeFor(ctx: CliContext): Runtime {
-  return new Runtime({ root: runtimeRoot(ctx.root), warn: (m) => ctx.stderr.write(`berth: warning: ${m}\n`) });
-}
-
-function readMeta(root: string, id: string): ContainerMeta {
-  try {
-    return JSON.parse(readFileSync(join(containersDir(root), id, 'meta.json'), 'utf8')) as ContainerMeta;
-  } catch {
-    throw notFound(`no such container: ${id}`, { field: 'container' });
-  }
-}
-
-function allMeta(root: string): ContainerMeta[] {
-  const dir = containersDir(root);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((id) => {
-      try {
-        return readMeta(root, id);
-      } catch {
-        return undefined;
-      }
-    })
-    .filter((m): m is ContainerMeta => !!m)
-    .sort((a, b) => b.created.localeCompare(a.created));
-}
-
-/** A container by id, id prefix or name. */
-function findContainer(root: string, key: string): ContainerMeta {
-  const all = allMeta(root);
-  const exact = all.find((m) => m.id === key || m.name === key);
-  if (exact) return exact;
-  const prefixed = all.filter((m) => m.id.startsWith(key));
-  if (prefixed.length === 1) return prefixed[0]!;
-  if (prefixed.length > 1) throw invalid(`container id prefix "${key}" is ambiguous`, { field: 'container' });
-  throw notFound(`no such container: ${key}`, { field: 'container' });
-}
 
 /** Stops (if needed) and removes a container: runtime state, rootfs mount, snapshot, directory. */
 async function removeContainer(ctx: CliContext, store: ImageStore, meta: ContainerMeta, force: boolean): Promise<void> {
@@ -88,6 +42,12 @@ async function removeContainer(ctx: CliContext, store: ImageStore, meta: Contain
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
+  if (p.flags.detach && (p.flags.tty || p.flags.interactive)) {
+    throw new BerthError('unimplemented', 'berth run -d with -t or -i: attaching to a background container is not supported yet', { field: '--detach' });
+  }
+  if (p.flags.detach && p.flags.rm) {
+    throw new BerthError('unimplemented', 'berth run -d with --rm is not supported yet: remove it with `berth rm` once it has exited', { field: '--rm' });
+  }
   const id = randomBytes(32).toString('hex');
   const name = str(p.flags.name) ?? id.slice(0, 12);
   if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
@@ -121,6 +81,17 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     mountSnapshot(prepared.mount, rootfs);
     mounted = true;
     const runtime = runtimeFor(ctx);
+    if (p.flags.detach) {
+      try {
+        await startInBackground(ctx, runtime, id, dir);
+      } catch (err) {
+        // It never ran: nothing of it stays (runtime state, mount, snapshot, directory).
+        await removeContainer(ctx, store, meta, true).catch(() => undefined);
+        throw err;
+      }
+      ctx.stdout.write(`${id}\n`);
+      return 0;
+    }
     const code = await runtime.run({ id, bundle: dir, stdin: p.flags.interactive ? 'inherit' : 'none' }, { keep: !p.flags.rm });
     if (p.flags.rm) await removeContainer(ctx, store, meta, true);
     return code;
@@ -141,13 +112,14 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const runtime = runtimeFor(ctx);
   const rows = allMeta(ctx.root).map((m) => {
     const status = runtime.store.exists(m.id) ? runtime.state(m.id).status : 'removed';
-    return { ...m, status };
+    const exitCode = status === 'stopped' ? exitCodeOf(ctx.root, m.id) : undefined;
+    return { ...m, status, ...(exitCode !== undefined ? { exitCode } : {}) };
   });
   const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created');
   if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
   else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
   else {
-    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, JSON.stringify(r.command.join(' ')).slice(0, 30), r.created, r.status, r.name])];
+    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, JSON.stringify(r.command.join(' ')).slice(0, 30), r.created, statusText(r.status, r.exitCode), r.name])];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
     ctx.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]! + 3)).join('').trimEnd()).join('\n') + '\n');
   }

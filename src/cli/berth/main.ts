@@ -6,9 +6,12 @@ import { checkArgs, parseFlags, usage } from './args.ts';
 import { COMMANDS, GLOBAL_FLAGS, findCommand } from './commands.ts';
 import { HANDLERS, readStdinSync, type CliContext } from './image-commands.ts';
 import { importCommand, psCommand, rmCommand, runCommand } from './container-commands.ts';
+import { logsCommand, stopCommand } from './container-background.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
+  logs: logsCommand,
+  stop: stopCommand,
   ps: psCommand,
   rm: rmCommand,
   import: importCommand,

@@ -106,3 +106,53 @@ test('-t gives the container a terminal relayed to ours, TERM set; -it also type
   // the terminal echoes what was typed, in whatever order it arrived
   assert.ok(it.stdout.replace(/\r/g, '').split('\n').includes('got typed'), it.stdout);
 });
+
+test('run -d: the container runs on after berth exits; ps, logs, logs -f, stop, rm', async () => {
+  const id = ok('run', '-d', '--name', 'bg', imageName(), 'sh', '-c', 'echo started; echo oops >&2; trap "echo bye; exit 5" TERM; while true; do sleep 0.1; done').trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const ps = () => JSON.parse(ok('ps', '-a', '--format', 'json')) as Array<{ name: string; status: string; exitCode?: number }>;
+  assert.equal(ps().find((c) => c.name === 'bg')?.status, 'running');
+  assert.match(ok('ps'), /\bUp\s+bg$/m);
+  // Output arrives in the log while it runs; stdout and stderr keep their streams.
+  let logs = berth('logs', 'bg');
+  for (let i = 0; i < 50 && !logs.stdout.includes('started'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    logs = berth('logs', 'bg');
+  }
+  assert.equal(logs.stdout, 'started\n');
+  assert.equal(logs.stderr, 'oops\n');
+  assert.match(berth('logs', '--timestamps', 'bg').stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z started$/m);
+  // stop: SIGTERM to init, which traps it and exits 5 within the grace period.
+  assert.equal(ok('stop', 'bg'), 'bg\n');
+  const stopped = ps().find((c) => c.name === 'bg')!;
+  assert.deepEqual([stopped.status, stopped.exitCode], ['stopped', 5]);
+  assert.match(ok('ps', '-a'), /Exited \(5\)\s+bg$/m);
+  assert.equal(berth('logs', '-f', 'bg').stdout, 'started\nbye\n', 'follow ends with the container');
+  ok('rm', 'bg');
+  assert.deepEqual(readdirSync(join(root, 'containers')), []);
+});
+
+test('stop kills after the grace period; logs -f follows a running container to its end', async () => {
+  ok('run', '-d', '--name', 'stubborn', imageName(), 'sh', '-c', 'trap "" TERM; echo up; while true; do sleep 0.1; done');
+  const t0 = Date.now();
+  ok('stop', '--time', '1', 'stubborn');
+  assert.ok(Date.now() - t0 >= 1000, 'waited for the grace period');
+  assert.match(ok('ps', '-a'), /Exited \(137\)\s+stubborn$/m);
+  ok('rm', 'stubborn');
+  ok('run', '-d', '--name', 'counter', imageName(), 'sh', '-c', 'for i in 1 2 3; do echo $i; sleep 0.3; done; printf "no newline"; exit 2');
+  assert.equal(berth('logs', '--follow', 'counter').stdout, '1\n2\n3\nno newline\n');
+  assert.match(ok('ps', '-a'), /Exited \(2\)\s+counter$/m);
+  ok('rm', 'counter');
+});
+
+test('run -d that cannot start leaves nothing; -d with -t or --rm is refused clearly', () => {
+  const bad = berth('run', '-d', '--name', 'nope', imageName(), '/no/such/program');
+  assert.notEqual(bad.code, 0);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, /\/no\/such\/program/);
+  assert.deepEqual(readdirSync(join(root, 'containers')), []);
+  assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
+  assert.match(berth('run', '-d', '-t', imageName(), 'true').stderr, /attaching to a background container is not supported yet/);
+  assert.match(berth('run', '-d', '--rm', imageName(), 'true').stderr, /-d with --rm is not supported yet/);
+  assert.match(berth('logs', 'nope').stderr, /no such container: nope/);
+});

@@ -1,0 +1,113 @@
+// Containers in the background: `berth run -d` (under berth-spawn --monitor, which keeps the
+// output and the exit status in the container's directory), `berth logs` and `berth stop`.
+import { existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BerthError, precondition } from '../../oci/errors.ts';
+import type { Runtime } from '../../runtime/container.ts';
+import { readExitFile, startMonitored } from '../../runtime/monitor.ts';
+import { LogLineJoiner, parseCriLog, type LogLine } from '../../runtime/cri-log.ts';
+import type { Parsed } from './args.ts';
+import type { CliContext } from './image-commands.ts';
+import { containersDir, findContainer, runtimeFor, runtimeRoot } from './container-records.ts';
+
+/** Where a container's monitor keeps its files, inside the container's directory. */
+export function monitorFiles(dir: string): { pidFile: string; logFile: string; exitFile: string } {
+  return { pidFile: join(dir, 'init.pid'), logFile: join(dir, 'container.log'), exitFile: join(dir, 'exit-code') };
+}
+
+/** bin/berth-runtime of this installation: next to dist/ (bundle) or above src/ (sources). */
+function runtimeBinary(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'bin', 'berth-runtime');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new BerthError('internal', 'cannot find bin/berth-runtime next to berth', { path: fileURLToPath(import.meta.url) });
+}
+
+/** Creates the container under a monitor, then starts it; berth may exit right after. */
+export async function startInBackground(ctx: CliContext, runtime: Runtime, id: string, dir: string): Promise<void> {
+  const files = monitorFiles(dir);
+  await startMonitored({ ...files, createCommand: [runtimeBinary(), '--root', runtimeRoot(ctx.root), 'create', '--bundle', dir, '--pid-file', files.pidFile, id] });
+  await runtime.start(id);
+}
+
+/** "Up", "Exited (3)"...: what `ps` shows for a container's runtime status and exit file. */
+export function statusText(status: string, exitCode: number | undefined): string {
+  if (status === 'running') return 'Up';
+  if (status === 'created') return 'Created';
+  if (status === 'paused') return 'Paused';
+  if (status === 'stopped') return exitCode !== undefined ? `Exited (${exitCode})` : 'Exited';
+  return status;
+}
+
+export function exitCodeOf(root: string, id: string): number | undefined {
+  return readExitFile(monitorFiles(join(containersDir(root), id)).exitFile);
+}
+
+export async function logsCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const meta = findContainer(ctx.root, p.args[0]!);
+  const files = monitorFiles(join(containersDir(ctx.root), meta.id));
+  if (!existsSync(files.logFile)) {
+    throw precondition(`container ${meta.name} has no logs: only containers run with -d keep their output`, { field: 'container' });
+  }
+  const print = (lines: LogLine[]): void => {
+    for (const l of lines) (l.stream === 'stdout' ? ctx.stdout : ctx.stderr).write(`${p.flags.timestamps ? `${l.time} ` : ''}${l.text}\n`);
+  };
+  const joiner = new LogLineJoiner();
+  const fd = openSync(files.logFile, 'r');
+  try {
+    let offset = 0;
+    let carry = '';
+    for (;;) {
+      const ended = readExitFile(files.exitFile) !== undefined;
+      const size = fstatSync(fd).size;
+      if (size > offset) {
+        const buf = Buffer.alloc(size - offset);
+        offset += readSync(fd, buf, 0, buf.length, offset);
+        const text = carry + buf.toString('utf8');
+        const cut = text.lastIndexOf('\n') + 1;
+        carry = text.slice(cut);
+        print(joiner.push(parseCriLog(text.slice(0, cut))));
+        continue;
+      }
+      // The monitor writes the exit file after the last log line: nothing more comes once it exists.
+      if (!p.flags.follow || ended) break;
+      await delay(100);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  print(joiner.flush());
+  return 0;
+}
+
+export async function stopCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const grace = typeof p.flags.time === 'string' ? Number(p.flags.time) : 10;
+  if (!Number.isInteger(grace) || grace < 0) throw precondition(`--time: "${p.flags.time}" is not a number of seconds`, { field: '--time' });
+  const runtime = runtimeFor(ctx);
+  for (const key of p.args) {
+    const meta = findContainer(ctx.root, key);
+    if (runtime.store.exists(meta.id) && runtime.state(meta.id).status !== 'stopped') {
+      // As docker: SIGTERM to the container's init only, SIGKILL to everything in it.
+      await runtime.kill(meta.id, 'SIGTERM');
+      if (!(await stopped(runtime, meta.id, grace * 1000))) {
+        await runtime.kill(meta.id, 'SIGKILL', true);
+        await stopped(runtime, meta.id, 10_000);
+      }
+    }
+    ctx.stdout.write(`${key}\n`);
+  }
+  return 0;
+}
+
+async function stopped(runtime: Runtime, id: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (runtime.state(id).status === 'stopped') return true;
+    if (Date.now() >= deadline) return false;
+    await delay(50);
+  }
+}
