@@ -43,6 +43,14 @@ export function statusText(status: string, exitCode: number | undefined): string
   return status;
 }
 
+/** Waits (bounded) for the monitor of a container that has ended to write its exit file. */
+export async function monitorDone(dir: string, ms: number): Promise<void> {
+  const files = monitorFiles(dir);
+  if (!existsSync(files.logFile)) return; // not a background container
+  const deadline = Date.now() + ms;
+  while (readExitFile(files.exitFile) === undefined && Date.now() < deadline) await delay(20);
+}
+
 export function exitCodeOf(root: string, id: string): number | undefined {
   return readExitFile(monitorFiles(join(containersDir(root), id)).exitFile);
 }

@@ -14,7 +14,7 @@ import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
 import type { Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { allMeta, containersDir, findContainer, runtimeFor, type ContainerMeta } from './container-records.ts';
-import { exitCodeOf, startInBackground, statusText } from './container-background.ts';
+import { exitCodeOf, monitorDone, startInBackground, statusText } from './container-background.ts';
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -30,6 +30,8 @@ async function removeContainer(ctx: CliContext, store: ImageStore, meta: Contain
     await runtime.delete(meta.id, true);
   }
   const dir = join(containersDir(ctx.root), meta.id);
+  // A background container's monitor writes the exit file last: let it finish before the directory goes.
+  await monitorDone(dir, 2000);
   const rootfs = join(dir, 'rootfs');
   try {
     unmountSnapshot(rootfs, true);

@@ -143,6 +143,12 @@ test('stop kills after the grace period; logs -f follows a running container to 
   assert.equal(berth('logs', '--follow', 'counter').stdout, '1\n2\n3\nno newline\n');
   assert.match(ok('ps', '-a'), /Exited \(2\)\s+counter$/m);
   ok('rm', 'counter');
+  // rm -f of a running background container: killed, its monitor done, nothing left.
+  ok('run', '-d', '--name', 'busy', imageName(), 'sh', '-c', 'while true; do echo x; sleep 0.05; done');
+  assert.match(berth('rm', 'busy').stderr, /container busy is running: stop it first or use --force/);
+  ok('rm', '-f', 'busy');
+  assert.deepEqual(readdirSync(join(root, 'containers')), []);
+  assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
 });
 
 test('run -d that cannot start leaves nothing; -d with -t or --rm is refused clearly', () => {
