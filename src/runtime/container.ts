@@ -38,6 +38,10 @@ export interface ExecOptions {
   detach?: boolean;
   pidFile?: string;
   preserveFds?: number;
+  /** The process's stdin: the caller's (default) or /dev/null. */
+  stdin?: 'inherit' | 'none';
+  /** Its stdout and stderr: the caller's (default) or /dev/null (a detached `berth exec`). */
+  output?: 'inherit' | 'none';
 }
 
 export interface RuntimeOptions {
@@ -359,7 +363,7 @@ export class Runtime {
     let relay: ConsoleRelay | undefined;
     if (proc.terminal && !opts.consoleSocket) {
       if (opts.detach) throw invalid('exec: a detached process with a terminal needs --console-socket', { field: '--console-socket' });
-      relay = await startConsoleRelay();
+      relay = await startConsoleRelay({ stdin: opts.stdin !== 'none' });
       opts = { ...opts, consoleSocket: relay.socketPath };
     }
     try {
@@ -385,7 +389,8 @@ export class Runtime {
       host,
     });
     const cgroups = record.cgroup ? this.cgroups(record) : null;
-    const session = new SpawnSession(plan, { preserveFds: opts.preserveFds, detached: true });
+    const out = opts.output === 'none' ? 'ignore' : 'inherit';
+    const session = new SpawnSession(plan, { preserveFds: opts.preserveFds, detached: true, stdio: [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out] });
     let pid = 0;
     try {
       for (;;) {

@@ -41,6 +41,20 @@ export const COMMANDS: CommandSpec[] = [
     args: [],
   },
   {
+    path: ['exec'],
+    summary: 'Run a command in a running container (exits with its status)',
+    flags: [
+      { name: 'detach', alias: 'd', kind: 'bool', help: 'run it in the background, output discarded' },
+      { name: 'interactive', alias: 'i', kind: 'bool', help: 'keep stdin open' },
+      { name: 'tty', alias: 't', kind: 'bool', help: 'allocate a terminal, relayed to this one' },
+      { name: 'env', alias: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE)' },
+      { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' },
+      { name: 'user', alias: 'u', kind: 'string', help: 'user[:group] (names or ids from the container)' },
+    ],
+    args: ['container', 'command...'],
+    stopAtFirstArg: true,
+  },
+  {
     path: ['logs'],
     summary: "Show a background container's output",
     flags: [

@@ -162,3 +162,30 @@ test('run -d that cannot start leaves nothing; -d with -t or --rm is refused cle
   assert.match(berth('run', '-d', '--rm', imageName(), 'true').stderr, /-d with --rm is not supported yet/);
   assert.match(berth('logs', 'nope').stderr, /no such container: nope/);
 });
+
+test('exec: the container\'s env, cwd and user, flags over them, names from its passwd; -i, -t, -d', async () => {
+  ok('run', '-d', '--name', 'target', imageName(), 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done');
+  try {
+    const r = berth('exec', 'target', 'sh', '-c', 'echo "$GREETING"; id -u; pwd; exit 4');
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.stdout, 'hello\n1000\n/data\n');
+    assert.equal(ok('exec', '-u', '0', '-w', '/tmp', '-e', 'GREETING=hi', 'target', 'sh', '-c', 'echo "$GREETING $(id -u) $(pwd)"'), 'hi 0 /tmp\n');
+    assert.equal(ok('exec', '--user', 'app', 'target', 'sh', '-c', 'echo "$(id -u):$(id -g) $HOME"'), '1000:1000 /home/app\n');
+    assert.match(berth('exec', '-u', 'nobody-here', 'target', 'true').stderr, /nobody-here/);
+    assert.equal(berthWithInput('typed\n', 'exec', '-i', 'target', 'sh', '-c', 'read l; echo "got $l"').stdout, 'got typed\n');
+    assert.equal(berthWithInput('typed\n', 'exec', 'target', 'sh', '-c', 'read l || echo "no input"').stdout, 'no input\n');
+    const t = berth('exec', '-t', 'target', 'sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo "a terminal, TERM=$TERM"');
+    assert.equal(t.stdout.replace(/\r/g, ''), 'a terminal, TERM=xterm\n', t.stderr);
+    assert.equal(ok('exec', '-d', 'target', 'sh', '-c', 'sleep 0.2; echo done > /tmp/marker; echo lost'), '');
+    let marker = '';
+    for (let i = 0; i < 50 && marker !== 'done\n'; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      marker = berth('exec', 'target', 'cat', '/tmp/marker').stdout;
+    }
+    assert.equal(marker, 'done\n');
+  } finally {
+    ok('stop', 'target');
+  }
+  assert.match(berth('exec', 'target', 'true').stderr, /cannot exec in container .*: it is stopped/);
+  ok('rm', 'target');
+});

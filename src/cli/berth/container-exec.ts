@@ -1,0 +1,42 @@
+// `berth exec`: another process in a running container, as `docker exec` starts one: the
+// container's own process settings (env, cwd, user) with the flags over them; a user name is
+// looked up in the container's own /etc/passwd and /etc/group (bounded, inside its rootfs).
+import { join } from 'node:path';
+import { BerthError } from '../../oci/errors.ts';
+import type { Process } from '../../oci/runtime-spec.ts';
+import { resolveImageUser } from '../../image/image-user.ts';
+import { LayeredRootfs } from '../../image/rootfs-view.ts';
+import { processFromFlags } from '../../runtime/exec-process.ts';
+import type { Parsed } from './args.ts';
+import type { CliContext } from './image-commands.ts';
+import { containersDir, findContainer, runtimeFor } from './container-records.ts';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const [key, ...args] = p.args;
+  const meta = findContainer(ctx.root, key!);
+  const tty = !!p.flags.tty;
+  if (tty && p.flags.detach) throw new BerthError('invalid-argument', 'berth exec: -d and -t do not go together (a background process has no terminal to relay)', { field: '--tty' });
+  const userSpec = str(p.flags.user);
+  const user = userSpec ? await resolveImageUser(new LayeredRootfs([join(containersDir(ctx.root), meta.id, 'rootfs')]), userSpec) : undefined;
+  const env = Array.isArray(p.flags.env) ? (p.flags.env as string[]) : [];
+  const build = (base: Process | undefined): Process => {
+    const proc = processFromFlags(base, {
+      args,
+      tty,
+      cwd: str(p.flags.workdir),
+      env,
+      ...(user ? { user: `${user.uid}:${user.gid}`, additionalGids: user.additionalGids.map(String) } : {}),
+    });
+    if (tty && !(proc.env ?? []).some((e) => e.startsWith('TERM='))) proc.env = [...(proc.env ?? []), 'TERM=xterm'];
+    if (user?.home && !env.some((e) => e.startsWith('HOME='))) proc.env = [...(proc.env ?? []).filter((e) => !e.startsWith('HOME=')), `HOME=${user.home}`];
+    return proc;
+  };
+  const detach = !!p.flags.detach;
+  return runtimeFor(ctx).exec(meta.id, build, {
+    detach,
+    stdin: p.flags.interactive && !detach ? 'inherit' : 'none',
+    output: detach ? 'none' : 'inherit',
+  });
+}
