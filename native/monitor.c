@@ -4,13 +4,15 @@
  * prints to a log file in the CRI format, reaps it, and writes its exit status to a file. The
  * caller (berth) can exit: the monitor keeps the container's pipes, so nothing blocks on them.
  *
- *   berth-spawn --monitor <ready-fd> <pid-file> <log-file> <exit-file> -- <runtime> <args...>
+ *   berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E
+ *               [--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>
  *
- * <ready-fd> receives one line: "ok <pid>" once `create` succeeded, or "error <text>" with what
+ * The ready fd receives one line: "ok <pid>" once `create` succeeded, or "error <text>" with what
  * the runtime printed. The container's stdin is /dev/null.
  * Log lines: "<RFC 3339 UTC time, ns> <stdout|stderr> <F|P> <text>\n", P for a piece of a line
  * that had not ended when it was read (the CRI's partial-line tag). The exit file holds the exit
- * code, or 128 + the signal number, written with a rename so that readers see all or nothing. */
+ * code, or 128 + the signal number, written with a rename so that readers see all or nothing;
+ * then the exit command, if any, runs (as conmon's --exit-command: cleaning up after `run --rm`). */
 #include "monitor.h"
 
 #include <errno.h>
@@ -119,16 +121,73 @@ static int status_code(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+struct monitor_args {
+  int ready;
+  const char *pid_file, *log_file, *exit_file;
+  /* Run once the exit file is written (e.g. `berth rm` for `run -d --rm`); NULL-terminated. */
+  char *exit_command[64];
+  char **cmd;
+};
+
+static int parse_args(int argc, char **argv, struct monitor_args *a) {
+  int nexit = 0;
+  a->ready = -1;
+  for (int i = 2; i < argc; i++) {
+    const char *opt = argv[i];
+    if (strcmp(opt, "--") == 0) {
+      a->cmd = argv + i + 1;
+      return (i + 1 < argc && a->ready >= 3 && a->pid_file && a->log_file && a->exit_file) ? 0 : -1;
+    }
+    if (i + 1 >= argc) return -1;
+    const char *val = argv[++i];
+    if (strcmp(opt, "--ready-fd") == 0) a->ready = atoi(val);
+    else if (strcmp(opt, "--pid-file") == 0) a->pid_file = val;
+    else if (strcmp(opt, "--log") == 0) a->log_file = val;
+    else if (strcmp(opt, "--exit-file") == 0) a->exit_file = val;
+    else if (strcmp(opt, "--exit-command") == 0 || strcmp(opt, "--exit-command-arg") == 0) {
+      if (nexit >= 63 || (nexit == 0) != (strcmp(opt, "--exit-command") == 0)) return -1;
+      a->exit_command[nexit++] = (char *)val;
+      a->exit_command[nexit] = NULL;
+    } else
+      return -1;
+  }
+  return -1;
+}
+
+static void run_exit_command(char **argv) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    syscall(SYS_close_range, 3, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  if (pid > 0)
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
 int monitor_main(int argc, char **argv) {
-  if (argc < 8 || strcmp(argv[6], "--") != 0) {
-    dprintf(2, "usage: berth-spawn --monitor <ready-fd> <pid-file> <log-file> <exit-file> -- <runtime> <args...>\n");
+  struct monitor_args args = {0};
+  if (parse_args(argc, argv, &args) < 0) {
+    dprintf(2,
+            "usage: berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E "
+            "[--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>\n");
     return 2;
   }
-  int ready = atoi(argv[2]);
-  const char *pid_file = argv[3], *log_file = argv[4], *exit_file = argv[5];
-  char **cmd = argv + 7;
-  if (ready < 3 || fcntl(ready, F_SETFD, FD_CLOEXEC) < 0) {
-    dprintf(2, "berth-spawn --monitor: bad ready fd %s\n", argv[2]);
+  int ready = args.ready;
+  const char *pid_file = args.pid_file, *log_file = args.log_file, *exit_file = args.exit_file;
+  char **cmd = args.cmd;
+  if (fcntl(ready, F_SETFD, FD_CLOEXEC) < 0) {
+    dprintf(2, "berth-spawn --monitor: bad ready fd %d\n", ready);
     return 2;
   }
   /* The container's init is reparented here when the runtime's own processes exit. */
@@ -243,5 +302,6 @@ int monitor_main(int argc, char **argv) {
   /* Reap whatever else was reparented here and has ended. */
   while (waitpid(-1, NULL, WNOHANG) > 0) {
   }
+  if (args.exit_command[0]) run_exit_command(args.exit_command);
   return 0;
 }

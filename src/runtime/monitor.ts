@@ -15,6 +15,8 @@ export interface MonitorOptions {
   pidFile: string;
   logFile: string;
   exitFile: string;
+  /** Runs after the exit file is written, e.g. to remove the container (`run -d --rm`). */
+  exitCommand?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -26,7 +28,8 @@ export interface Monitored {
 
 /** Resolves once the runtime has created the container (not started it). */
 export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
-  const args = ['--monitor', '3', opts.pidFile, opts.logFile, opts.exitFile, '--', ...opts.createCommand];
+  const onExit = (opts.exitCommand ?? []).flatMap((a, i) => [i === 0 ? '--exit-command' : '--exit-command-arg', a]);
+  const args = ['--monitor', '--ready-fd', '3', '--pid-file', opts.pidFile, '--log', opts.logFile, '--exit-file', opts.exitFile, ...onExit, '--', ...opts.createCommand];
   const child = spawn(spawnBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true, env: opts.env ?? process.env });
   const ready = child.stdio[3] as Readable;
   let text = '';

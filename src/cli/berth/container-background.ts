@@ -17,20 +17,27 @@ export function monitorFiles(dir: string): { pidFile: string; logFile: string; e
   return { pidFile: join(dir, 'init.pid'), logFile: join(dir, 'container.log'), exitFile: join(dir, 'exit-code') };
 }
 
-/** bin/berth-runtime of this installation: next to dist/ (bundle) or above src/ (sources). */
-function runtimeBinary(): string {
+/** bin/<name> of this installation: next to dist/ (bundle) or above src/ (sources). */
+function installedBinary(name: 'berth' | 'berth-runtime'): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++, dir = dirname(dir)) {
-    const candidate = join(dir, 'bin', 'berth-runtime');
+    const candidate = join(dir, 'bin', name);
     if (existsSync(candidate)) return candidate;
   }
-  throw new BerthError('internal', 'cannot find bin/berth-runtime next to berth', { path: fileURLToPath(import.meta.url) });
+  throw new BerthError('internal', `cannot find bin/${name} next to berth`, { path: fileURLToPath(import.meta.url) });
 }
 
-/** Creates the container under a monitor, then starts it; berth may exit right after. */
-export async function startInBackground(ctx: CliContext, runtime: Runtime, id: string, dir: string): Promise<void> {
+/**
+ * Creates the container under a monitor, then starts it; berth may exit right after. With
+ * `removeOnExit` the monitor runs `berth rm --force` once the container has ended (`run -d --rm`).
+ */
+export async function startInBackground(ctx: CliContext, runtime: Runtime, id: string, dir: string, removeOnExit = false): Promise<void> {
   const files = monitorFiles(dir);
-  await startMonitored({ ...files, createCommand: [runtimeBinary(), '--root', runtimeRoot(ctx.root), 'create', '--bundle', dir, '--pid-file', files.pidFile, id] });
+  await startMonitored({
+    ...files,
+    createCommand: [installedBinary('berth-runtime'), '--root', runtimeRoot(ctx.root), 'create', '--bundle', dir, '--pid-file', files.pidFile, id],
+    exitCommand: removeOnExit ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', id] : undefined,
+  });
   await runtime.start(id);
 }
 

@@ -47,9 +47,6 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   if (p.flags.detach && (p.flags.tty || p.flags.interactive)) {
     throw new BerthError('unimplemented', 'berth run -d with -t or -i: attaching to a background container is not supported yet', { field: '--detach' });
   }
-  if (p.flags.detach && p.flags.rm) {
-    throw new BerthError('unimplemented', 'berth run -d with --rm is not supported yet: remove it with `berth rm` once it has exited', { field: '--rm' });
-  }
   const id = randomBytes(32).toString('hex');
   const name = str(p.flags.name) ?? id.slice(0, 12);
   if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
@@ -85,7 +82,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     const runtime = runtimeFor(ctx);
     if (p.flags.detach) {
       try {
-        await startInBackground(ctx, runtime, id, dir);
+        await startInBackground(ctx, runtime, id, dir, !!p.flags.rm);
       } catch (err) {
         // It never ran: nothing of it stays (runtime state, mount, snapshot, directory).
         await removeContainer(ctx, store, meta, true).catch(() => undefined);

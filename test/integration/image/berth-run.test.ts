@@ -151,7 +151,7 @@ test('stop kills after the grace period; logs -f follows a running container to 
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
 });
 
-test('run -d that cannot start leaves nothing; -d with -t or --rm is refused clearly', () => {
+test('run -d that cannot start leaves nothing; -d with -t is refused clearly', () => {
   const bad = berth('run', '-d', '--name', 'nope', imageName(), '/no/such/program');
   assert.notEqual(bad.code, 0);
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
@@ -159,7 +159,6 @@ test('run -d that cannot start leaves nothing; -d with -t or --rm is refused cle
   assert.deepEqual(readdirSync(join(root, 'containers')), []);
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
   assert.match(berth('run', '-d', '-t', imageName(), 'true').stderr, /attaching to a background container is not supported yet/);
-  assert.match(berth('run', '-d', '--rm', imageName(), 'true').stderr, /-d with --rm is not supported yet/);
   assert.match(berth('logs', 'nope').stderr, /no such container: nope/);
 });
 
@@ -188,4 +187,13 @@ test('exec: the container\'s env, cwd and user, flags over them, names from its 
   }
   assert.match(berth('exec', 'target', 'true').stderr, /cannot exec in container .*: it is stopped/);
   ok('rm', 'target');
+});
+
+test('run -d --rm: the monitor removes the container once it has ended', async () => {
+  const id = ok('run', '-d', '--rm', '--name', 'gone', imageName(), 'sh', '-c', 'sleep 0.3; exit 1').trim();
+  assert.ok(existsSync(join(root, 'containers', id)));
+  for (let i = 0; i < 100 && existsSync(join(root, 'containers', id)); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(existsSync(join(root, 'containers', id)), false, 'removed after it exited');
+  assert.deepEqual(JSON.parse(ok('ps', '-a', '--format', 'json')).filter((c: { name: string }) => c.name === 'gone'), []);
+  assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(root, 'containers', id)), false, 'no rootfs mount left');
 });

@@ -81,3 +81,19 @@ test('a failing create is reported with the runtime\'s message, and leaves no co
   assert.equal(readExitFile(f.exitFile), undefined);
   assert.equal(rt.run(['state', 'mon-bad']).code === 0, false);
 });
+
+test('the exit command runs after the exit file is written', async () => {
+  const b = newBundle(['sh', '-c', 'exit 7']);
+  const f = files('mon-exitcmd');
+  const marker = join(work, 'exit-command-ran');
+  await startMonitored({
+    ...f,
+    createCommand: [berthRuntimeBin, '--root', rt.root, 'create', '--bundle', b.dir, '--pid-file', f.pidFile, 'mon-exitcmd'],
+    exitCommand: ['/bin/sh', '-c', `cat ${f.exitFile} > ${marker}`],
+  });
+  rt.ok(['start', 'mon-exitcmd']);
+  assert.equal(await exitOf(f.exitFile), 7);
+  for (let i = 0; i < 100 && readExitFile(marker) === undefined; i++) await delay(20);
+  assert.equal(readFileSync(marker, 'utf8'), '7', 'it saw the exit file');
+  rt.ok(['delete', 'mon-exitcmd']);
+});
