@@ -283,6 +283,9 @@ int monitor_main(int argc, char **argv) {
           }
       report(ready, "ok %ld\n", NULL, (long)container);
       close(ready);
+      /* Keep no caller's directory busy for the container's lifetime (every path given is absolute). */
+      if (chdir("/") < 0) {
+      }
       /* The container may have exited before we learned its pid. */
       int status;
       if (waitpid(container, &status, WNOHANG) == container) container_status = status_code(status);

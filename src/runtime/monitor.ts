@@ -4,6 +4,7 @@
 // and is free to go; `logs`, `stop` and `ps` read the files the monitor keeps.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/errors.ts';
 import { spawnBinary } from '../sys/berth-spawn.ts';
@@ -26,14 +27,26 @@ export interface Monitored {
   pid: number;
 }
 
+/** How long the runtime's create may take before the monitor (and it) are killed. */
+const CREATE_TIMEOUT_MS = 60_000;
+
 /** Resolves once the runtime has created the container (not started it). */
 export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
+  for (const [what, path] of [['pid file', opts.pidFile], ['log file', opts.logFile], ['exit file', opts.exitFile]] as const) {
+    // The monitor leaves the caller's working directory once the container exists.
+    if (!isAbsolute(path)) throw new BerthError('invalid-argument', `monitor ${what} ${path} must be an absolute path`, { path });
+  }
   const onExit = (opts.exitCommand ?? []).flatMap((a, i) => [i === 0 ? '--exit-command' : '--exit-command-arg', a]);
   const args = ['--monitor', '--ready-fd', '3', '--pid-file', opts.pidFile, '--log', opts.logFile, '--exit-file', opts.exitFile, ...onExit, '--', ...opts.createCommand];
   const child = spawn(spawnBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true, env: opts.env ?? process.env });
   const ready = child.stdio[3] as Readable;
   let text = '';
   const line = await new Promise<string>((resolve) => {
+    const timer = setTimeout(() => {
+      killGroup(child.pid);
+      resolve(`error the runtime's create did not finish within ${CREATE_TIMEOUT_MS / 1000} s`);
+    }, CREATE_TIMEOUT_MS);
+    ready.on('close', () => clearTimeout(timer));
     ready.on('data', (d: Buffer) => {
       text += d.toString('utf8');
       if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
@@ -47,6 +60,14 @@ export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
   if (ok && child.pid !== undefined) return { monitorPid: child.pid, pid: Number(ok[1]) };
   const why = line.startsWith('error ') ? line.slice(6).trim() : line.trim() || 'the monitor exited without a word';
   throw new BerthError('internal', `create under the monitor failed: ${why.replace(/^berth-runtime: /, '')}`, { op: 'create' });
+}
+
+function killGroup(pid: number | undefined): void {
+  try {
+    if (pid) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
 }
 
 /** The exit status the monitor recorded, or undefined while the container has not ended. */

@@ -1,7 +1,7 @@
 // Containers in the background: `berth run -d` (under berth-spawn --monitor, which keeps the
 // output and the exit status in the container's directory), `berth logs` and `berth stop`.
 import { existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BerthError, precondition } from '../../oci/errors.ts';
@@ -32,11 +32,11 @@ function installedBinary(name: 'berth' | 'berth-runtime'): string {
  * `removeOnExit` the monitor runs `berth rm --force` once the container has ended (`run -d --rm`).
  */
 export async function startInBackground(ctx: CliContext, runtime: Runtime, id: string, dir: string, removeOnExit = false): Promise<void> {
-  const files = monitorFiles(dir);
+  const files = monitorFiles(resolve(dir));
   await startMonitored({
     ...files,
-    createCommand: [installedBinary('berth-runtime'), '--root', runtimeRoot(ctx.root), 'create', '--bundle', dir, '--pid-file', files.pidFile, id],
-    exitCommand: removeOnExit ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', id] : undefined,
+    createCommand: [installedBinary('berth-runtime'), '--root', resolve(runtimeRoot(ctx.root)), 'create', '--bundle', resolve(dir), '--pid-file', files.pidFile, id],
+    exitCommand: removeOnExit ? [installedBinary('berth'), '--root', resolve(ctx.root), '--config', resolve(ctx.configDir), 'rm', '--force', id] : undefined,
   });
   await runtime.start(id);
 }

@@ -85,6 +85,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
         await startInBackground(ctx, runtime, id, dir, !!p.flags.rm);
       } catch (err) {
         // It never ran: nothing of it stays (runtime state, mount, snapshot, directory).
+        mounted = created = false;
         await removeContainer(ctx, store, meta, true).catch(() => undefined);
         throw err;
       }
@@ -95,11 +96,15 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     if (p.flags.rm) await removeContainer(ctx, store, meta, true);
     return code;
   } catch (err) {
-    // A container that never ran leaves nothing behind.
+    // A container that never ran leaves nothing behind; cleaning up never hides why it failed.
     if (!created || p.flags.rm) {
-      if (mounted) unmountSnapshot(rootfs, true);
-      if (store.snapshots.stat(id)) await store.snapshots.remove(id).catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        if (mounted) unmountSnapshot(rootfs, true);
+        if (store.snapshots.stat(id)) await store.snapshots.remove(id);
+        rmSync(dir, { recursive: true, force: true });
+      } catch (cleanupErr) {
+        ctx.stderr.write(`berth: warning: cleaning up after the failed run: ${(cleanupErr as Error).message}\n`);
+      }
     }
     throw err;
   } finally {

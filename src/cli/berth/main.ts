@@ -1,6 +1,6 @@
 // Entry of the `berth` developer CLI (image commands; `run` and friends are wired by their owners).
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BerthError, exitCodeOf } from '../../oci/errors.ts';
 import { checkArgs, parseFlags, usage } from './args.ts';
 import { COMMANDS, GLOBAL_FLAGS, findCommand } from './commands.ts';
@@ -56,8 +56,9 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
       return 0;
     }
     checkArgs(cmd, parsed.args);
-    const root = (parsed.flags.root !== '/var/lib/berth' ? parsed.flags.root : global.flags.root) as string;
-    const configDir = (parsed.flags.config ?? global.flags.config ?? defaultConfigDir()) as string;
+    // Absolute from here on: bundles name their rootfs, and monitors outlive this working directory.
+    const root = resolve((parsed.flags.root !== '/var/lib/berth' ? parsed.flags.root : global.flags.root) as string);
+    const configDir = resolve((parsed.flags.config ?? global.flags.config ?? defaultConfigDir()) as string);
     const ctx: CliContext = { root, configDir, stdout, stderr, readStdin: io.readStdin ?? readStdinSync };
     const handler = HANDLERS[cmd.path.join(' ')] ?? CONTAINER_HANDLERS[cmd.path.join(' ')];
     return await handler!(ctx, parsed);

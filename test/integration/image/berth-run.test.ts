@@ -197,3 +197,19 @@ test('run -d --rm: the monitor removes the container once it has ended', async (
   assert.deepEqual(JSON.parse(ok('ps', '-a', '--format', 'json')).filter((c: { name: string }) => c.name === 'gone'), []);
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(root, 'containers', id)), false, 'no rootfs mount left');
 });
+
+test('a relative --root works for run and run -d (the bundle and the monitor get absolute paths)', async () => {
+  const rel = (...args: string[]): RunResult => runCli(berthBin, ['--root', 'store', ...args], { cwd: work });
+  const fg = rel('run', '--rm', imageName(), 'sh', '-c', 'echo fg');
+  assert.equal(fg.code, 0, fg.stderr);
+  assert.equal(fg.stdout, 'fg\n');
+  const bg = rel('run', '-d', '--name', 'relative', imageName(), 'sh', '-c', 'echo bg');
+  assert.equal(bg.code, 0, bg.stderr);
+  let logs = '';
+  for (let i = 0; i < 50 && logs !== 'bg\n'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    logs = rel('logs', 'relative').stdout;
+  }
+  assert.equal(logs, 'bg\n');
+  assert.equal(rel('rm', '-f', 'relative').code, 0);
+});
