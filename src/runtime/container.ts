@@ -82,9 +82,12 @@ export function loadBundle(bundle: string): { spec: Spec; rootfs: string; bundle
 
 export class Runtime {
   readonly store: StateStore;
+  /** The state root (`--root`). */
+  readonly root: string;
   private readonly warn: (message: string) => void;
 
   constructor(options: RuntimeOptions) {
+    this.root = options.root;
     this.store = new StateStore(options.root);
     this.warn = options.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`));
   }

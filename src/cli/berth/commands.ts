@@ -18,6 +18,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: [
       { name: 'rm', kind: 'bool', help: 'remove the container when it exits' },
       { name: 'detach', alias: 'd', kind: 'bool', help: 'run in the background (output kept for `berth logs`); print the id' },
+      { name: 'runtime', kind: 'string', help: "low-level runtime: berth (default), or runc, crun... (a name on $PATH or a path)" },
       { name: 'env', alias: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE, or KEY to unset)' },
       { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' },
       { name: 'user', alias: 'u', kind: 'string', help: 'user[:group] (names or ids from the image)' },

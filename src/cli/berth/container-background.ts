@@ -5,37 +5,27 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BerthError, precondition } from '../../oci/errors.ts';
-import type { Runtime } from '../../runtime/container.ts';
+import type { RuntimeHandler } from '../../runtime/runtime-handler.ts';
 import { readExitFile, startMonitored } from '../../runtime/monitor.ts';
 import { LogLineJoiner, parseCriLog, type LogLine } from '../../runtime/cri-log.ts';
 import type { Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
-import { containersDir, findContainer, runtimeFor, runtimeRoot } from './container-records.ts';
+import { containersDir, findContainer, handlerFor, installedBinary } from './container-records.ts';
 
 /** Where a container's monitor keeps its files, inside the container's directory. */
 export function monitorFiles(dir: string): { pidFile: string; logFile: string; exitFile: string } {
   return { pidFile: join(dir, 'init.pid'), logFile: join(dir, 'container.log'), exitFile: join(dir, 'exit-code') };
 }
 
-/** bin/<name> of this installation: next to dist/ (bundle) or above src/ (sources). */
-function installedBinary(name: 'berth' | 'berth-runtime'): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
-    const candidate = join(dir, 'bin', name);
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new BerthError('internal', `cannot find bin/${name} next to berth`, { path: fileURLToPath(import.meta.url) });
-}
-
 /**
  * Creates the container under a monitor, then starts it; berth may exit right after. With
  * `removeOnExit` the monitor runs `berth rm --force` once the container has ended (`run -d --rm`).
  */
-export async function startInBackground(ctx: CliContext, runtime: Runtime, id: string, dir: string, removeOnExit = false): Promise<void> {
+export async function startInBackground(ctx: CliContext, runtime: RuntimeHandler, id: string, dir: string, removeOnExit = false): Promise<void> {
   const files = monitorFiles(resolve(dir));
   await startMonitored({
     ...files,
-    createCommand: [installedBinary('berth-runtime'), '--root', resolve(runtimeRoot(ctx.root)), 'create', '--bundle', resolve(dir), '--pid-file', files.pidFile, id],
+    createCommand: runtime.createCommand(id, resolve(dir), files.pidFile),
     exitCommand: removeOnExit ? [installedBinary('berth'), '--root', resolve(ctx.root), '--config', resolve(ctx.configDir), 'rm', '--force', id] : undefined,
   });
   await runtime.start(id);
@@ -102,10 +92,10 @@ export async function logsCommand(ctx: CliContext, p: Parsed): Promise<number> {
 export async function stopCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const grace = typeof p.flags.time === 'string' ? Number(p.flags.time) : 10;
   if (!Number.isInteger(grace) || grace < 0) throw precondition(`--time: "${p.flags.time}" is not a number of seconds`, { field: '--time' });
-  const runtime = runtimeFor(ctx);
   for (const key of p.args) {
     const meta = findContainer(ctx.root, key);
-    if (runtime.store.exists(meta.id) && runtime.state(meta.id).status !== 'stopped') {
+    const runtime = handlerFor(ctx, meta.runtime);
+    if (runtime.exists(meta.id) && runtime.status(meta.id) !== 'stopped') {
       // As docker: SIGTERM to the container's init only, SIGKILL to everything in it.
       await runtime.kill(meta.id, 'SIGTERM');
       if (!(await stopped(runtime, meta.id, grace * 1000))) {
@@ -118,10 +108,10 @@ export async function stopCommand(ctx: CliContext, p: Parsed): Promise<number> {
   return 0;
 }
 
-async function stopped(runtime: Runtime, id: string, ms: number): Promise<boolean> {
+async function stopped(runtime: RuntimeHandler, id: string, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (runtime.state(id).status === 'stopped') return true;
+    if (runtime.status(id) === 'stopped') return true;
     if (Date.now() >= deadline) return false;
     await delay(50);
   }

@@ -13,7 +13,7 @@ import { importRootfsTar } from '../../image/import-rootfs.ts';
 import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
 import type { Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
-import { allMeta, containersDir, findContainer, runtimeFor, type ContainerMeta } from './container-records.ts';
+import { allMeta, containersDir, findContainer, handlerFor, type ContainerMeta } from './container-records.ts';
 import { exitCodeOf, monitorDone, startInBackground, statusText } from './container-background.ts';
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -21,9 +21,9 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 
 /** Stops (if needed) and removes a container: runtime state, rootfs mount, snapshot, directory. */
 async function removeContainer(ctx: CliContext, store: ImageStore, meta: ContainerMeta, force: boolean): Promise<void> {
-  const runtime = runtimeFor(ctx);
-  if (runtime.store.exists(meta.id)) {
-    const status = runtime.state(meta.id).status;
+  const runtime = handlerFor(ctx, meta.runtime);
+  if (runtime.exists(meta.id)) {
+    const status = runtime.status(meta.id);
     if (status === 'running' && !force) {
       throw new BerthError('failed-precondition', `container ${meta.name} is running: stop it first or use --force`, { field: 'container' });
     }
@@ -44,6 +44,9 @@ async function removeContainer(ctx: CliContext, store: ImageStore, meta: Contain
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
+  const runtimeName = str(p.flags.runtime);
+  // Checked before anything is made: an unknown runtime is a one-line error.
+  const runtime = handlerFor(ctx, runtimeName);
   if (p.flags.detach && (p.flags.tty || p.flags.interactive)) {
     throw new BerthError('unimplemented', 'berth run -d with -t or -i: attaching to a background container is not supported yet', { field: '--detach' });
   }
@@ -74,12 +77,18 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     );
     spec.root = { path: rootfs, readonly: false };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
-    const meta: ContainerMeta = { id, name, image: prepared.imageName, command: spec.process!.args!, created: new Date().toISOString() };
+    const meta: ContainerMeta = {
+      id,
+      name,
+      image: prepared.imageName,
+      command: spec.process!.args!,
+      created: new Date().toISOString(),
+      ...(runtime.name !== 'berth' ? { runtime: runtimeName } : {}),
+    };
     writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
     created = true;
     mountSnapshot(prepared.mount, rootfs);
     mounted = true;
-    const runtime = runtimeFor(ctx);
     if (p.flags.detach) {
       try {
         await startInBackground(ctx, runtime, id, dir, !!p.flags.rm);
@@ -92,7 +101,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
       ctx.stdout.write(`${id}\n`);
       return 0;
     }
-    const code = await runtime.run({ id, bundle: dir, stdin: p.flags.interactive ? 'inherit' : 'none' }, { keep: !p.flags.rm });
+    const code = await runtime.run(id, dir, { stdin: p.flags.interactive ? 'inherit' : 'none', keep: !p.flags.rm });
     if (p.flags.rm) await removeContainer(ctx, store, meta, true);
     return code;
   } catch (err) {
@@ -113,9 +122,9 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
 }
 
 export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
-  const runtime = runtimeFor(ctx);
   const rows = allMeta(ctx.root).map((m) => {
-    const status = runtime.store.exists(m.id) ? runtime.state(m.id).status : 'removed';
+    const runtime = handlerFor(ctx, m.runtime);
+    const status = runtime.exists(m.id) ? runtime.status(m.id) : 'removed';
     const exitCode = status === 'stopped' ? exitCodeOf(ctx.root, m.id) : undefined;
     return { ...m, status, ...(exitCode !== undefined ? { exitCode } : {}) };
   });

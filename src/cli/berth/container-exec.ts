@@ -3,13 +3,14 @@
 // looked up in the container's own /etc/passwd and /etc/group (bounded, inside its rootfs).
 import { join } from 'node:path';
 import { BerthError } from '../../oci/errors.ts';
-import type { Process } from '../../oci/runtime-spec.ts';
+import type { Process, Spec } from '../../oci/runtime-spec.ts';
+import { readFileSync } from 'node:fs';
 import { resolveImageUser } from '../../image/image-user.ts';
 import { LayeredRootfs } from '../../image/rootfs-view.ts';
 import { processFromFlags } from '../../runtime/exec-process.ts';
 import type { Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
-import { containersDir, findContainer, runtimeFor } from './container-records.ts';
+import { containersDir, findContainer, handlerFor } from './container-records.ts';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -21,7 +22,10 @@ export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const userSpec = str(p.flags.user);
   const user = userSpec ? await resolveImageUser(new LayeredRootfs([join(containersDir(ctx.root), meta.id, 'rootfs')]), userSpec) : undefined;
   const env = Array.isArray(p.flags.env) ? (p.flags.env as string[]) : [];
-  const build = (base: Process | undefined): Process => {
+  // The container's own process, from the bundle berth wrote for it.
+  const dir = join(containersDir(ctx.root), meta.id);
+  const base = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Spec).process;
+  const build = (): Process => {
     const proc = processFromFlags(base, {
       args,
       tty,
@@ -34,7 +38,7 @@ export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
     return proc;
   };
   const detach = !!p.flags.detach;
-  return runtimeFor(ctx).exec(meta.id, build, {
+  return handlerFor(ctx, meta.runtime).exec(meta.id, build(), {
     detach,
     stdin: p.flags.interactive && !detach ? 'inherit' : 'none',
     output: detach ? 'none' : 'inherit',

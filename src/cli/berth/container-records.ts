@@ -1,10 +1,13 @@
 // berth's own record of its containers: <root>/containers/<id>/ holds meta.json (name, image,
 // command), the bundle's config.json and rootfs mount point, and a background container's monitor
-// files. The OCI runtime's state lives apart, under <root>/runtime.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { invalid, notFound } from '../../oci/errors.ts';
+// files. The low-level runtime's state lives apart: <root>/runtime for berth's own, and
+// <root>/runtimes/<name> for another one picked with `run --runtime` (runc, crun...).
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BerthError, invalid, notFound } from '../../oci/errors.ts';
 import { Runtime } from '../../runtime/container.ts';
+import { BerthRuntimeHandler, OciCliRuntimeHandler, type RuntimeHandler } from '../../runtime/runtime-handler.ts';
 import type { CliContext } from './image-commands.ts';
 
 export interface ContainerMeta {
@@ -13,6 +16,8 @@ export interface ContainerMeta {
   image: string;
   command: string[];
   created: string;
+  /** The low-level runtime (`run --runtime`): absent for berth's own. */
+  runtime?: string;
 }
 
 export const containersDir = (root: string): string => join(root, 'containers');
@@ -20,6 +25,39 @@ export const runtimeRoot = (root: string): string => join(root, 'runtime');
 
 export function runtimeFor(ctx: CliContext): Runtime {
   return new Runtime({ root: runtimeRoot(ctx.root), warn: (m) => ctx.stderr.write(`berth: warning: ${m}\n`) });
+}
+
+/** bin/<name> of this installation: next to dist/ (bundle) or above src/ (sources). */
+export function installedBinary(name: 'berth' | 'berth-runtime'): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'bin', name);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new BerthError('internal', `cannot find bin/${name} next to berth`, { path: fileURLToPath(import.meta.url) });
+}
+
+/** A program on $PATH, or the path given. */
+function findProgram(name: string): string {
+  if (name.includes('/')) return name;
+  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw notFound(`runtime "${name}" is not installed (not found in $PATH)`, { field: '--runtime' });
+}
+
+/** The runtime that runs a container: berth's own (in this process), or a runc-compatible program. */
+export function handlerFor(ctx: CliContext, runtime: string | undefined): RuntimeHandler {
+  if (runtime === undefined || runtime === 'berth') return new BerthRuntimeHandler(runtimeFor(ctx), installedBinary('berth-runtime'));
+  const binary = findProgram(runtime);
+  const name = basename(binary);
+  return new OciCliRuntimeHandler(name, binary, join(ctx.root, 'runtimes', name));
 }
 
 export function readMeta(root: string, id: string): ContainerMeta {
