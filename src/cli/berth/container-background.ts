@@ -1,10 +1,9 @@
 // Containers in the background: `berth run -d` (under berth-spawn --monitor, which keeps the
 // output and the exit status in the container's directory), `berth logs` and `berth stop`.
 import { existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BerthError, precondition } from '../../oci/errors.ts';
+import { precondition } from '../../oci/errors.ts';
 import type { RuntimeHandler } from '../../runtime/runtime-handler.ts';
 import { readExitFile, startMonitored } from '../../runtime/monitor.ts';
 import { LogLineJoiner, parseCriLog, type LogLine } from '../../runtime/cri-log.ts';
@@ -48,7 +47,8 @@ export async function monitorDone(dir: string, ms: number): Promise<void> {
   while (readExitFile(files.exitFile) === undefined && Date.now() < deadline) await delay(20);
 }
 
-export function exitCodeOf(root: string, id: string): number | undefined {
+/** The exit status a background container's monitor recorded. */
+export function containerExitCode(root: string, id: string): number | undefined {
   return readExitFile(monitorFiles(join(containersDir(root), id)).exitFile);
 }
 

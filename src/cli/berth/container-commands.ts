@@ -14,7 +14,7 @@ import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
 import type { Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { allMeta, containersDir, findContainer, handlerFor, type ContainerMeta } from './container-records.ts';
-import { exitCodeOf, monitorDone, startInBackground, statusText } from './container-background.ts';
+import { containerExitCode, monitorDone, startInBackground, statusText } from './container-background.ts';
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -125,7 +125,7 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const rows = allMeta(ctx.root).map((m) => {
     const runtime = handlerFor(ctx, m.runtime);
     const status = runtime.exists(m.id) ? runtime.status(m.id) : 'removed';
-    const exitCode = status === 'stopped' ? exitCodeOf(ctx.root, m.id) : undefined;
+    const exitCode = status === 'stopped' ? containerExitCode(ctx.root, m.id) : undefined;
     return { ...m, status, ...(exitCode !== undefined ? { exitCode } : {}) };
   });
   const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created');

@@ -1,10 +1,10 @@
 // `berth exec`: another process in a running container, as `docker exec` starts one: the
 // container's own process settings (env, cwd, user) with the flags over them; a user name is
 // looked up in the container's own /etc/passwd and /etc/group (bounded, inside its rootfs).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../oci/errors.ts';
 import type { Process, Spec } from '../../oci/runtime-spec.ts';
-import { readFileSync } from 'node:fs';
 import { resolveImageUser } from '../../image/image-user.ts';
 import { LayeredRootfs } from '../../image/rootfs-view.ts';
 import { processFromFlags } from '../../runtime/exec-process.ts';
@@ -23,22 +23,18 @@ export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const user = userSpec ? await resolveImageUser(new LayeredRootfs([join(containersDir(ctx.root), meta.id, 'rootfs')]), userSpec) : undefined;
   const env = Array.isArray(p.flags.env) ? (p.flags.env as string[]) : [];
   // The container's own process, from the bundle berth wrote for it.
-  const dir = join(containersDir(ctx.root), meta.id);
-  const base = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Spec).process;
-  const build = (): Process => {
-    const proc = processFromFlags(base, {
-      args,
-      tty,
-      cwd: str(p.flags.workdir),
-      env,
-      ...(user ? { user: `${user.uid}:${user.gid}`, additionalGids: user.additionalGids.map(String) } : {}),
-    });
-    if (tty && !(proc.env ?? []).some((e) => e.startsWith('TERM='))) proc.env = [...(proc.env ?? []), 'TERM=xterm'];
-    if (user?.home && !env.some((e) => e.startsWith('HOME='))) proc.env = [...(proc.env ?? []).filter((e) => !e.startsWith('HOME=')), `HOME=${user.home}`];
-    return proc;
-  };
+  const base = (JSON.parse(readFileSync(join(containersDir(ctx.root), meta.id, 'config.json'), 'utf8')) as Spec).process;
+  const proc: Process = processFromFlags(base, {
+    args,
+    tty,
+    cwd: str(p.flags.workdir),
+    env,
+    ...(user ? { user: `${user.uid}:${user.gid}`, additionalGids: user.additionalGids.map(String) } : {}),
+  });
+  if (tty && !(proc.env ?? []).some((e) => e.startsWith('TERM='))) proc.env = [...(proc.env ?? []), 'TERM=xterm'];
+  if (user?.home && !env.some((e) => e.startsWith('HOME='))) proc.env = [...(proc.env ?? []).filter((e) => !e.startsWith('HOME=')), `HOME=${user.home}`];
   const detach = !!p.flags.detach;
-  return handlerFor(ctx, meta.runtime).exec(meta.id, build(), {
+  return handlerFor(ctx, meta.runtime).exec(meta.id, proc, {
     detach,
     stdin: p.flags.interactive && !detach ? 'inherit' : 'none',
     output: detach ? 'none' : 'inherit',
