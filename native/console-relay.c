@@ -63,33 +63,48 @@ static int copy_once(int from, int to) {
   return 0;
 }
 
-int console_relay(const char *path) {
+int console_listen(const char *path) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof addr.sun_path) {
-    dprintf(2, "berth-spawn: console socket path too long\n");
-    return 1;
+    errno = ENAMETOOLONG;
+    return -1;
   }
   strcpy(addr.sun_path, path);
   int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(ls, 1) < 0) {
+    int saved_errno = errno;
+    if (ls >= 0) close(ls);
+    errno = saved_errno;
+    return -1;
+  }
+  return ls;
+}
+
+int console_accept_master(int ls, const char *path) {
+  int conn;
+  do conn = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+  while (conn < 0 && errno == EINTR);
+  if (conn < 0) return -1;
+  int master = receive_fd(conn);
+  int saved_errno = errno;
+  close(conn);
+  close(ls);
+  unlink(path);
+  errno = saved_errno;
+  return master;
+}
+
+int console_relay(const char *path) {
+  int ls = console_listen(path);
+  if (ls < 0) {
     dprintf(2, "berth-spawn: listen on %s: %s\n", path, strerror(errno));
     return 1;
   }
   /* Tell the runtime the socket is ready: one line on stdout would mix with the container's
    * output, so the runtime waits for the socket file instead. */
-  int conn;
-  do conn = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-  while (conn < 0 && errno == EINTR);
-  if (conn < 0) {
-    dprintf(2, "berth-spawn: accept on %s: %s\n", path, strerror(errno));
-    return 1;
-  }
-  int master = receive_fd(conn);
-  close(conn);
-  close(ls);
-  unlink(path);
+  int master = console_accept_master(ls, path);
   if (master < 0) {
-    dprintf(2, "berth-spawn: receive the pty master: %s\n", strerror(errno));
+    dprintf(2, "berth-spawn: receive the pty master on %s: %s\n", path, strerror(errno));
     return 1;
   }
   if (isatty(0) && tcgetattr(0, &saved) == 0) {

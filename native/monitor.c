@@ -14,6 +14,7 @@
  * code, or 128 + the signal number, written with a rename so that readers see all or nothing;
  * then the exit command, if any, runs (as conmon's --exit-command: cleaning up after `run --rm`). */
 #include "monitor.h"
+#include "console-relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,6 +127,10 @@ struct monitor_args {
   const char *pid_file, *log_file, *exit_file;
   /* Run once the exit file is written (e.g. `berth rm` for `run -d --rm`); NULL-terminated. */
   char *exit_command[64];
+  /* The runtime sends the container's pty master here (process.terminal); logged as stdout. */
+  const char *console_socket;
+  /* The container's stdin is a pipe this process holds open (`run -d -i`), not /dev/null. */
+  int stdin_pipe;
   char **cmd;
 };
 
@@ -134,6 +139,10 @@ static int parse_args(int argc, char **argv, struct monitor_args *a) {
   a->ready = -1;
   for (int i = 2; i < argc; i++) {
     const char *opt = argv[i];
+    if (strcmp(opt, "--stdin-pipe") == 0) {
+      a->stdin_pipe = 1;
+      continue;
+    }
     if (strcmp(opt, "--") == 0) {
       a->cmd = argv + i + 1;
       return (i + 1 < argc && a->ready >= 3 && a->pid_file && a->log_file && a->exit_file) ? 0 : -1;
@@ -144,6 +153,7 @@ static int parse_args(int argc, char **argv, struct monitor_args *a) {
     else if (strcmp(opt, "--pid-file") == 0) a->pid_file = val;
     else if (strcmp(opt, "--log") == 0) a->log_file = val;
     else if (strcmp(opt, "--exit-file") == 0) a->exit_file = val;
+    else if (strcmp(opt, "--console-socket") == 0) a->console_socket = val;
     else if (strcmp(opt, "--exit-command") == 0 || strcmp(opt, "--exit-command-arg") == 0) {
       if (nexit >= 63 || (nexit == 0) != (strcmp(opt, "--exit-command") == 0)) return -1;
       a->exit_command[nexit++] = (char *)val;
@@ -180,7 +190,7 @@ int monitor_main(int argc, char **argv) {
   if (parse_args(argc, argv, &args) < 0) {
     dprintf(2,
             "usage: berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E "
-            "[--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>\n");
+            "[--console-socket S] [--stdin-pipe] [--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>\n");
     return 2;
   }
   int ready = args.ready;
@@ -202,9 +212,14 @@ int monitor_main(int argc, char **argv) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  int pipes[2][2];
-  if (sfd < 0 || pipe2(pipes[OUT], O_CLOEXEC) < 0 || pipe2(pipes[ERR], O_CLOEXEC) < 0) {
+  int pipes[2][2], in[2] = {-1, -1};
+  if (sfd < 0 || pipe2(pipes[OUT], O_CLOEXEC) < 0 || pipe2(pipes[ERR], O_CLOEXEC) < 0 || (args.stdin_pipe && pipe2(in, O_CLOEXEC) < 0)) {
     report(ready, "error cannot set up the monitor: %s\n", strerror(errno), 0);
+    return 1;
+  }
+  int console_ls = -1, master = -1;
+  if (args.console_socket && (console_ls = console_listen(args.console_socket)) < 0) {
+    report(ready, "error cannot listen on the console socket: %s\n", strerror(errno), 0);
     return 1;
   }
   pid_t runtime = fork();
@@ -213,8 +228,8 @@ int monitor_main(int argc, char **argv) {
     return 1;
   }
   if (runtime == 0) {
-    int null = open("/dev/null", O_RDONLY);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(pipes[OUT][1], 1) < 0 || dup2(pipes[ERR][1], 2) < 0) _exit(127);
+    int input = args.stdin_pipe ? in[0] : open("/dev/null", O_RDONLY);
+    if (input < 0 || dup2(input, 0) < 0 || dup2(pipes[OUT][1], 1) < 0 || dup2(pipes[ERR][1], 2) < 0) _exit(127);
     syscall(SYS_close_range, 3, ~0U, 0);
     sigprocmask(SIG_UNBLOCK, &chld, NULL);
     signal(SIGPIPE, SIG_DFL);
@@ -225,21 +240,36 @@ int monitor_main(int argc, char **argv) {
   }
   close(pipes[OUT][1]);
   close(pipes[ERR][1]);
+  /* The write end stays open and unused: the container reads from a stdin that never ends. */
+  if (in[0] >= 0) close(in[0]);
   for (int s = OUT; s <= ERR; s++) fcntl(pipes[s][0], F_SETFL, O_NONBLOCK);
 
   int log = -1;
   pid_t container = -1;
   int runtime_status = -1, container_status = -1;
   int open_pipes[2] = {1, 1};
+  int master_open = 0;
   struct timespec exited_at = {0};
   for (;;) {
-    struct pollfd fds[3] = {{.fd = sfd, .events = POLLIN},
+    struct pollfd fds[5] = {{.fd = sfd, .events = POLLIN},
                             {.fd = open_pipes[OUT] ? pipes[OUT][0] : -1, .events = POLLIN},
-                            {.fd = open_pipes[ERR] ? pipes[ERR][0] : -1, .events = POLLIN}};
+                            {.fd = open_pipes[ERR] ? pipes[ERR][0] : -1, .events = POLLIN},
+                            {.fd = console_ls, .events = POLLIN},
+                            {.fd = master_open && log >= 0 ? master : -1, .events = POLLIN}};
     /* After the container ended, processes that kept its pipes open get a moment, not forever. */
     int timeout = container_status >= 0 ? 200 : -1;
-    int n = poll(fds, 3, timeout);
+    int n = poll(fds, 5, timeout);
     if (n < 0 && errno != EINTR) break;
+    if (console_ls >= 0 && fds[3].revents & POLLIN) {
+      /* The runtime hands over the pty while `create` runs. */
+      master = console_accept_master(console_ls, args.console_socket);
+      console_ls = -1;
+      master_open = master >= 0;
+      if (master >= 0) fcntl(master, F_SETFL, O_NONBLOCK);
+    }
+    /* EIO once every slave fd is closed: the container and everything it started are gone. */
+    if (master_open && fds[4].revents & (POLLIN | POLLHUP | POLLERR))
+      if (pump(master, OUT, log) < 0) master_open = 0;
     for (int s = OUT; s <= ERR; s++)
       if (fds[1 + s].revents & (POLLIN | POLLHUP | POLLERR))
         if (pump(pipes[s][0], s, log) < 0) open_pipes[s] = 0;
@@ -269,8 +299,12 @@ int monitor_main(int argc, char **argv) {
       }
       container = (pid_t)read_pid_file(pid_file);
       log = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-      if (container <= 0 || log < 0) {
-        report(ready, "error %s\n", container <= 0 ? "the runtime wrote no container pid" : "cannot open the log file", 0);
+      const char *problem = container <= 0                     ? "the runtime wrote no container pid"
+                            : log < 0                          ? "cannot open the log file"
+                            : args.console_socket && master < 0 ? "the runtime sent no terminal over the console socket"
+                                                               : NULL;
+      if (problem) {
+        report(ready, "error %s\n", problem, 0);
         if (container > 0) kill(container, SIGKILL);
         return 1;
       }
@@ -296,7 +330,7 @@ int monitor_main(int argc, char **argv) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       long waited_ms = (now.tv_sec - exited_at.tv_sec) * 1000 + (now.tv_nsec - exited_at.tv_nsec) / 1000000;
-      if ((!open_pipes[OUT] && !open_pipes[ERR]) || waited_ms >= 1000) break;
+      if ((!open_pipes[OUT] && !open_pipes[ERR] && !master_open) || waited_ms >= 1000) break;
     }
   }
   if (log >= 0) fsync(log);

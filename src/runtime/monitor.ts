@@ -3,15 +3,23 @@
 // output in the CRI format and writes its exit status to a file. berth then starts the container
 // and is free to go; `logs`, `stop` and `ps` read the files the monitor keeps.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/errors.ts';
 import { spawnBinary } from '../sys/berth-spawn.ts';
 
 export interface MonitorOptions {
-  /** The runtime's create command, e.g. [berth-runtime, --root, R, create, --bundle, B, --pid-file, P, id]. */
-  createCommand: string[];
+  /**
+   * The runtime's create command, e.g. [berth-runtime, --root, R, create, --bundle, B, --pid-file,
+   * P, id], given the console socket to pass on when the container has a terminal.
+   */
+  createCommand: (consoleSocket: string | undefined) => string[];
+  /** The container has a terminal (process.terminal): the monitor receives and keeps its pty. */
+  terminal?: boolean;
+  /** The container's stdin is a pipe the monitor keeps open (`run -d -i`), not /dev/null. */
+  stdinPipe?: boolean;
   /** Where that command writes the container's pid. */
   pidFile: string;
   logFile: string;
@@ -37,7 +45,23 @@ export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
     if (!isAbsolute(path)) throw new BerthError('invalid-argument', `monitor ${what} ${path} must be an absolute path`, { path });
   }
   const onExit = (opts.exitCommand ?? []).flatMap((a, i) => [i === 0 ? '--exit-command' : '--exit-command-arg', a]);
-  const args = ['--monitor', '--ready-fd', '3', '--pid-file', opts.pidFile, '--log', opts.logFile, '--exit-file', opts.exitFile, ...onExit, '--', ...opts.createCommand];
+  // A short path: unix socket paths are limited to 107 bytes.
+  const socketDir = opts.terminal ? mkdtempSync(join(tmpdir(), 'berth-mon-')) : undefined;
+  const consoleSocket = socketDir ? join(socketDir, 'console.sock') : undefined;
+  const args = [
+    '--monitor', '--ready-fd', '3', '--pid-file', opts.pidFile, '--log', opts.logFile, '--exit-file', opts.exitFile,
+    ...(consoleSocket ? ['--console-socket', consoleSocket] : []),
+    ...(opts.stdinPipe ? ['--stdin-pipe'] : []),
+    ...onExit, '--', ...opts.createCommand(consoleSocket),
+  ];
+  try {
+    return await monitorUntilCreated(args, opts);
+  } finally {
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+  }
+}
+
+async function monitorUntilCreated(args: string[], opts: MonitorOptions): Promise<Monitored> {
   const child = spawn(spawnBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true, env: opts.env ?? process.env });
   const ready = child.stdio[3] as Readable;
   let text = '';

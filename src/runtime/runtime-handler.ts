@@ -23,7 +23,7 @@ export interface RuntimeHandler {
   /** 'berth' or the runtime's program name (runc, crun...). */
   readonly name: string;
   /** argv of `create` for a monitor; it must write the container's init pid to `pidFile`. */
-  createCommand(id: string, bundle: string, pidFile: string): string[];
+  createCommand(id: string, bundle: string, pidFile: string, consoleSocket?: string): string[];
   exists(id: string): boolean;
   status(id: string): ContainerStatus;
   start(id: string): Promise<void>;
@@ -35,6 +35,8 @@ export interface RuntimeHandler {
   run(id: string, bundle: string, opts: { stdin?: StdinMode; keep?: boolean }): Promise<number>;
 }
 
+const consoleArgs = (socket: string | undefined): string[] => (socket ? ['--console-socket', socket] : []);
+
 /** berth's own runtime, in this process (no extra program start per operation). */
 export class BerthRuntimeHandler implements RuntimeHandler {
   readonly name = 'berth';
@@ -45,8 +47,8 @@ export class BerthRuntimeHandler implements RuntimeHandler {
     private readonly binary: string,
   ) {}
 
-  createCommand(id: string, bundle: string, pidFile: string): string[] {
-    return [this.binary, '--root', this.runtime.root, 'create', '--bundle', bundle, '--pid-file', pidFile, id];
+  createCommand(id: string, bundle: string, pidFile: string, consoleSocket?: string): string[] {
+    return [this.binary, '--root', this.runtime.root, 'create', '--bundle', bundle, '--pid-file', pidFile, ...consoleArgs(consoleSocket), id];
   }
 
   exists(id: string): boolean {
@@ -105,8 +107,8 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     return new BerthError('internal', `${this.name} ${what}: ${last}`, { op: what });
   }
 
-  createCommand(id: string, bundle: string, pidFile: string): string[] {
-    return [this.binary, ...this.argv('create', '--bundle', bundle, '--pid-file', pidFile, id)];
+  createCommand(id: string, bundle: string, pidFile: string, consoleSocket?: string): string[] {
+    return [this.binary, ...this.argv('create', '--bundle', bundle, '--pid-file', pidFile, ...consoleArgs(consoleSocket), id)];
   }
 
   exists(id: string): boolean {

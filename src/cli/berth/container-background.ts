@@ -20,11 +20,20 @@ export function monitorFiles(dir: string): { pidFile: string; logFile: string; e
  * Creates the container under a monitor, then starts it; berth may exit right after. With
  * `removeOnExit` the monitor runs `berth rm --force` once the container has ended (`run -d --rm`).
  */
-export async function startInBackground(ctx: CliContext, runtime: RuntimeHandler, id: string, dir: string, removeOnExit = false): Promise<void> {
+export async function startInBackground(
+  ctx: CliContext,
+  runtime: RuntimeHandler,
+  id: string,
+  dir: string,
+  opts: { removeOnExit?: boolean; terminal?: boolean; stdinOpen?: boolean } = {},
+): Promise<void> {
   const files = monitorFiles(resolve(dir));
+  const removeOnExit = !!opts.removeOnExit;
   await startMonitored({
     ...files,
-    createCommand: runtime.createCommand(id, resolve(dir), files.pidFile),
+    terminal: opts.terminal,
+    stdinPipe: opts.stdinOpen,
+    createCommand: (consoleSocket) => runtime.createCommand(id, resolve(dir), files.pidFile, consoleSocket),
     exitCommand: removeOnExit ? [installedBinary('berth'), '--root', resolve(ctx.root), '--config', resolve(ctx.configDir), 'rm', '--force', id] : undefined,
   });
   await runtime.start(id);

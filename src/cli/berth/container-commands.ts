@@ -47,9 +47,6 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const runtimeName = str(p.flags.runtime);
   // Checked before anything is made: an unknown runtime is a one-line error.
   const runtime = handlerFor(ctx, runtimeName);
-  if (p.flags.detach && (p.flags.tty || p.flags.interactive)) {
-    throw new BerthError('unimplemented', 'berth run -d with -t or -i: attaching to a background container is not supported yet', { field: '--detach' });
-  }
   const id = randomBytes(32).toString('hex');
   const name = str(p.flags.name) ?? id.slice(0, 12);
   if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
@@ -91,7 +88,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     mounted = true;
     if (p.flags.detach) {
       try {
-        await startInBackground(ctx, runtime, id, dir, !!p.flags.rm);
+        await startInBackground(ctx, runtime, id, dir, { removeOnExit: !!p.flags.rm, terminal: !!p.flags.tty, stdinOpen: !!p.flags.interactive });
       } catch (err) {
         // It never ran: nothing of it stays (runtime state, mount, snapshot, directory).
         mounted = created = false;

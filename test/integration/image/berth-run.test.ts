@@ -151,14 +151,13 @@ test('stop kills after the grace period; logs -f follows a running container to 
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
 });
 
-test('run -d that cannot start leaves nothing; -d with -t is refused clearly', () => {
+test('run -d that cannot start leaves nothing', () => {
   const bad = berth('run', '-d', '--name', 'nope', imageName(), '/no/such/program');
   assert.notEqual(bad.code, 0);
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   assert.match(bad.stderr, /\/no\/such\/program/);
   assert.deepEqual(readdirSync(join(root, 'containers')), []);
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
-  assert.match(berth('run', '-d', '-t', imageName(), 'true').stderr, /attaching to a background container is not supported yet/);
   assert.match(berth('logs', 'nope').stderr, /no such container: nope/);
 });
 
@@ -212,4 +211,19 @@ test('a relative --root works for run and run -d (the bundle and the monitor get
   }
   assert.equal(logs, 'bg\n');
   assert.equal(rel('rm', '-f', 'relative').code, 0);
+});
+
+test('run -dit: a background shell on a terminal stays up (stdin held open); its output is logged', async () => {
+  ok('run', '-dit', '--name', 'shell', imageName(), 'sh');
+  ok('run', '-di', '--name', 'reader', imageName(), 'sh', '-c', 'echo waiting; read line; echo "never: $line"');
+  await new Promise((r) => setTimeout(r, 700));
+  assert.match(ok('ps'), /\bUp\s+shell$/m);
+  assert.match(ok('ps'), /\bUp\s+reader$/m);
+  assert.equal(ok('exec', 'shell', 'sh', '-c', 'echo inside'), 'inside\n');
+  // The interactive shell's prompt went to the terminal, so to the log.
+  assert.match(ok('logs', 'shell'), /^\/data \$ /m);
+  assert.equal(ok('logs', 'reader'), 'waiting\n');
+  ok('stop', '--time', '1', 'shell', 'reader');
+  assert.match(ok('ps', '-a'), /Exited \(\d+\)\s+shell$/m);
+  ok('rm', 'shell', 'reader');
 });

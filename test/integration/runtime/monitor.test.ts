@@ -20,7 +20,7 @@ function files(id: string) {
 
 function monitored(id: string, bundle: string) {
   const f = files(id);
-  return { f, started: startMonitored({ ...f, createCommand: [berthRuntimeBin, '--root', rt.root, 'create', '--bundle', bundle, '--pid-file', f.pidFile, id] }) };
+  return { f, started: startMonitored({ ...f, createCommand: () => [berthRuntimeBin, '--root', rt.root, 'create', '--bundle', bundle, '--pid-file', f.pidFile, id] }) };
 }
 
 async function exitOf(path: string, timeoutMs = 10_000): Promise<number> {
@@ -88,7 +88,7 @@ test('the exit command runs after the exit file is written', async () => {
   const marker = join(work, 'exit-command-ran');
   await startMonitored({
     ...f,
-    createCommand: [berthRuntimeBin, '--root', rt.root, 'create', '--bundle', b.dir, '--pid-file', f.pidFile, 'mon-exitcmd'],
+    createCommand: () => [berthRuntimeBin, '--root', rt.root, 'create', '--bundle', b.dir, '--pid-file', f.pidFile, 'mon-exitcmd'],
     exitCommand: ['/bin/sh', '-c', `cat ${f.exitFile} > ${marker}`],
   });
   rt.ok(['start', 'mon-exitcmd']);
@@ -96,4 +96,37 @@ test('the exit command runs after the exit file is written', async () => {
   for (let i = 0; i < 100 && readExitFile(marker) === undefined; i++) await delay(20);
   assert.equal(readFileSync(marker, 'utf8'), '7', 'it saw the exit file');
   rt.ok(['delete', 'mon-exitcmd']);
+});
+
+test('a container with a terminal: the monitor receives its pty, logs it, and keeps it open; stdin can be a held pipe', async () => {
+  const b = newBundle(['sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo "on a terminal"; read line; echo "never: $line"'], (s) => (s.process!.terminal = true));
+  const f = files('mon-tty');
+  await startMonitored({
+    ...f,
+    terminal: true,
+    createCommand: (consoleSocket) => [berthRuntimeBin, '--root', rt.root, 'create', '--bundle', b.dir, '--pid-file', f.pidFile, '--console-socket', consoleSocket!, 'mon-tty'],
+  });
+  rt.ok(['start', 'mon-tty']);
+  let log = '';
+  for (let i = 0; i < 100 && !log.includes('on a terminal'); i++) {
+    await delay(20);
+    log = readFileSync(f.logFile, 'utf8');
+  }
+  assert.match(log, / stdout F on a terminal\r$/m);
+  await delay(300);
+  assert.equal(JSON.parse(rt.ok(['state', 'mon-tty'])).status, 'running', 'the read waits on the open terminal');
+  rt.ok(['kill', 'mon-tty', 'KILL']);
+  assert.equal(await exitOf(f.exitFile), 137);
+  rt.ok(['delete', 'mon-tty']);
+
+  const piped = newBundle(['sh', '-c', 'echo waiting; read line; echo "never: $line"']);
+  const g = files('mon-stdin');
+  await startMonitored({ ...g, stdinPipe: true, createCommand: () => [berthRuntimeBin, '--root', rt.root, 'create', '--bundle', piped.dir, '--pid-file', g.pidFile, 'mon-stdin'] });
+  rt.ok(['start', 'mon-stdin']);
+  await delay(500);
+  assert.equal(JSON.parse(rt.ok(['state', 'mon-stdin'])).status, 'running', 'stdin stays open');
+  rt.ok(['kill', 'mon-stdin', 'KILL']);
+  assert.equal(await exitOf(g.exitFile), 137);
+  assert.doesNotMatch(readFileSync(g.logFile, 'utf8'), /never/);
+  rt.ok(['delete', 'mon-stdin']);
 });
