@@ -102,6 +102,5 @@ export function readExitFile(path: string): number | undefined {
   } catch {
     return undefined;
   }
-  const code = Number(text.trim());
-  return Number.isInteger(code) && code >= 0 ? code : undefined;
+  return /^\d{1,3}$/.test(text.trim()) ? Number(text.trim()) : undefined;
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { berthRuntimeBin } from '../../support/cli.ts';
 import { runtimeSuite } from '../../support/runtime-suite.ts';
 import { readExitFile, startMonitored } from '../../../src/runtime/monitor.ts';
@@ -89,11 +89,11 @@ test('the exit command runs after the exit file is written', async () => {
   await startMonitored({
     ...f,
     createCommand: () => [berthRuntimeBin, '--root', rt.root, 'create', '--bundle', b.dir, '--pid-file', f.pidFile, 'mon-exitcmd'],
-    exitCommand: ['/bin/sh', '-c', `cat ${f.exitFile} > ${marker}`],
+    exitCommand: ['/bin/sh', '-c', `cat ${f.exitFile} > ${marker}.tmp && mv ${marker}.tmp ${marker}`],
   });
   rt.ok(['start', 'mon-exitcmd']);
   assert.equal(await exitOf(f.exitFile), 7);
-  for (let i = 0; i < 100 && readExitFile(marker) === undefined; i++) await delay(20);
+  for (let i = 0; i < 100 && !existsSync(marker); i++) await delay(20);
   assert.equal(readFileSync(marker, 'utf8'), '7', 'it saw the exit file');
   rt.ok(['delete', 'mon-exitcmd']);
 });
