@@ -216,13 +216,21 @@ test('a relative --root works for run and run -d (the bundle and the monitor get
 test('run -dit: a background shell on a terminal stays up (stdin held open); its output is logged', async () => {
   ok('run', '-dit', '--name', 'shell', imageName(), 'sh');
   ok('run', '-di', '--name', 'reader', imageName(), 'sh', '-c', 'echo waiting; read line; echo "never: $line"');
-  await new Promise((r) => setTimeout(r, 700));
-  assert.match(ok('ps'), /\bUp\s+shell$/m);
-  assert.match(ok('ps'), /\bUp\s+reader$/m);
-  assert.equal(ok('exec', 'shell', 'sh', '-c', 'echo inside'), 'inside\n');
   // The interactive shell's prompt went to the terminal, so to the log.
-  assert.match(ok('logs', 'shell'), /^\/data \$ /m);
-  assert.equal(ok('logs', 'reader'), 'waiting\n');
+  const logged = async (name: string, expected: RegExp): Promise<string> => {
+    let text = '';
+    for (let i = 0; i < 100 && !expected.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = ok('logs', name);
+    }
+    return text;
+  };
+  assert.match(await logged('shell', /^\/data \$ /m), /^\/data \$ /m);
+  assert.equal(await logged('reader', /^waiting$/m), 'waiting\n');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match(ok('ps'), /\bUp\s+shell$/m, 'the shell waits on its open terminal');
+  assert.match(ok('ps'), /\bUp\s+reader$/m, 'the reader waits on its open stdin');
+  assert.equal(ok('exec', 'shell', 'sh', '-c', 'echo inside'), 'inside\n');
   ok('stop', '--time', '1', 'shell', 'reader');
   assert.match(ok('ps', '-a'), /Exited \(\d+\)\s+shell$/m);
   ok('rm', 'shell', 'reader');
