@@ -15,6 +15,7 @@
  * then the exit command, if any, runs (as conmon's --exit-command: cleaning up after `run --rm`). */
 #include "monitor.h"
 #include "console-relay.h"
+#include "attach.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,9 @@
 
 enum { OUT = 0, ERR = 1 };
 static const char *stream_name[2] = {"stdout", "stderr"};
+
+/* Clients of the attach socket (`berth attach`). */
+static struct attach att;
 
 /* What the runtime printed while `create` ran, kept for the error report. */
 static char create_output[4096];
@@ -81,6 +85,7 @@ static int pump(int fd, int stream, int log) {
     start = i + 1;
   }
   if (start < (size_t)n) log_piece(log, stream, buf + start, (size_t)n - start, 0);
+  attach_send(&att, stream, buf, (size_t)n);
   return 0;
 }
 
@@ -131,6 +136,8 @@ struct monitor_args {
   const char *console_socket;
   /* The container's stdin is a pipe this process holds open (`run -d -i`), not /dev/null. */
   int stdin_pipe;
+  /* Where `berth attach` connects: output out, input (to the pty or the stdin pipe) in. */
+  const char *attach_socket;
   char **cmd;
 };
 
@@ -154,6 +161,7 @@ static int parse_args(int argc, char **argv, struct monitor_args *a) {
     else if (strcmp(opt, "--log") == 0) a->log_file = val;
     else if (strcmp(opt, "--exit-file") == 0) a->exit_file = val;
     else if (strcmp(opt, "--console-socket") == 0) a->console_socket = val;
+    else if (strcmp(opt, "--attach-socket") == 0) a->attach_socket = val;
     else if (strcmp(opt, "--exit-command") == 0 || strcmp(opt, "--exit-command-arg") == 0) {
       if (nexit >= 63 || (nexit == 0) != (strcmp(opt, "--exit-command") == 0)) return -1;
       a->exit_command[nexit++] = (char *)val;
@@ -190,9 +198,10 @@ int monitor_main(int argc, char **argv) {
   if (parse_args(argc, argv, &args) < 0) {
     dprintf(2,
             "usage: berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E "
-            "[--console-socket S] [--stdin-pipe] [--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>\n");
+            "[--console-socket S] [--stdin-pipe] [--attach-socket A] [--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>\n");
     return 2;
   }
+  attach_init(&att);
   int ready = args.ready;
   const char *pid_file = args.pid_file, *log_file = args.log_file, *exit_file = args.exit_file;
   char **cmd = args.cmd;
@@ -242,6 +251,7 @@ int monitor_main(int argc, char **argv) {
   close(pipes[ERR][1]);
   /* The write end stays open and unused: the container reads from a stdin that never ends. */
   if (in[0] >= 0) close(in[0]);
+  if (in[1] >= 0) fcntl(in[1], F_SETFL, O_NONBLOCK); /* attach input never blocks the monitor for long */
   for (int s = OUT; s <= ERR; s++) fcntl(pipes[s][0], F_SETFL, O_NONBLOCK);
 
   int log = -1;
@@ -249,17 +259,20 @@ int monitor_main(int argc, char **argv) {
   int runtime_status = -1, container_status = -1;
   int open_pipes[2] = {1, 1};
   int master_open = 0;
+  struct attach_input input = {.fd = -1};
   struct timespec exited_at = {0};
   for (;;) {
-    struct pollfd fds[5] = {{.fd = sfd, .events = POLLIN},
-                            {.fd = open_pipes[OUT] ? pipes[OUT][0] : -1, .events = POLLIN},
-                            {.fd = open_pipes[ERR] ? pipes[ERR][0] : -1, .events = POLLIN},
-                            {.fd = console_ls, .events = POLLIN},
-                            {.fd = master_open && log >= 0 ? master : -1, .events = POLLIN}};
+    struct pollfd fds[5 + 1 + ATTACH_MAX] = {{.fd = sfd, .events = POLLIN},
+                                             {.fd = open_pipes[OUT] ? pipes[OUT][0] : -1, .events = POLLIN},
+                                             {.fd = open_pipes[ERR] ? pipes[ERR][0] : -1, .events = POLLIN},
+                                             {.fd = console_ls, .events = POLLIN},
+                                             {.fd = master_open && log >= 0 ? master : -1, .events = POLLIN}};
+    int nfds = 5 + attach_pollfds(&att, fds + 5);
     /* After the container ended, processes that kept its pipes open get a moment, not forever. */
     int timeout = container_status >= 0 ? 200 : -1;
-    int n = poll(fds, 5, timeout);
+    int n = poll(fds, (nfds_t)nfds, timeout);
     if (n < 0 && errno != EINTR) break;
+    if (n > 0) attach_handle(&att, fds + 5, &input);
     if (console_ls >= 0 && fds[3].revents & POLLIN) {
       /* The runtime hands over the pty while `create` runs. */
       master = console_accept_master(console_ls, args.console_socket);
@@ -315,6 +328,13 @@ int monitor_main(int argc, char **argv) {
             if (i > start) log_piece(log, ERR, create_output + start, i - start, 1);
             start = i + 1;
           }
+      input.fd = master >= 0 ? master : in[1];
+      input.is_tty = master >= 0;
+      if (args.attach_socket && attach_listen(&att, args.attach_socket) < 0) {
+        report(ready, "error cannot listen on the attach socket: %s\n", strerror(errno), 0);
+        kill(container, SIGKILL);
+        return 1;
+      }
       report(ready, "ok %ld\n", NULL, (long)container);
       close(ready);
       /* Keep no caller's directory busy for the container's lifetime (every path given is absolute). */
@@ -333,6 +353,7 @@ int monitor_main(int argc, char **argv) {
       if ((!open_pipes[OUT] && !open_pipes[ERR] && !master_open) || waited_ms >= 1000) break;
     }
   }
+  attach_close(&att, args.attach_socket);
   if (log >= 0) fsync(log);
   if (container_status < 0) container_status = 255;
   if (write_exit_file(exit_file, container_status) < 0) return 1;

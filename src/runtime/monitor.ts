@@ -20,6 +20,8 @@ export interface MonitorOptions {
   terminal?: boolean;
   /** The container's stdin is a pipe the monitor keeps open (`run -d -i`), not /dev/null. */
   stdinPipe?: boolean;
+  /** Where `berth attach` connects (absolute; may be longer than a socket address allows). */
+  attachSocket?: string;
   /** Where that command writes the container's pid. */
   pidFile: string;
   logFile: string;
@@ -52,6 +54,7 @@ export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
     '--monitor', '--ready-fd', '3', '--pid-file', opts.pidFile, '--log', opts.logFile, '--exit-file', opts.exitFile,
     ...(consoleSocket ? ['--console-socket', consoleSocket] : []),
     ...(opts.stdinPipe ? ['--stdin-pipe'] : []),
+    ...(opts.attachSocket ? ['--attach-socket', opts.attachSocket] : []),
     ...onExit, '--', ...opts.createCommand(consoleSocket),
   ];
   try {

@@ -56,6 +56,12 @@ export const COMMANDS: CommandSpec[] = [
     stopAtFirstArg: true,
   },
   {
+    path: ['attach'],
+    summary: "Attach to a background container's input and output (ctrl-p ctrl-q detaches from a terminal)",
+    flags: [{ name: 'no-stdin', kind: 'bool', help: 'do not send our input' }],
+    args: ['container'],
+  },
+  {
     path: ['logs'],
     summary: "Show a background container's output",
     flags: [

@@ -1,19 +1,21 @@
 // Containers in the background: `berth run -d` (under berth-spawn --monitor, which keeps the
 // output and the exit status in the container's directory), `berth logs` and `berth stop`.
-import { existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { precondition } from '../../oci/errors.ts';
 import type { RuntimeHandler } from '../../runtime/runtime-handler.ts';
 import { readExitFile, startMonitored } from '../../runtime/monitor.ts';
 import { LogLineJoiner, parseCriLog, type LogLine } from '../../runtime/cri-log.ts';
+import { attach } from '../../runtime/attach-client.ts';
+import type { Spec } from '../../oci/runtime-spec.ts';
 import type { Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { containersDir, findContainer, handlerFor, installedBinary } from './container-records.ts';
 
 /** Where a container's monitor keeps its files, inside the container's directory. */
-export function monitorFiles(dir: string): { pidFile: string; logFile: string; exitFile: string } {
-  return { pidFile: join(dir, 'init.pid'), logFile: join(dir, 'container.log'), exitFile: join(dir, 'exit-code') };
+export function monitorFiles(dir: string): { pidFile: string; logFile: string; exitFile: string; attachSocket: string } {
+  return { pidFile: join(dir, 'init.pid'), logFile: join(dir, 'container.log'), exitFile: join(dir, 'exit-code'), attachSocket: join(dir, 'attach.sock') };
 }
 
 /**
@@ -33,6 +35,7 @@ export async function startInBackground(
     ...files,
     terminal: opts.terminal,
     stdinPipe: opts.stdinOpen,
+    attachSocket: files.attachSocket,
     createCommand: (consoleSocket) => runtime.createCommand(id, resolve(dir), files.pidFile, consoleSocket),
     exitCommand: removeOnExit ? [installedBinary('berth'), '--root', resolve(ctx.root), '--config', resolve(ctx.configDir), 'rm', '--force', id] : undefined,
   });
@@ -96,6 +99,21 @@ export async function logsCommand(ctx: CliContext, p: Parsed): Promise<number> {
   }
   print(joiner.flush());
   return 0;
+}
+
+/** `berth attach`: the container's output here, our input there, until it ends (or ctrl-p ctrl-q). */
+export async function attachCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const meta = findContainer(ctx.root, p.args[0]!);
+  const dir = join(containersDir(ctx.root), meta.id);
+  const files = monitorFiles(dir);
+  if (!existsSync(files.attachSocket)) {
+    throw precondition(`container ${meta.name} cannot be attached: it is not running in the background (run -d)`, { field: 'container' });
+  }
+  const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Spec;
+  await attach(files.attachSocket, { stdin: p.flags['no-stdin'] ? undefined : process.stdin, stdout: ctx.stdout, stderr: ctx.stderr, tty: !!spec.process?.terminal });
+  // Detached (ctrl-p ctrl-q) or the container ended: then its status is ours, as docker's.
+  await monitorDone(dir, 1000);
+  return containerExitCode(ctx.root, meta.id) ?? 0;
 }
 
 export async function stopCommand(ctx: CliContext, p: Parsed): Promise<number> {

@@ -6,13 +6,14 @@ import { checkArgs, parseFlags, usage } from './args.ts';
 import { COMMANDS, GLOBAL_FLAGS, findCommand } from './commands.ts';
 import { HANDLERS, readStdinSync, type CliContext } from './image-commands.ts';
 import { importCommand, psCommand, rmCommand, runCommand } from './container-commands.ts';
-import { logsCommand, stopCommand } from './container-background.ts';
+import { attachCommand, logsCommand, stopCommand } from './container-background.ts';
 import { execCommand } from './container-exec.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
   exec: execCommand,
   logs: logsCommand,
+  attach: attachCommand,
   stop: stopCommand,
   ps: psCommand,
   rm: rmCommand,

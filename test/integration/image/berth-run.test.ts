@@ -235,3 +235,19 @@ test('run -dit: a background shell on a terminal stays up (stdin held open); its
   assert.match(ok('ps', '-a'), /Exited \(\d+\)\s+shell$/m);
   ok('rm', 'shell', 'reader');
 });
+
+test('attach: our input reaches a background container (pipe or terminal), its output and exit status come back', async () => {
+  ok('run', '-di', '--name', 'att-pipe', imageName(), 'sh', '-c', 'while read l; do echo "got $l"; done; echo bye >&2; exit 9');
+  const piped = berthWithInput('a\nb\n', 'attach', 'att-pipe');
+  assert.equal(piped.code, 9, piped.stderr);
+  assert.equal(piped.stdout, 'got a\ngot b\n');
+  assert.equal(piped.stderr, 'bye\n');
+  ok('run', '-dit', '--name', 'att-tty', imageName(), 'sh');
+  const tty = berthWithInput('echo "sum=$((1+2))"\nexit 4\n', 'attach', 'att-tty');
+  assert.equal(tty.code, 4, tty.stderr);
+  assert.ok(tty.stdout.replace(/\r/g, '').split('\n').includes('sum=3'), tty.stdout);
+  assert.match(ok('ps', '-a'), /Exited \(4\)\s+att-tty$/m);
+  ok('run', '--name', 'att-fg', imageName(), 'true');
+  assert.match(berth('attach', 'att-fg').stderr, /container att-fg cannot be attached: it is not running in the background/);
+  ok('rm', 'att-pipe', 'att-tty', 'att-fg');
+});

@@ -1,0 +1,118 @@
+// The client side of a monitor's attach socket (native/attach.c): the container's output to our
+// stdout/stderr, our stdin to the container, the terminal's size when it has one. Frames are
+// [type u8][length u32 BE][payload]; 1 stdout, 2 stderr from the monitor; 0 stdin, 3 end of stdin,
+// 4 size (rows, cols as u16) to it.
+import { closeSync, openSync, constants } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { connect, type Socket } from 'node:net';
+import { BerthError } from '../oci/errors.ts';
+
+const HEADER = 5;
+const FRAME_MAX = 65536;
+
+export function frame(type: number, payload: Uint8Array): Buffer {
+  const out = Buffer.alloc(HEADER + payload.length);
+  out[0] = type;
+  out.writeUInt32BE(payload.length, 1);
+  out.set(payload, HEADER);
+  return out;
+}
+
+/** Splits a byte stream into frames as they complete. */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Array<{ type: number; payload: Buffer }> {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const out: Array<{ type: number; payload: Buffer }> = [];
+    while (this.pending.length >= HEADER) {
+      const len = this.pending.readUInt32BE(1);
+      if (len > FRAME_MAX) throw new BerthError('data-loss', `attach: a frame of ${len} bytes is larger than ${FRAME_MAX}`);
+      if (this.pending.length < HEADER + len) break;
+      out.push({ type: this.pending[0]!, payload: this.pending.subarray(HEADER, HEADER + len) });
+      this.pending = this.pending.subarray(HEADER + len);
+    }
+    return out;
+  }
+}
+
+export interface AttachStreams {
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+  stdout: NodeJS.WritableStream & { columns?: number; rows?: number; isTTY?: boolean; on?: NodeJS.WritableStream['on'] };
+  stderr: NodeJS.WritableStream;
+  /** The container has a terminal: put ours in raw mode and pass its size on. */
+  tty?: boolean;
+}
+
+/** A unix socket path of any length: long ones are reached through /proc/self/fd/<dir>. */
+function connectUnix(path: string): { socket: Socket; done: () => void } {
+  if (Buffer.byteLength(path) < 108) return { socket: connect({ path }), done: () => undefined };
+  const dirfd = openSync(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
+  return { socket: connect({ path: `/proc/self/fd/${dirfd}/${basename(path)}` }), done: () => closeSync(dirfd) };
+}
+
+/** Relays until the monitor closes the connection (the container ended) or stdin ends with no tty. */
+export function attach(socketPath: string, io: AttachStreams): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const { socket, done } = connectUnix(socketPath);
+    const reader = new FrameReader();
+    const raw = io.tty && io.stdin?.isTTY && io.stdin.setRawMode ? io.stdin : undefined;
+    const sendSize = (): void => {
+      const { rows, columns } = io.stdout;
+      if (!rows || !columns) return;
+      const p = Buffer.alloc(4);
+      p.writeUInt16BE(rows, 0);
+      p.writeUInt16BE(columns, 2);
+      socket.write(frame(4, p));
+    };
+    // On a terminal, ctrl-p ctrl-q detaches (docker's default keys); everything else is typed in.
+    let ctrlP = false;
+    const onData = (d: Buffer | string): void => {
+      const bytes = typeof d === 'string' ? Buffer.from(d) : d;
+      if (raw) {
+        for (const b of bytes) {
+          if (ctrlP && b === 0x11) {
+            socket.end();
+            return;
+          }
+          ctrlP = b === 0x10;
+        }
+      }
+      socket.write(frame(0, bytes));
+    };
+    const onEnd = (): void => void socket.write(frame(3, Buffer.alloc(0)));
+    const cleanup = (): void => {
+      raw?.setRawMode?.(false);
+      io.stdin?.off('data', onData);
+      io.stdin?.off('end', onEnd);
+      io.stdin?.pause();
+      process.off('SIGWINCH', sendSize);
+      done();
+    };
+    socket.on('connect', () => {
+      raw?.setRawMode?.(true);
+      if (io.tty) {
+        sendSize();
+        process.on('SIGWINCH', sendSize);
+      }
+      io.stdin?.on('data', onData);
+      io.stdin?.on('end', onEnd);
+      io.stdin?.resume();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of reader.push(chunk)) (f.type === 2 ? io.stderr : io.stdout).write(f.payload);
+      } catch (err) {
+        socket.destroy(err as Error);
+      }
+    });
+    socket.on('error', (err) => {
+      cleanup();
+      reject(new BerthError('unavailable', `attach: ${err.message}`, { path: socketPath, op: 'connect' }));
+    });
+    socket.on('close', () => {
+      cleanup();
+      resolve();
+    });
+  });
+}
