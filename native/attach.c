@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -44,7 +45,10 @@ int attach_listen(struct attach *a, const char *path) {
     }
   }
   int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  /* Only the owner (root) may connect: the socket types into the container. */
+  mode_t old_umask = umask(0177);
   int rc = ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(ls, ATTACH_MAX) < 0 ? -1 : 0;
+  umask(old_umask);
   int saved = errno;
   if (dirfd >= 0) close(dirfd);
   if (rc < 0) {

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
@@ -237,7 +237,8 @@ test('run -dit: a background shell on a terminal stays up (stdin held open); its
 });
 
 test('attach: our input reaches a background container (pipe or terminal), its output and exit status come back', async () => {
-  ok('run', '-di', '--name', 'att-pipe', imageName(), 'sh', '-c', 'while read l; do echo "got $l"; done; echo bye >&2; exit 9');
+  const pipeId = ok('run', '-di', '--name', 'att-pipe', imageName(), 'sh', '-c', 'while read l; do echo "got $l"; done; echo bye >&2; exit 9').trim();
+  assert.equal(statSync(join(root, 'containers', pipeId, 'attach.sock')).mode & 0o777, 0o600, 'only its owner may attach');
   const piped = berthWithInput('a\nb\n', 'attach', 'att-pipe');
   assert.equal(piped.code, 9, piped.stderr);
   assert.equal(piped.stdout, 'got a\ngot b\n');
