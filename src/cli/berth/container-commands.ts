@@ -12,9 +12,9 @@ import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
 import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
 import type { Parsed } from './args.ts';
-import type { CliContext } from './image-commands.ts';
+import { age, type CliContext } from './image-commands.ts';
 import { allMeta, containersDir, findContainer, handlerFor, type ContainerMeta } from './container-records.ts';
-import { containerExitCode, monitorDone, startInBackground, statusText } from './container-background.ts';
+import { containerExitCode, monitorDone, monitorFiles, startInBackground, statusText } from './container-background.ts';
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -100,6 +100,8 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     }
     const code = await runtime.run(id, dir, { stdin: p.flags.interactive ? 'inherit' : 'none', keep: !p.flags.rm });
     if (p.flags.rm) await removeContainer(ctx, store, meta, true);
+    // Kept: `ps -a` shows its status as for a background container's.
+    else writeFileSync(monitorFiles(dir).exitFile, String(code));
     return code;
   } catch (err) {
     // A container that never ran leaves nothing behind; cleaning up never hides why it failed.
@@ -129,11 +131,17 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
   if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
   else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
   else {
-    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, JSON.stringify(r.command.join(' ')).slice(0, 30), r.created, statusText(r.status, r.exitCode), r.name])];
+    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r.status, r.exitCode), r.name])];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
     ctx.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]! + 3)).join('').trimEnd()).join('\n') + '\n');
   }
   return 0;
+}
+
+/** The command as docker's ps shows it: quoted, cut to 20 characters with an ellipsis. */
+function quotedCommand(command: readonly string[]): string {
+  const text = command.join(' ');
+  return `"${text.length > 20 ? `${text.slice(0, 19)}…` : text}"`;
 }
 
 export async function rmCommand(ctx: CliContext, p: Parsed): Promise<number> {

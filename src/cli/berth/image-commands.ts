@@ -49,7 +49,8 @@ function registryDomain(arg: string): string {
   return parseNormalized(`${host}/x`).domain;
 }
 
-function age(ms: number): string {
+/** "5 minutes ago", as docker words the age of images and containers. */
+export function age(ms: number): string {
   const s = Math.max(0, (Date.now() - ms) / 1000);
   if (s < 60) return 'Less than a minute ago';
   if (s < 3600) return `${Math.floor(s / 60)} minutes ago`;

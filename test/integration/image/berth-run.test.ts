@@ -62,6 +62,8 @@ test('without --rm the container stays until rm; --rm leaves nothing', () => {
   assert.equal(all.length, 1);
   assert.equal(all[0].name, 'kept');
   assert.equal(all[0].status, 'stopped');
+  assert.equal(all[0].exitCode, 0);
+  assert.match(ok('ps', '-a'), /"true"\s+Less than a minute ago\s+Exited \(0\)\s+kept$/m);
   assert.equal(JSON.parse(ok('ps', '--format', 'json')).length, 0, 'ps without -a shows running ones only');
   assert.match(berth('run', '--name', 'kept', imageName(), 'true').stderr, /container name "kept" is already in use/);
   ok('rm', 'kept');
