@@ -42,7 +42,8 @@ const CREATE_TIMEOUT_MS = 60_000;
 
 /** Resolves once the runtime has created the container (not started it). */
 export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
-  for (const [what, path] of [['pid file', opts.pidFile], ['log file', opts.logFile], ['exit file', opts.exitFile]] as const) {
+  const paths = [['pid file', opts.pidFile], ['log file', opts.logFile], ['exit file', opts.exitFile], ['attach socket', opts.attachSocket ?? '/']] as const;
+  for (const [what, path] of paths) {
     // The monitor leaves the caller's working directory once the container exists.
     if (!isAbsolute(path)) throw new BerthError('invalid-argument', `monitor ${what} ${path} must be an absolute path`, { path });
   }
