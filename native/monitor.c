@@ -209,6 +209,10 @@ int monitor_main(int argc, char **argv) {
     dprintf(2, "berth-spawn --monitor: bad ready fd %d\n", ready);
     return 2;
   }
+  /* A process that lives as long as the container keeps nothing its caller left open (a pipe
+   * held here would keep the caller's reader waiting). */
+  if (ready > 3) syscall(SYS_close_range, 3, (unsigned)ready - 1, 0);
+  syscall(SYS_close_range, (unsigned)ready + 1, ~0U, 0);
   /* The container's init is reparented here when the runtime's own processes exit. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
     report(ready, "error cannot become a child subreaper: %s\n", strerror(errno), 0);

@@ -28,6 +28,9 @@ before(() => {
 });
 
 after(() => {
+  // A failed test may leave containers running (background ones under their monitors): remove them.
+  const containers = join(root, 'containers');
+  for (const id of existsSync(containers) ? readdirSync(containers) : []) runCli(berthBin, ['--root', root, 'rm', '--force', id]);
   // unmount anything a failed test left, then remove the store
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = line.split(' ')[4];

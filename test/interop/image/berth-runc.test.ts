@@ -30,6 +30,8 @@ before(() => {
 });
 
 after(() => {
+  const containers = join(root, 'containers');
+  for (const id of existsSync(containers) ? readdirSync(containers) : []) runCli(berthBin, ['--root', root, 'rm', '--force', id]);
   for (const id of existsSync(join(root, 'runtimes', 'runc')) ? readdirSync(join(root, 'runtimes', 'runc')) : []) {
     try {
       execFileSync('runc', ['--root', join(root, 'runtimes', 'runc'), 'delete', '--force', id]);
