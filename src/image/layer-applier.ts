@@ -78,7 +78,7 @@ export class LayerApplier implements TarSink {
   private file: OpenFile | undefined;
   private readonly uid = process.geteuid?.() ?? -1;
   private readonly gid = process.getegid?.() ?? -1;
-  private readonly umask = currentUmask();
+  private readonly umask = processUmask();
 
   constructor(
     private readonly root: string,
@@ -364,8 +364,15 @@ function lstatOrUndefined(path: string): fs.Stats | undefined {
   return fs.lstatSync(path, { throwIfNoEntry: false });
 }
 
-/** This process's umask, read without changing it (process.umask() would, and workers may not). */
-function currentUmask(): number {
+let umaskCache: number | undefined;
+
+/** This process's umask, read once without changing it (process.umask() would, and workers may not). */
+function processUmask(): number {
+  umaskCache ??= readUmask();
+  return umaskCache;
+}
+
+function readUmask(): number {
   try {
     const m = /^Umask:\s+([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
     if (m) return parseInt(m[1]!, 8);

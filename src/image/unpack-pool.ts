@@ -32,7 +32,7 @@ export function createLayerUnpacker(layers: number, env: NodeJS.ProcessEnv = pro
   return new WorkerPool(script, threads);
 }
 
-export function unpackThreads(layers: number, env: NodeJS.ProcessEnv): number {
+function unpackThreads(layers: number, env: NodeJS.ProcessEnv): number {
   const raw = env.BERTH_UNPACK_THREADS;
   if (raw !== undefined && raw !== '') {
     const n = Number(raw);

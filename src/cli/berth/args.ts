@@ -21,6 +21,11 @@ export interface Parsed {
   args: string[];
 }
 
+/** A string flag's value, or undefined. */
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** A list flag's values ([] when not given). */
+export const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
+
 /**
  * Flags then positionals of `berth` (and its commands); with `stopAtPositional` the first
  * positional and everything after it are returned unparsed in `rest` (the command words).

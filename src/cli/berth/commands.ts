@@ -11,6 +11,12 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 const quiet: FlagSpec = { name: 'quiet', alias: 'q', kind: 'bool', help: 'print only what is essential' };
 const platform: FlagSpec = { name: 'platform', kind: 'string', help: 'os/arch[/variant] to pull (default: the host)' };
 
+// What `run` and `exec` both set on the process they start.
+const interactive: FlagSpec = { name: 'interactive', alias: 'i', kind: 'bool', help: "keep stdin open (without it the process's stdin is /dev/null)" };
+const tty: FlagSpec = { name: 'tty', alias: 't', kind: 'bool', help: 'allocate a terminal, relayed to this one' };
+const workdir: FlagSpec = { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' };
+const user = (from: string): FlagSpec => ({ name: 'user', alias: 'u', kind: 'string', help: `user[:group] (names or ids from the ${from})` });
+
 export const COMMANDS: CommandSpec[] = [
   {
     path: ['run'],
@@ -20,13 +26,13 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'detach', alias: 'd', kind: 'bool', help: 'run in the background (output kept for `berth logs`); print the id' },
       { name: 'runtime', kind: 'string', help: "low-level runtime: berth (default), or runc, crun... (a name on $PATH or a path)" },
       { name: 'env', alias: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE, or KEY to unset)' },
-      { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' },
-      { name: 'user', alias: 'u', kind: 'string', help: 'user[:group] (names or ids from the image)' },
+      workdir,
+      user('image'),
       { name: 'name', kind: 'string', help: 'a name for the container' },
       { name: 'entrypoint', kind: 'string', help: "override the image's entrypoint" },
       { name: 'hostname', kind: 'string', help: 'container hostname (default: the short id)' },
-      { name: 'interactive', alias: 'i', kind: 'bool', help: "keep stdin open (without it the container's stdin is /dev/null)" },
-      { name: 'tty', alias: 't', kind: 'bool', help: 'allocate a terminal, relayed to this one' },
+      interactive,
+      tty,
     ],
     args: ['image', 'command...?'],
     stopAtFirstArg: true,
@@ -46,11 +52,11 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'Run a command in a running container (exits with its status)',
     flags: [
       { name: 'detach', alias: 'd', kind: 'bool', help: 'run it in the background, output discarded' },
-      { name: 'interactive', alias: 'i', kind: 'bool', help: 'keep stdin open' },
-      { name: 'tty', alias: 't', kind: 'bool', help: 'allocate a terminal, relayed to this one' },
+      interactive,
+      tty,
       { name: 'env', alias: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE)' },
-      { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' },
-      { name: 'user', alias: 'u', kind: 'string', help: 'user[:group] (names or ids from the container)' },
+      workdir,
+      user('container'),
     ],
     args: ['container', 'command...'],
     stopAtFirstArg: true,

@@ -1,7 +1,7 @@
 // Containers in the background: `berth run -d` (under berth-spawn --monitor, which keeps the
 // output and the exit status in the container's directory), `berth logs` and `berth stop`.
 import { existsSync, openSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { precondition } from '../../oci/errors.ts';
 import type { RuntimeHandler } from '../../runtime/runtime-handler.ts';
@@ -29,15 +29,16 @@ export async function startInBackground(
   dir: string,
   opts: { removeOnExit?: boolean; terminal?: boolean; stdinOpen?: boolean } = {},
 ): Promise<void> {
-  const files = monitorFiles(resolve(dir));
+  // berth's root, and so `dir`, is absolute (main.ts): the monitor outlives this working directory.
+  const files = monitorFiles(dir);
   const removeOnExit = !!opts.removeOnExit;
   await startMonitored({
     ...files,
     terminal: opts.terminal,
     stdinPipe: opts.stdinOpen,
     attachSocket: files.attachSocket,
-    createCommand: (consoleSocket) => runtime.createCommand(id, resolve(dir), files.pidFile, consoleSocket),
-    exitCommand: removeOnExit ? [installedBinary('berth'), '--root', resolve(ctx.root), '--config', resolve(ctx.configDir), 'rm', '--force', id] : undefined,
+    createCommand: (consoleSocket) => runtime.createCommand(id, dir, files.pidFile, consoleSocket),
+    exitCommand: removeOnExit ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', id] : undefined,
   });
   await runtime.start(id);
 }

@@ -11,13 +11,11 @@ import { mountSnapshot, unmountSnapshot } from '../../image/mount-snapshot.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
 import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
-import type { Parsed } from './args.ts';
+import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
 import { allMeta, containersDir, findContainer, handlerFor, type ContainerMeta } from './container-records.ts';
 import { containerExitCode, monitorDone, monitorFiles, startInBackground, statusText } from './container-background.ts';
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** Stops (if needed) and removes a container: runtime state, rootfs mount, snapshot, directory. */
 async function removeContainer(ctx: CliContext, store: ImageStore, meta: ContainerMeta, force: boolean): Promise<void> {

@@ -8,11 +8,10 @@ import type { Process, Spec } from '../../oci/runtime-spec.ts';
 import { resolveImageUser } from '../../image/image-user.ts';
 import { LayeredRootfs } from '../../image/rootfs-view.ts';
 import { processFromFlags } from '../../runtime/exec-process.ts';
-import type { Parsed } from './args.ts';
+import { list, str, type Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { containersDir, findContainer, handlerFor } from './container-records.ts';
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [key, ...args] = p.args;
@@ -21,7 +20,7 @@ export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
   if (tty && p.flags.detach) throw new BerthError('invalid-argument', 'berth exec: -d and -t do not go together (a background process has no terminal to relay)', { field: '--tty' });
   const userSpec = str(p.flags.user);
   const user = userSpec ? await resolveImageUser(new LayeredRootfs([join(containersDir(ctx.root), meta.id, 'rootfs')]), userSpec) : undefined;
-  const env = Array.isArray(p.flags.env) ? (p.flags.env as string[]) : [];
+  const env = list(p.flags.env);
   // The container's own process, from the bundle berth wrote for it.
   const base = (JSON.parse(readFileSync(join(containersDir(ctx.root), meta.id, 'config.json'), 'utf8')) as Spec).process;
   const proc: Process = processFromFlags(base, {

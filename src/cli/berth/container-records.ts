@@ -27,12 +27,19 @@ export function runtimeFor(ctx: CliContext): Runtime {
   return new Runtime({ root: runtimeRoot(ctx.root), warn: (m) => ctx.stderr.write(`berth: warning: ${m}\n`) });
 }
 
+const binaries = new Map<string, string>();
+
 /** bin/<name> of this installation: next to dist/ (bundle) or above src/ (sources). */
 export function installedBinary(name: 'berth' | 'berth-runtime'): string {
+  const known = binaries.get(name);
+  if (known) return known;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++, dir = dirname(dir)) {
     const candidate = join(dir, 'bin', name);
-    if (existsSync(candidate)) return candidate;
+    if (existsSync(candidate)) {
+      binaries.set(name, candidate);
+      return candidate;
+    }
   }
   throw new BerthError('internal', `cannot find bin/${name} next to berth`, { path: fileURLToPath(import.meta.url) });
 }
@@ -54,11 +61,23 @@ function findProgram(name: string): string {
 
 /** The runtime that runs a container: berth's own (in this process), or a runc-compatible program. */
 export function handlerFor(ctx: CliContext, runtime: string | undefined): RuntimeHandler {
-  if (runtime === undefined || runtime === 'berth') return new BerthRuntimeHandler(runtimeFor(ctx), installedBinary('berth-runtime'));
-  const binary = findProgram(runtime);
-  const name = basename(binary);
-  return new OciCliRuntimeHandler(name, binary, join(ctx.root, 'runtimes', name));
+  // One per runtime and command: `ps` asks for every container's.
+  const handlers = handlerCache.get(ctx) ?? new Map<string, RuntimeHandler>();
+  handlerCache.set(ctx, handlers);
+  const key = runtime ?? 'berth';
+  let handler = handlers.get(key);
+  if (!handler) {
+    if (key === 'berth') handler = new BerthRuntimeHandler(runtimeFor(ctx), installedBinary('berth-runtime'));
+    else {
+      const binary = findProgram(key);
+      handler = new OciCliRuntimeHandler(basename(binary), binary, join(ctx.root, 'runtimes', basename(binary)));
+    }
+    handlers.set(key, handler);
+  }
+  return handler;
 }
+
+const handlerCache = new WeakMap<CliContext, Map<string, RuntimeHandler>>();
 
 export function readMeta(root: string, id: string): ContainerMeta {
   try {

@@ -15,7 +15,7 @@ import { loadRegistriesConfig } from '../../image/registry-hosts.ts';
 import { saveImages } from '../../image/archive-export.ts';
 import { loadArchive } from '../../image/archive-import.ts';
 import { ProgressRenderer, formatBytes } from './progress.ts';
-import type { Parsed } from './args.ts';
+import { str, type Parsed } from './args.ts';
 
 export interface CliContext {
   root: string;
@@ -32,7 +32,6 @@ function withStore<T>(ctx: CliContext, fn: (s: ImageStore) => Promise<T>): Promi
   return fn(store).finally(() => store.close());
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function positiveInt(v: unknown, flag: string): number | undefined {
   const s = str(v);
