@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, skopeoCopy, type TestRegistry } from '../../fixtures/image/registry.ts';
-import { startFaultProxy, type FaultProxy } from '../../fixtures/image/fault-proxy.ts';
+import { startFaultProxy, type Fault, type FaultProxy } from '../../fixtures/image/fault-proxy.ts';
 import { startTokenServer, startTokenAuthRegistry, type TokenServer } from '../../fixtures/image/token-server.ts';
 import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
 import { berth } from '../../fixtures/image/cli-run.ts';
@@ -262,31 +262,26 @@ describe('faults between the client and the registry', () => {
     assert.deepEqual(state.ingests, [{ ref: `pull-${layer0.digest}`, offset: 30_000 }]);
   });
 
-  test('a registry that never answers fails within a bounded time', async () => {
-    proxy.addRule({ method: 'GET', path: /\/manifests\/v1$/, fault: { kind: 'stall-headers' }, times: Infinity });
+  /** A pull whose manifest request always meets `fault`: its error and how long it took to fail. */
+  async function timedFailure(fault: Fault): Promise<{ err: BerthError; elapsed: number }> {
+    proxy.addRule({ method: 'GET', path: /\/manifests\/v1$/, fault, times: Infinity });
     const t0 = Date.now();
-    let err: BerthError;
     try {
-      err = await pullFails(freshRoot(), ref(), { ...stalling, retries: 1 });
+      return { err: await pullFails(freshRoot(), ref(), { ...stalling, retries: 1 }), elapsed: Date.now() - t0 };
     } finally {
       proxy.clearRules();
     }
-    const elapsed = Date.now() - t0;
+  }
+
+  test('a registry that never answers fails within a bounded time', async () => {
+    const { err, elapsed } = await timedFailure({ kind: 'stall-headers' });
     assert.ok(elapsed >= 2 * STALL_MS && elapsed < 10 * STALL_MS, `took ${elapsed} ms`);
     assert.match(err.message, new RegExp(`registry ${proxy.host}.*image ${proxy.host}/test/busybox:v1.*timed out`));
   });
 
   test('a manifest body that stalls fails within a bounded time', { timeout: 30_000 }, async () => {
-    proxy.addRule({ method: 'GET', path: /\/manifests\/v1$/, fault: { kind: 'stall', afterBytes: 10 }, times: Infinity });
     const mark = proxy.seen.length;
-    const t0 = Date.now();
-    let err: BerthError;
-    try {
-      err = await pullFails(freshRoot(), ref(), { ...stalling, retries: 1 });
-    } finally {
-      proxy.clearRules();
-    }
-    const elapsed = Date.now() - t0;
+    const { err, elapsed } = await timedFailure({ kind: 'stall', afterBytes: 10 });
     assert.ok(elapsed >= STALL_MS && elapsed < 10 * STALL_MS, `took ${elapsed} ms`);
     assert.equal(err.message, `registry ${proxy.host} sent no data for ${STALL_MS} ms (image ${proxy.host}/test/busybox:v1)`);
     await waitFor(() => since(mark).every((s) => s.closed), 'the client closes the stalled connection');
