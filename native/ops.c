@@ -326,17 +326,31 @@ static void op_hook(struct exec_state *st, const struct op *op) {
   free(path);
 }
 
+/* Nothing but execve itself runs here: the fds were marked close-on-exec by close-fds, before a
+ * seccomp filter could forbid the calls that takes (the channel closes at exec too). */
 static void op_execve(struct exec_state *st, const struct op *op) {
   char **argv = arg_list(op, 0), **envp = arg_list(op, 1);
-  unsigned keep = (unsigned)arg_u64(op, 2);
   if (!st->exec_path) fail(st, EINVAL, "execve before the executable was resolved");
-  if (st->chan >= 0) {
-    close(st->chan);
-    st->chan = -1;
-  }
-  if (syscall(SYS_close_range, 3 + keep, ~0U, 0) < 0) fail(st, errno, "close_range");
   execve(st->exec_path, argv, envp);
   fail(st, errno, "exec %s", st->exec_path);
+}
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Every fd from `from` up becomes close-on-exec: close_range where the kernel has the flag (5.11),
+ * else each fd below RLIMIT_NOFILE's soft limit. */
+static void op_close_fds(struct exec_state *st, unsigned from) {
+  if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  if (errno != ENOSYS && errno != EINVAL) fail(st, errno, "close_range");
+  struct rlimit lim;
+  rlim_t max = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY ? lim.rlim_cur : 1048576;
+  for (rlim_t fd = from; fd < max; fd++) {
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+      fail(st, errno, "mark fd %d close-on-exec", (int)fd);
+  }
 }
 
 static void op_write_file(struct exec_state *st, const struct op *op) {
@@ -461,8 +475,11 @@ void run_op(struct exec_state *st, const struct op *op) {
   switch (op->code) {
   case OP_SETNS: {
     s1 = arg_str(op, 1);
-    int fd = s1 ? open(s1, O_RDONLY | O_CLOEXEC) : -1;
+    /* Non-blocking: a FIFO at the path must not hang the open. Only an nsfs file is joined. */
+    int fd = s1 ? open(s1, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
     if (fd < 0) fail(st, errno, "open namespace %s", s1 ? s1 : "");
+    struct statfs sfs;
+    if (fstatfs(fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) fail(st, EINVAL, "%s is not a namespace file", s1);
     if (setns(fd, (int)arg_u64(op, 0)) < 0) fail(st, errno, "setns %s", s1);
     close(fd);
     break;
@@ -583,6 +600,16 @@ void run_op(struct exec_state *st, const struct op *op) {
   case OP_WAIT_START: op_wait_start(st); break;
   case OP_HOOK: op_hook(st, op); break;
   case OP_EXECVE: op_execve(st, op); break;
+  case OP_CLOSE_FDS: op_close_fds(st, 3 + (unsigned)arg_u64(op, 0)); break;
+  case OP_CHROOT:
+    s0 = arg_str(op, 0);
+    if (!s0 || chdir(s0) < 0 || chroot(".") < 0 || chdir("/") < 0) fail(st, errno, "chroot %s", s0 ? s0 : "");
+    break;
+  case OP_UMOUNT:
+    s0 = arg_str(op, 0);
+    if (!s0 || (umount2(s0, (int)arg_u64(op, 1) | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT))
+      fail(st, errno, "umount %s", s0 ? s0 : "");
+    break;
   case OP_SETSID:
     if (setsid() < 0) fail(st, errno, "setsid");
     break;

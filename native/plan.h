@@ -56,7 +56,10 @@ enum opcode {
   OP_MOUNT_SETATTR = 36,
   OP_MKFIFO = 37,
   OP_REOPEN_DEV_NULL = 38,
-  OP_MAX = 39
+  OP_CLOSE_FDS = 39,
+  OP_CHROOT = 40,
+  OP_UMOUNT = 41,
+  OP_MAX = 42
 };
 
 struct arg {

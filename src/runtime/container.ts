@@ -19,6 +19,7 @@ import { compilePlan, SYNC } from './plan-compiler.ts';
 import { StateStore, validateId, type ContainerRecord } from './state-store.ts';
 import { resolveSignal } from './signals.ts';
 import { writeIdMappings } from './id-mappings.ts';
+import { mountIdsBelow, unmountBelow } from './unmount-below.ts';
 import { cgroupManagerFromJSON, openCgroupManager, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
 
 export interface CreateOptions {
@@ -31,6 +32,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** The container's stdin: the caller's (default) or /dev/null (`berth run` without -i). */
   stdin?: 'inherit' | 'none';
+  /** Aborting stops the create: what it started is killed and removed (SIGTERM to the CLI). */
+  signal?: AbortSignal;
 }
 
 export interface ExecOptions {
@@ -56,6 +59,8 @@ export interface StateOutput extends State {
   created: string;
   owner: string;
 }
+
+const interrupted = (): BerthError => new BerthError('internal', 'create was interrupted: the container was removed', { op: 'create' });
 
 export function loadBundle(bundle: string): { spec: Spec; rootfs: string; bundle: string } {
   const dir = resolve(bundle);
@@ -187,9 +192,18 @@ export class Runtime {
       owner: '',
       config: spec,
       cgroup: cgroups.toJSON(),
+      ...(spec.linux?.namespaces?.some((n) => n.type === 'mount') ? {} : { hostMountsBefore: mountIdsBelow(rootfs) }),
     };
     let session: SpawnSession | undefined;
+    const signal = options.signal;
+    const onAbort = (): void => {
+      // The set-up in progress ends with an error (the channel closes), and the catch cleans up.
+      session?.child.kill('SIGKILL');
+      if (record.pid) killQuietly(record.pid, 'SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (signal?.aborted) throw interrupted();
       this.store.write(record);
       await cgroups.create();
       record.cgroup = cgroups.toJSON(); // now knows the parent directories it made
@@ -201,20 +215,27 @@ export class Runtime {
         detached: true,
         stdio: [options.stdin === 'none' ? 'ignore' : 'inherit', 'inherit', 'inherit'],
       });
-      await this.driveCreate(session, plan, record, spec, cgroups);
+      if (signal?.aborted) onAbort();
+      await this.driveCreate(session, plan, record, spec, cgroups, signal);
+      if (signal?.aborted) throw interrupted();
       if (options.pidFile) writePidFile(options.pidFile, record.pid);
       record.creating = false;
       this.store.write(record);
       if (!wait) session.release();
       return { record, session };
     } catch (err) {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) err = interrupted();
       session?.close();
       if (record.pid) killQuietly(record.pid, 'SIGKILL');
       if (session) await withTimeout(session.exited, 2000, undefined);
       await this.waitGone(record.pid, record.pidStartTime || undefined);
       await cgroups.destroy().catch(() => {});
+      if (record.hostMountsBefore) await unmountBelow(rootfs, record.hostMountsBefore).catch(() => {});
       this.store.remove(options.id);
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -224,6 +245,7 @@ export class Runtime {
     record: ContainerRecord,
     spec: Spec,
     cgroups: CgroupManager,
+    signal?: AbortSignal,
   ): Promise<void> {
     const namespaces = spec.linux?.namespaces ?? [];
     for (;;) {
@@ -243,11 +265,11 @@ export class Runtime {
           } else if (m.point === SYNC.hooks) {
             const state = this.ociState(record, 'creating');
             const hooks = spec.hooks ?? {};
-            for (const [i, h] of (hooks.prestart ?? []).entries()) await runHook(h, state, `hooks.prestart[${i}]`);
-            for (const [i, h] of (hooks.createRuntime ?? []).entries()) await runHook(h, state, `hooks.createRuntime[${i}]`);
+            for (const [i, h] of (hooks.prestart ?? []).entries()) await runHook(h, state, `hooks.prestart[${i}]`, signal);
+            for (const [i, h] of (hooks.createRuntime ?? []).entries()) await runHook(h, state, `hooks.createRuntime[${i}]`, signal);
             const types = namespaces.map((n) => n.type);
             for (const [i, h] of (hooks.createContainer ?? []).entries()) {
-              await runHookInNamespaces(h, state, `hooks.createContainer[${i}]`, record.pid, types);
+              await runHookInNamespaces(h, state, `hooks.createContainer[${i}]`, record.pid, types, signal);
             }
           }
           session.ack();
@@ -347,6 +369,7 @@ export class Runtime {
       for (const pid of await cgroups.pids(true).catch(() => [])) killQuietly(pid, 'SIGKILL');
       await cgroups.destroy();
     }
+    if (record.hostMountsBefore) await unmountBelow(record.rootfs, record.hostMountsBefore);
     const stopped = this.ociState(record, 'stopped');
     for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
       await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));

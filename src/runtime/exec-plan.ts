@@ -33,15 +33,17 @@ export function compileExecPlan(input: ExecInput): Plan {
   };
   if (process.terminal) add({ kind: 'connect-console', path: input.consoleSocket ?? '' }, '--console-socket');
   plan.push(...joinNamespacesOf(input.pid, input.namespaces, (type) => `namespace ${type}`));
+  // A container without a mount namespace is chrooted: take init's root.
+  if (!input.namespaces.includes('mount')) add({ kind: 'chroot', path: `/proc/${input.pid}/root` }, 'root.path');
   add({ kind: 'clone', namespaces: [], wait: !input.detach });
   add({ kind: 'sync', point: SYNC.clone, last: false });
   add({ kind: 'setsid' });
   if (process.terminal) {
     add({ kind: 'console', rows: process.consoleSize?.height ?? 0, cols: process.consoleSize?.width ?? 0, bindConsole: false }, 'process.terminal');
   }
-  const { args, env, lateSeccomp } = compileProcessSetup(process, input.seccomp, input.host, add);
+  const { args, env, lateSeccomp } = compileProcessSetup(process, input.seccomp, input.host, add, input.preserveFds ?? 0);
   add({ kind: 'sync', point: SYNC.created, last: true });
   if (lateSeccomp) add(lateSeccomp, 'linux.seccomp');
-  add({ kind: 'execve', args, env, keepFds: input.preserveFds ?? 0 }, 'process.args');
+  add({ kind: 'execve', args, env }, 'process.args');
   return plan;
 }

@@ -19,14 +19,17 @@ function hookFailed(field: string, hook: Hook, why: string): BerthError {
   return new BerthError('internal', `${field}: hook ${hook.path} ${why}`, { field, path: hook.path });
 }
 
-/** Runs a hook in the runtime's namespaces. */
-export function runHook(hook: Hook, state: State, field: string): Promise<void> {
+/** Runs a hook in the runtime's namespaces; aborting kills it. */
+export function runHook(hook: Hook, state: State, field: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(hookFailed(field, hook, 'was not run: interrupted'));
     const args = hook.args?.length ? hook.args : [hook.path];
     const child = spawn(hook.path, args.slice(1), {
       argv0: args[0],
       env: envObject(hook.env ?? []),
       stdio: ['pipe', 'inherit', 'inherit'],
+      signal,
+      killSignal: 'SIGKILL',
     });
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
@@ -58,6 +61,7 @@ export async function runHookInNamespaces(
   field: string,
   pid: number,
   namespaces: readonly NamespaceType[],
+  signal?: AbortSignal,
 ): Promise<void> {
   const plan = compileJoinPlan(pid, namespaces, { path: hook.path, args: hook.args?.length ? hook.args : [hook.path], env: hook.env ?? [] }, field);
   const session = new SpawnSession(plan, { stdio: ['pipe', 'inherit', 'inherit'] });
@@ -65,13 +69,17 @@ export async function runHookInNamespaces(
   session.child.stdin!.end(JSON.stringify(state));
   let hookPid = 0;
   let timedOut = false;
+  const stop = (): void => {
+    if (hookPid) process.kill(hookPid, 'SIGKILL');
+    session.child.kill('SIGKILL');
+  };
   const timer = hook.timeout
     ? setTimeout(() => {
         timedOut = true;
-        if (hookPid) process.kill(hookPid, 'SIGKILL');
-        session.child.kill('SIGKILL');
+        stop();
       }, hook.timeout * 1000)
     : undefined;
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     for (;;) {
       const m = await session.next();
@@ -84,6 +92,7 @@ export async function runHookInNamespaces(
     if (code !== 0) throw hookFailed(field, hook, signal ? `was killed by ${signal}` : `exited with status ${code}`);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
     session.close();
   }
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { readCapBounding, readLastCap } from '../sys/proc.ts';
 import { homeFromPasswd, readPasswdInRoot } from './container-home.ts';
-import { parseMountinfo, V1_CONTROLLERS } from './cgroups/index.ts';
+import { parseMountinfo, V1_CONTROLLERS, type MountinfoEntry } from './cgroups/index.ts';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 import { absoluteBindSource, type CgroupLayout, type HostFacts, type SourceKind } from './plan-compiler.ts';
@@ -31,6 +31,16 @@ export function cgroupLayoutFromMountinfo(mountinfo: string): CgroupLayout {
   };
 }
 
+/** The mount a path lives on: the last-mounted entry whose mount point is the longest prefix. */
+export function mountHolding(entries: readonly MountinfoEntry[], path: string): HostFacts['rootfsMount'] {
+  let best: MountinfoEntry | undefined;
+  for (const e of entries) {
+    const inside = e.mountpoint === '/' || path === e.mountpoint || path.startsWith(`${e.mountpoint}/`);
+    if (inside && (!best || e.mountpoint.length >= best.mountpoint.length)) best = e;
+  }
+  return { mountpoint: best?.mountpoint ?? '/', shared: !!best?.optional.some((o) => o.startsWith('shared:')) };
+}
+
 export function gatherHostFacts(spec: Spec, bundle: string, rootfs?: string): HostFacts {
   const sources = new Map<string, SourceKind>();
   for (const m of spec.mounts ?? []) {
@@ -39,9 +49,11 @@ export function gatherHostFacts(spec: Spec, bundle: string, rootfs?: string): Ho
       sources.set(src, sourceKind(src));
     }
   }
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   return {
     sources,
-    cgroup: cgroupLayoutFromMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')),
+    cgroup: cgroupLayoutFromMountinfo(mountinfo),
+    rootfsMount: mountHolding(parseMountinfo(mountinfo), rootfs ?? '/'),
     hasKcore: existsSync('/proc/kcore'),
     lastCap: readLastCap(),
     heldCaps: readCapBounding(),

@@ -28,6 +28,7 @@ export function compileJoinPlan(pid: number, namespaces: readonly NamespaceType[
   const plan: Plan = joinNamespacesOf(pid, namespaces, () => origin);
   plan.push({ kind: 'clone', namespaces: [], wait: true, origin });
   plan.push({ kind: 'resolve-exec', file: program.path, searchPath: '', origin });
-  plan.push({ kind: 'execve', args: program.args, env: program.env, keepFds: 0, origin });
+  plan.push({ kind: 'close-fds', keep: 0, origin });
+  plan.push({ kind: 'execve', args: program.args, env: program.env, origin });
   return plan;
 }

@@ -28,6 +28,8 @@ export interface HostFacts {
   heldCaps: bigint;
   /** The process user's home directory from the container's /etc/passwd, if it has one. */
   home?: string;
+  /** The host mount holding the rootfs (longest mount point above it) and whether it is shared. */
+  rootfsMount: { mountpoint: string; shared: boolean };
 }
 
 export interface CompileInput {
@@ -100,7 +102,7 @@ export function compilePlan(input: CompileInput): Plan {
   const hasUserNs = namespaces.some((n) => n.type === 'user');
   const hasMountNs = namespaces.some((n) => n.type === 'mount');
 
-  if (!hasMountNs) throw invalid('config.json: linux.namespaces: a mount namespace is required', { field: 'linux.namespaces' });
+  if (!hasMountNs) refuseWithoutMountNamespace(spec);
   if (newNs.includes('time') || joined.some((n) => n.type === 'time')) {
     throw unimplemented('linux.namespaces: time namespaces are not supported by berth-runtime', { field: 'linux.namespaces' });
   }
@@ -155,24 +157,23 @@ export function compilePlan(input: CompileInput): Plan {
   if (newNs.includes('cgroup')) add({ kind: 'unshare', namespaces: ['cgroup'] }, 'linux.namespaces');
   add({ kind: 'setsid' });
 
-  compileRootfs(input, add, hasUserNs);
+  compileRootfs(input, add, hasUserNs, hasMountNs);
 
-  if (spec.hostname !== undefined) {
-    if (!newNs.includes('uts') && spec.hostname) throw invalid('hostname: setting a hostname needs a new uts namespace', { field: 'hostname' });
-    if (spec.hostname) add({ kind: 'sethostname', name: spec.hostname }, 'hostname');
+  // A joined uts namespace is the container's own as much as a new one; only the host's is not.
+  const hasUtsNs = namespaces.some((n) => n.type === 'uts');
+  if (spec.hostname) {
+    if (!hasUtsNs) throw invalid('hostname: setting a hostname needs a uts namespace (linux.namespaces has none)', { field: 'hostname' });
+    add({ kind: 'sethostname', name: spec.hostname }, 'hostname');
   }
   if (spec.domainname) {
-    if (!newNs.includes('uts')) throw invalid('domainname: setting a domainname needs a new uts namespace', { field: 'domainname' });
+    if (!hasUtsNs) throw invalid('domainname: setting a domainname needs a uts namespace (linux.namespaces has none)', { field: 'domainname' });
     add({ kind: 'setdomainname', name: spec.domainname }, 'domainname');
   }
 
-  const { env, args, lateSeccomp } = compileProcessSetup(process, linux.seccomp, host, add);
+  const { env, args, lateSeccomp } = compileProcessSetup(process, linux.seccomp, host, add, input.preserveFds ?? 0);
   add({ kind: 'sync', point: SYNC.created, last: true });
-  if (input.fifoPath) add({ kind: 'wait-start' });
-  // With no_new_privs the filter goes as close to execve as possible (fewer syscalls for profiles
-  // to allow); without it, it must be loaded while the process still has CAP_SYS_ADMIN (above).
-  if (lateSeccomp) add(lateSeccomp, 'linux.seccomp');
   if (input.fifoPath) {
+    add({ kind: 'wait-start' });
     (spec.hooks?.startContainer ?? []).forEach((h, i) =>
       add(
         { kind: 'hook', path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0 },
@@ -180,12 +181,27 @@ export function compilePlan(input: CompileInput): Plan {
       ),
     );
   }
-  add({ kind: 'execve', args, env, keepFds: input.preserveFds ?? 0 }, 'process.args');
+  // With no_new_privs the filter goes last, right before execve (as runc: after the
+  // startContainer hooks), so a profile only needs to allow execve itself; without it, it must
+  // be loaded while the process still has CAP_SYS_ADMIN (in compileProcessSetup).
+  if (lateSeccomp) add(lateSeccomp, 'linux.seccomp');
+  add({ kind: 'execve', args, env }, 'process.args');
   return plan;
 }
 
+// Without a mount namespace the container shares the runtime's mount table (runtime-spec:
+// namespaces not listed are inherited). Mounts are made there and removed at delete; what would
+// change mounts the host itself uses can't be done.
+function refuseWithoutMountNamespace(spec: Spec): void {
+  const needs = (field: string, what: string): never => {
+    throw invalid(`${field}: ${what} needs a mount namespace (linux.namespaces has no "mount"): it would change the host's own mounts`, { field });
+  };
+  if (spec.linux?.rootfsPropagation) needs('linux.rootfsPropagation', 'changing the rootfs propagation');
+  if (spec.root?.readonly) needs('root.readonly', 'a read-only rootfs');
+}
 
-function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean): void {
+
+function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean, hasMountNs: boolean): void {
   const { spec, rootfs, host } = input;
   const linux = spec.linux ?? {};
   const mounts = spec.mounts ?? [];
@@ -194,8 +210,15 @@ function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean): void 
   const propagation = linux.rootfsPropagation
     ? parsePropagation(linux.rootfsPropagation, 'linux.rootfsPropagation')
     : MS.SLAVE | MS.REC;
-  add({ kind: 'mount', source: null, target: '/', fstype: null, flags: propagation, data: null, inRoot: false }, 'linux.rootfsPropagation');
-  add({ kind: 'mount', source: rootfs, target: rootfs, fstype: 'bind', flags: MS.BIND | MS.REC, data: null, inRoot: false }, 'root.path');
+  if (hasMountNs) {
+    add({ kind: 'mount', source: null, target: '/', fstype: null, flags: propagation, data: null, inRoot: false }, 'linux.rootfsPropagation');
+    // pivot_root refuses a shared new root or parent: the mount holding the rootfs goes private
+    // for the pivot; the requested propagation is applied to the new root afterwards.
+    if (sharedAfter(propagation, host.rootfsMount)) {
+      add({ kind: 'mount', source: null, target: host.rootfsMount.mountpoint, fstype: null, flags: MS.PRIVATE, data: null, inRoot: false }, 'linux.rootfsPropagation');
+    }
+    add({ kind: 'mount', source: rootfs, target: rootfs, fstype: 'bind', flags: MS.BIND | MS.REC, data: null, inRoot: false }, 'root.path');
+  }
   add({ kind: 'open-root', path: rootfs }, 'root.path');
 
   mounts.forEach((m, i) => compileMount(input, m, `mounts[${i}]`, add));
@@ -223,7 +246,8 @@ function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean): void 
     add({ kind: 'sync', point: SYNC.hooks, last: false }, 'hooks');
   }
 
-  if (input.noPivot) add({ kind: 'move-root', path: rootfs }, '--no-pivot');
+  if (!hasMountNs) add({ kind: 'chroot', path: rootfs }, 'root.path');
+  else if (input.noPivot) add({ kind: 'move-root', path: rootfs }, '--no-pivot');
   else add({ kind: 'pivot-root', path: rootfs }, 'root.path');
   add({ kind: 'open-root', path: '/' });
   add({ kind: 'reopen-dev-null' });
@@ -248,6 +272,12 @@ function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean): void 
   (linux.readonlyPaths ?? []).forEach((p, i) => add({ kind: 'mask-path', path: p, readonly: true }, `linux.readonlyPaths[${i}]`));
   (linux.maskedPaths ?? []).forEach((p, i) => add({ kind: 'mask-path', path: p, readonly: false }, `linux.maskedPaths[${i}]`));
   if (linux.personality) add({ kind: 'personality', persona: personality(linux.personality) }, 'linux.personality');
+}
+
+/** Whether the mount holding the rootfs is shared once `propagation` has been applied to "/". */
+function sharedAfter(propagation: number, holder: HostFacts['rootfsMount']): boolean {
+  const reaches = holder.mountpoint === '/' || (propagation & MS.REC) !== 0;
+  return reaches ? (propagation & MS.SHARED) !== 0 : holder.shared;
 }
 
 function compileDevice(d: { type: string; path: string; major?: number; minor?: number; fileMode?: number; uid?: number; gid?: number }, hasUserNs: boolean, add: Add, origin: string): void {

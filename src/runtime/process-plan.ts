@@ -21,7 +21,8 @@ export interface ProcessSetup {
   lateSeccomp: PlanOp | null;
 }
 
-export function compileProcessSetup(process: Process, seccompProfile: Seccomp | undefined, host: HostFacts, add: Add, field = 'process'): ProcessSetup {
+/** `keepFds`: fds 3..3+keepFds-1 stay open across execve (runc --preserve-fds). */
+export function compileProcessSetup(process: Process, seccompProfile: Seccomp | undefined, host: HostFacts, add: Add, keepFds: number, field = 'process'): ProcessSetup {
   (process.rlimits ?? []).forEach((r, i) => {
     const f = `${field}.rlimits[${i}]`;
     add({ kind: 'setrlimit', resource: rlimitNumber(r.type, `${f}.type`), name: r.type, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }, f);
@@ -30,6 +31,8 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
   add({ kind: 'umask', mask: process.user.umask ?? 0o022 }, `${field}.user.umask`);
 
   const seccomp = seccompConfigured(seccompProfile) ? seccompOp(seccompProfile) : null;
+  // Before any filter: a profile need not allow close_range (or any call the clean-up makes).
+  add({ kind: 'close-fds', keep: keepFds }, keepFds ? '--preserve-fds' : undefined);
   if (seccomp && !process.noNewPrivileges) add(seccomp, 'linux.seccomp');
 
   const caps = process.capabilities ? capabilityMasks(process.capabilities, host.lastCap, `${field}.capabilities`) : null;

@@ -23,6 +23,8 @@ export interface ContainerRecord {
   cgroup?: unknown;
   /** Frozen by `pause`. */
   paused?: boolean;
+  /** Without a mount namespace: ids of the host mounts below the rootfs before create (kept at delete). */
+  hostMountsBefore?: number[];
 }
 
 const ID = /^[\w+\-.]+$/;

@@ -66,7 +66,13 @@ function describe(op: PlanOp): string {
     case 'hook':
       return `${op.path} ${list(op.args)} env ${list(op.env)} timeout ${op.timeout}s`;
     case 'execve':
-      return `${list(op.args)} env ${list(op.env)} keep-fds ${op.keepFds}`;
+      return `${list(op.args)} env ${list(op.env)}`;
+    case 'close-fds':
+      return `from ${3 + op.keep}`;
+    case 'chroot':
+      return op.path;
+    case 'umount':
+      return `${op.path} flags ${op.flags}`;
     case 'write-file':
       return `root:${op.path} ${quote(op.data)}${op.requireProcfs ? ' (procfs)' : ''}`;
     case 'capset':

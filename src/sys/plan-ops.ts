@@ -42,6 +42,9 @@ export const OPCODES = {
   'mount-setattr': 36,
   mkfifo: 37,
   'reopen-dev-null': 38,
+  'close-fds': 39,
+  chroot: 40,
+  umount: 41,
 } as const;
 
 export type OpKind = keyof typeof OPCODES;
@@ -89,7 +92,11 @@ export type PlanOp = Origin &
     | { kind: 'resolve-exec'; file: string; searchPath: string }
     | { kind: 'wait-start' }
     | { kind: 'hook'; path: string; args: string[]; env: string[]; timeout: number }
-    | { kind: 'execve'; args: string[]; env: string[]; keepFds: number }
+    | { kind: 'execve'; args: string[]; env: string[] }
+    /** Marks every fd from 3 + keep up close-on-exec (before seccomp: no syscall after the filter). */
+    | { kind: 'close-fds'; keep: number }
+    | { kind: 'chroot'; path: string }
+    | { kind: 'umount'; path: string; flags: number }
     | { kind: 'setsid' }
     | { kind: 'write-file'; path: string; data: string; requireProcfs: boolean }
     | { kind: 'mask-path'; path: string; readonly: boolean }

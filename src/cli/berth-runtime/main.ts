@@ -156,7 +156,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
   switch (cmd.name) {
     case 'create': {
       const [id] = need(cmd, p, 1);
-      await runtime.create(createOptions(id!));
+      await untilSignalled((signal) => runtime.create({ ...createOptions(id!), signal }));
       return 0;
     }
     case 'start': {
@@ -288,6 +288,20 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
     }
   }
   throw invalid(`unknown command ${cmd.name}`);
+}
+
+const INTERRUPTS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+/** Runs an operation that a SIGTERM, SIGINT or SIGHUP aborts (instead of ending the process mid-way). */
+async function untilSignalled<T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  for (const sig of INTERRUPTS) process.on(sig, abort);
+  try {
+    return await operation(controller.signal);
+  } finally {
+    for (const sig of INTERRUPTS) process.off(sig, abort);
+  }
 }
 
 function formatTable(states: Array<{ id: string; pid?: number; status: string; bundle: string; created: string; owner: string }>): string {

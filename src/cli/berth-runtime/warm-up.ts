@@ -18,7 +18,7 @@ export function warmUp(): void {
     bundle: '/bundle',
     rootfs: '/bundle/rootfs',
     fifoPath: '/run/x/exec.fifo',
-    host: { sources: new Map(), cgroup: { version: 1, hierarchies: [{ dir: 'cpu', options: 'cpu' }] }, hasKcore: false, lastCap: 40, heldCaps: (1n << 41n) - 1n },
+    host: { sources: new Map(), cgroup: { version: 1, hierarchies: [{ dir: 'cpu', options: 'cpu' }] }, hasKcore: false, lastCap: 40, heldCaps: (1n << 41n) - 1n, rootfsMount: { mountpoint: '/', shared: false } },
   });
   encodePlan(plan);
   formatPlan(plan);

@@ -42,10 +42,14 @@ export const V1_CONTROLLERS = [
 ] as const;
 
 export interface MountinfoEntry {
+  /** The mount id (first field): unique while the mount exists. */
+  id: number;
   mountRoot: string;
   mountpoint: string;
   fstype: string;
   superOptions: string[];
+  /** Optional fields: "shared:N", "master:N", "propagate_from:N", "unbindable". */
+  optional: string[];
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo octal. */
@@ -64,10 +68,12 @@ export function parseMountinfo(text: string): MountinfoEntry[] {
     const tail = line.slice(sep + 3).split(' ');
     if (head.length < 6 || tail.length < 3) continue;
     out.push({
+      id: Number(head[0]),
       mountRoot: unescapeMountField(head[3] ?? ''),
       mountpoint: unescapeMountField(head[4] ?? ''),
       fstype: tail[0] ?? '',
       superOptions: (tail[2] ?? '').split(','),
+      optional: head.slice(6),
     });
   }
   return out;

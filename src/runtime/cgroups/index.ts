@@ -1,6 +1,6 @@
 // Public surface of berth's cgroup library (re-exports only).
 export {
-  cgroupHostFromProc, detectCgroupHost, parseMountinfo, parseProcCgroup, V1_CONTROLLERS,
+  cgroupHostFromProc, detectCgroupHost, parseMountinfo, parseProcCgroup, V1_CONTROLLERS, type MountinfoEntry,
   type CgroupHierarchy, type CgroupHost, type CgroupHostOptions, type CgroupHostV1, type CgroupHostV2, type CgroupMode,
 } from './cgroup-host.ts';
 export {

@@ -32,9 +32,9 @@ const HYBRID_CGROUP = `9:name=systemd:/
 0::/
 `;
 
-test('parseMountinfo reads mount root, mountpoint, type and super options, unescaping octal', () => {
+test('parseMountinfo reads id, mount root, mountpoint, optional fields, type and super options, unescaping octal', () => {
   const [m] = parseMountinfo('50 31 0:40 /a\\040b /mnt/with\\040space rw shared:5 - cgroup cgroup rw,cpu,cpuacct\n');
-  assert.deepEqual(m, { mountRoot: '/a b', mountpoint: '/mnt/with space', fstype: 'cgroup', superOptions: ['rw', 'cpu', 'cpuacct'] });
+  assert.deepEqual(m, { id: 50, mountRoot: '/a b', mountpoint: '/mnt/with space', fstype: 'cgroup', superOptions: ['rw', 'cpu', 'cpuacct'], optional: ['shared:5'] });
 });
 
 test('parseProcCgroup maps each controller list to its path, v2 under the empty list', () => {

@@ -10,6 +10,7 @@ export function hostFacts(overrides: Partial<HostFacts> = {}): HostFacts {
     hasKcore: true,
     lastCap: 40,
     heldCaps: (1n << 41n) - 1n,
+    rootfsMount: { mountpoint: '/', shared: true },
     ...overrides,
   };
 }

@@ -111,7 +111,7 @@ test('a capability the runtime lacks is refused up front', () => {
 
 test('bad combinations are refused with the field', () => {
   throwsField(() => compile(specWith((s) => (s.process!.terminal = true))), 'process.terminal');
-  throwsField(() => compile(specWith((s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount')))), 'linux.namespaces');
+  throwsField(() => compile(specWith((s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount')))), 'root.readonly');
   throwsField(() => compile(specWith((s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'uts')))), 'hostname');
   throwsField(() => compile(specWith((s) => (s.process!.apparmorProfile = 'docker-default'))), 'process.apparmorProfile');
   throwsField(() => compile(specWith((s) => s.linux!.namespaces!.push({ type: 'user' }))), 'linux.uidMappings');
@@ -143,6 +143,11 @@ test('hooks add a sync point before pivot_root; startContainer hooks run after t
   assert.ok(sync > 0 && sync < k.indexOf('pivot-root'));
   const hook = plan.findIndex((o) => o.kind === 'hook');
   assert.ok(hook > k.indexOf('wait-start') && hook < k.indexOf('execve'));
+  const late = kinds(compile(specWith((s) => {
+    s.hooks = spec.hooks;
+    s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['execve'], action: 'SCMP_ACT_ALLOW' }] };
+  })));
+  assert.ok(late.indexOf('hook') < late.indexOf('seccomp'), 'as runc: startContainer hooks run before the late filter');
   assert.deepEqual(plan[hook], { kind: 'hook', path: '/bin/x', args: ['x', '1'], env: [], timeout: 3, origin: 'hooks.startContainer[0]' });
 });
 
@@ -152,6 +157,63 @@ test('seccomp: loaded near execve with no_new_privs, before setuid without', () 
   assert.ok(withNnp.indexOf('seccomp') > withNnp.indexOf('wait-start'));
   const without = kinds(compile(specWith((s) => { s.linux!.seccomp = seccomp; s.process!.noNewPrivileges = false; })));
   assert.ok(without.indexOf('seccomp') < without.indexOf('setuid'));
+});
+
+test('seccomp: fds are marked close-on-exec before any filter; with no_new_privs only execve follows it', () => {
+  const seccomp = { defaultAction: 'SCMP_ACT_ERRNO' as const, syscalls: [{ names: ['execve', 'exit_group'], action: 'SCMP_ACT_ALLOW' as const }] };
+  for (const nnp of [true, false]) {
+    const plan = compile(specWith((s) => { s.linux!.seccomp = seccomp; s.process!.noNewPrivileges = nnp; }), { preserveFds: 2 });
+    const k = kinds(plan);
+    assert.ok(k.indexOf('close-fds') >= 0 && k.indexOf('close-fds') < k.indexOf('seccomp'), `nnp=${nnp}`);
+    assert.deepEqual(plan.find((o) => o.kind === 'close-fds'), { kind: 'close-fds', keep: 2, origin: '--preserve-fds' });
+    if (nnp) assert.deepEqual(k.slice(k.indexOf('seccomp') + 1), ['execve']);
+  }
+  const none = kinds(compile(specWith()));
+  assert.ok(none.includes('close-fds') && none.indexOf('close-fds') < none.indexOf('execve'));
+});
+
+test('rootfsPropagation shared: the mount holding the rootfs goes private for pivot_root, the propagation is applied after', () => {
+  const mountOps = (plan: Plan) => plan.filter((o): o is Extract<PlanOp, { kind: 'mount' }> => o.kind === 'mount' && o.source === null && !o.inRoot);
+  for (const [value, flags] of [['shared', MS.SHARED], ['rshared', MS.SHARED | MS.REC]] as const) {
+    const plan = compile(specWith((s) => (s.linux!.rootfsPropagation = value)), { host: hostFacts({ rootfsMount: { mountpoint: '/b', shared: false } }) });
+    const ops = mountOps(plan);
+    const pivot = kinds(plan).indexOf('pivot-root');
+    assert.deepEqual(ops.map((o) => [o.target, o.flags]), [['/', flags], ...(value === 'rshared' ? [['/b', MS.PRIVATE]] : []), ['/', flags]], value);
+    assert.ok(plan.indexOf(ops.at(-1)!) > pivot && plan.indexOf(ops.at(-2)!) < pivot);
+  }
+  // non-recursive "shared" on "/" itself reaches the holder when it is "/"
+  const onRoot = mountOps(compile(specWith((s) => (s.linux!.rootfsPropagation = 'shared'))));
+  assert.deepEqual(onRoot.map((o) => o.target), ['/', '/', '/']);
+  assert.equal(onRoot[1]!.flags, MS.PRIVATE);
+  // a holder that is shared on the host and not reached by a non-recursive change
+  const hostShared = mountOps(compile(specWith((s) => (s.linux!.rootfsPropagation = 'slave')), { host: hostFacts({ rootfsMount: { mountpoint: '/b/rootfs', shared: true } }) }));
+  assert.deepEqual(hostShared.map((o) => o.target), ['/', '/b/rootfs', '/']);
+  // the default (rslave) needs nothing
+  assert.deepEqual(mountOps(compile(specWith())).map((o) => o.target), ['/']);
+});
+
+test('hostname: set in a joined uts namespace as in a new one; refused without one', () => {
+  const joined = compile(specWith((s) => {
+    s.hostname = 'joined';
+    s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === 'uts' ? { type: 'uts', path: '/proc/1/ns/uts' } : n));
+  }));
+  assert.ok(joined.some((o) => o.kind === 'setns' && o.ns === 'uts'));
+  assert.ok(joined.some((o) => o.kind === 'sethostname' && o.name === 'joined'));
+  throwsField(() => compile(specWith((s) => { s.domainname = 'd'; s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'uts'); s.hostname = ''; })), 'domainname');
+});
+
+test('no mount namespace: the host mount table is left alone (chroot, no propagation change, no rootfs bind)', () => {
+  const spec = specWith((s) => {
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
+    s.root!.readonly = false;
+  });
+  const plan = compile(spec);
+  const k = kinds(plan);
+  assert.ok(k.includes('chroot') && !k.includes('pivot-root') && !k.includes('move-root'));
+  assert.ok(!plan.some((o) => o.kind === 'mount' && !o.inRoot), 'no mount outside the rootfs');
+  assert.ok(plan.some((o) => o.kind === 'mount' && o.fstype === 'proc' && o.inRoot), 'the config mounts are made (in the runtime namespace)');
+  assert.ok(k.indexOf('open-root') < k.indexOf('chroot'));
+  throwsField(() => compile(specWith((s) => { s.linux!.namespaces = spec.linux!.namespaces; s.root!.readonly = false; s.linux!.rootfsPropagation = 'rshared'; })), 'linux.rootfsPropagation');
 });
 
 test('cgroup mounts: one mount per v1 hierarchy, cgroup2 on v2', () => {

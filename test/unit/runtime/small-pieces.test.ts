@@ -4,7 +4,11 @@ import { parseMountOptions } from '../../../src/runtime/mount-options.ts';
 import { MOUNT_ATTR, MS } from '../../../src/sys/kernel-constants.ts';
 import { resolveSignal } from '../../../src/runtime/signals.ts';
 import { parseProcStat } from '../../../src/sys/proc.ts';
-import { cgroupLayoutFromMountinfo } from '../../../src/runtime/host-facts.ts';
+import { cgroupLayoutFromMountinfo, mountHolding } from '../../../src/runtime/host-facts.ts';
+import { parseMountinfo } from '../../../src/runtime/cgroups/index.ts';
+import { mountsBelow } from '../../../src/runtime/unmount-below.ts';
+import { compileExecPlan } from '../../../src/runtime/exec-plan.ts';
+import { hostFacts, specWith } from './helpers.ts';
 import { formatIdMap } from '../../../src/runtime/id-mappings.ts';
 import { parseArgs } from '../../../src/cli/argv.ts';
 import { parseMessage } from '../../../src/sys/berth-spawn.ts';
@@ -44,6 +48,28 @@ test('cgroup layout from mountinfo: v1 hybrid is v1, pure unified is v2', () => 
   ].join('\n');
   assert.deepEqual(cgroupLayoutFromMountinfo(v1), { version: 1, hierarchies: [{ dir: 'cpu', options: 'cpu' }, { dir: 'systemd', options: 'name=systemd' }] });
   assert.deepEqual(cgroupLayoutFromMountinfo('30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate'), { version: 2 });
+});
+
+test('the mount holding a path: longest mount point, the later of two on one point, and its sharing', () => {
+  const entries = parseMountinfo([
+    '22 1 254:0 / / rw shared:1 - ext4 /dev/vda rw',
+    '40 22 0:50 / /var/lib/berth rw - tmpfs tmpfs rw',
+    '41 40 0:51 / /var/lib/berth/c/rootfs rw shared:7 - overlay overlay rw',
+    '42 40 0:52 / /var/lib/berth/c/rootfs rw master:3 - overlay overlay rw',
+    '43 42 0:53 / /var/lib/berth/c/rootfs/proc rw - proc proc rw',
+  ].join('\n'));
+  assert.deepEqual(mountHolding(entries, '/var/lib/berth/c/rootfs'), { mountpoint: '/var/lib/berth/c/rootfs', shared: false });
+  assert.deepEqual(mountHolding(entries, '/var/lib/berth/other'), { mountpoint: '/var/lib/berth', shared: false });
+  assert.deepEqual(mountHolding(entries, '/var/lib/berthx'), { mountpoint: '/', shared: true });
+  assert.deepEqual(mountsBelow(entries, '/var/lib/berth/c/rootfs/').map((e) => e.id), [43]);
+  assert.deepEqual(mountsBelow(entries, '/var/lib/berth').map((e) => e.id), [43, 42, 41]);
+});
+
+test('exec into a container without a mount namespace takes init\'s root', () => {
+  const proc = specWith().process!;
+  const plan = compileExecPlan({ pid: 42, namespaces: ['pid', 'uts'], process: proc, host: hostFacts() });
+  assert.deepEqual(plan.find((o) => o.kind === 'chroot'), { kind: 'chroot', path: '/proc/42/root', origin: 'root.path' });
+  assert.ok(!compileExecPlan({ pid: 42, namespaces: ['mount'], process: proc, host: hostFacts() }).some((o) => o.kind === 'chroot'));
 });
 
 test('id maps are written one line per mapping', () => {
