@@ -55,8 +55,8 @@ static __attribute__((noreturn)) void wait_for_child(pid_t pid) {
 }
 
 static void do_clone(struct exec_state *st, const struct op *op) {
-  unsigned long flags = (unsigned long)arg_u64(op, 0);
-  int wait = (int)arg_u64(op, 1);
+  unsigned long flags = (unsigned long)arg_u64(op, ARG_CLONE_NAMESPACES);
+  int wait = (int)arg_u64(op, ARG_CLONE_WAIT);
   /* The child waits until the parent has reported its pid, so that "pid N" always comes before
    * anything the child writes on the shared channel. */
   int order[2];

@@ -165,9 +165,9 @@ static void op_mkfile(struct exec_state *st, const char *path, mode_t mode) {
 }
 
 static void op_mount(struct exec_state *st, const struct op *op) {
-  char *src = arg_str(op, 0), *dst = arg_str(op, 1), *type = arg_str(op, 2), *data = arg_str(op, 4);
-  unsigned long flags = (unsigned long)arg_u64(op, 3);
-  int in_root = (int)arg_u64(op, 5);
+  char *src = arg_str(op, ARG_MOUNT_SOURCE), *dst = arg_str(op, ARG_MOUNT_TARGET), *type = arg_str(op, ARG_MOUNT_FSTYPE), *data = arg_str(op, ARG_MOUNT_DATA);
+  unsigned long flags = (unsigned long)arg_u64(op, ARG_MOUNT_FLAGS);
+  int in_root = (int)arg_u64(op, ARG_MOUNT_IN_ROOT);
   char target[64];
   const char *where = dst ? dst : "/";
   int fd = -1;
@@ -184,15 +184,15 @@ static void op_mount(struct exec_state *st, const struct op *op) {
 }
 
 static void op_mknod(struct exec_state *st, const struct op *op) {
-  char *path = arg_str(op, 0);
+  char *path = arg_str(op, ARG_MKNOD_PATH);
   if (!path) fail(st, EINVAL, "mknod without path");
   char name[256];
   int parent = open_parent_in_root(st, path, name, sizeof name);
-  dev_t dev = makedev((unsigned)arg_u64(op, 2), (unsigned)arg_u64(op, 3));
-  mode_t mode = (mode_t)arg_u64(op, 1);
+  dev_t dev = makedev((unsigned)arg_u64(op, ARG_MKNOD_MAJOR), (unsigned)arg_u64(op, ARG_MKNOD_MINOR));
+  mode_t mode = (mode_t)arg_u64(op, ARG_MKNOD_MODE);
   if (unlinkat(parent, name, 0) < 0 && errno != ENOENT) fail(st, errno, "replace %s", path);
   if (mknodat(parent, name, mode, dev) < 0) fail(st, errno, "mknod %s", path);
-  if (fchownat(parent, name, (uid_t)arg_u64(op, 4), (gid_t)arg_u64(op, 5), AT_SYMLINK_NOFOLLOW) < 0)
+  if (fchownat(parent, name, (uid_t)arg_u64(op, ARG_MKNOD_UID), (gid_t)arg_u64(op, ARG_MKNOD_GID), AT_SYMLINK_NOFOLLOW) < 0)
     fail(st, errno, "chown %s", path);
   /* mknod applies the umask; the plan's mode is exact. */
   int fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -206,7 +206,7 @@ static void op_mknod(struct exec_state *st, const struct op *op) {
 }
 
 static void op_symlink(struct exec_state *st, const struct op *op) {
-  char *target = arg_str(op, 0), *path = arg_str(op, 1);
+  char *target = arg_str(op, ARG_SYMLINK_TARGET), *path = arg_str(op, ARG_SYMLINK_PATH);
   if (!target || !path) fail(st, EINVAL, "symlink needs a target and a path");
   char name[256];
   int parent = open_parent_in_root(st, path, name, sizeof name);
@@ -284,9 +284,9 @@ static void op_wait_start(struct exec_state *st) {
 }
 
 static void op_hook(struct exec_state *st, const struct op *op) {
-  char *path = arg_str(op, 0);
-  char **argv = arg_list(op, 1), **envp = arg_list(op, 2);
-  uint64_t timeout = arg_u64(op, 3);
+  char *path = arg_str(op, ARG_HOOK_PATH);
+  char **argv = arg_list(op, ARG_HOOK_ARGS), **envp = arg_list(op, ARG_HOOK_ENV);
+  uint64_t timeout = arg_u64(op, ARG_HOOK_TIMEOUT);
   int p[2];
   if (!path || pipe2(p, O_CLOEXEC) < 0) fail(st, errno, "hook pipe");
   pid_t pid = fork();
@@ -329,7 +329,7 @@ static void op_hook(struct exec_state *st, const struct op *op) {
 /* Nothing but execve itself runs here: the fds were marked close-on-exec by close-fds, before a
  * seccomp filter could forbid the calls that takes (the channel closes at exec too). */
 static void op_execve(struct exec_state *st, const struct op *op) {
-  char **argv = arg_list(op, 0), **envp = arg_list(op, 1);
+  char **argv = arg_list(op, ARG_EXECVE_ARGS), **envp = arg_list(op, ARG_EXECVE_ENV);
   if (!st->exec_path) fail(st, EINVAL, "execve before the executable was resolved");
   execve(st->exec_path, argv, envp);
   fail(st, errno, "exec %s", st->exec_path);
@@ -354,15 +354,15 @@ static void op_close_fds(struct exec_state *st, unsigned from) {
 }
 
 static void op_write_file(struct exec_state *st, const struct op *op) {
-  char *path = arg_str(op, 0);
-  int require_procfs = (int)arg_u64(op, 2);
+  char *path = arg_str(op, ARG_WRITE_FILE_PATH);
+  int require_procfs = (int)arg_u64(op, ARG_WRITE_FILE_REQUIRE_PROCFS);
   if (!path) fail(st, EINVAL, "write without path");
   int fd = openat2_in_root(root_fd(st), path, O_WRONLY | O_NOFOLLOW);
   if (fd < 0) fail(st, errno, "open %s", path);
   struct statfs sfs;
   if (require_procfs && (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC))
     fail(st, EXDEV, "%s is not on procfs", path);
-  if (op->args[1].len && write(fd, op->args[1].data, op->args[1].len) != (ssize_t)op->args[1].len)
+  if (op->args[ARG_WRITE_FILE_DATA].len && write(fd, op->args[ARG_WRITE_FILE_DATA].data, op->args[ARG_WRITE_FILE_DATA].len) != (ssize_t)op->args[ARG_WRITE_FILE_DATA].len)
     fail(st, errno, "write %s", path);
   close(fd);
   free(path);
@@ -407,10 +407,10 @@ static void op_mask_path(struct exec_state *st, const char *path, int readonly) 
 }
 
 static void op_capset(struct exec_state *st, const struct op *op) {
-  uint64_t bounding = arg_u64(op, 0), eff = arg_u64(op, 1), perm = arg_u64(op, 2), inh = arg_u64(op, 3),
-           amb = arg_u64(op, 4);
-  int last = (int)arg_u64(op, 5);
-  if (arg_u64(op, 6) == 0) {
+  uint64_t bounding = arg_u64(op, ARG_CAPSET_BOUNDING), eff = arg_u64(op, ARG_CAPSET_EFFECTIVE), perm = arg_u64(op, ARG_CAPSET_PERMITTED), inh = arg_u64(op, ARG_CAPSET_INHERITABLE),
+           amb = arg_u64(op, ARG_CAPSET_AMBIENT);
+  int last = (int)arg_u64(op, ARG_CAPSET_LAST_CAP);
+  if (arg_u64(op, ARG_CAPSET_PHASE) == 0) {
     for (int c = 0; c <= last; c++)
       if (!(bounding >> c & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
         fail(st, errno, "drop capability %d from the bounding set", c);
@@ -429,26 +429,26 @@ static void op_capset(struct exec_state *st, const struct op *op) {
 }
 
 static void op_seccomp(struct exec_state *st, const struct op *op) {
-  unsigned flags = (unsigned)arg_u64(op, 0);
-  if (op->argc < 2 || op->args[1].len % sizeof(struct sock_filter) || !op->args[1].len)
+  unsigned flags = (unsigned)arg_u64(op, ARG_SECCOMP_FLAGS);
+  if (op->argc < 2 || op->args[ARG_SECCOMP_PROGRAM].len % sizeof(struct sock_filter) || !op->args[ARG_SECCOMP_PROGRAM].len)
     fail(st, EINVAL, "seccomp program size");
   struct sock_fprog prog = {
-      .len = (unsigned short)(op->args[1].len / sizeof(struct sock_filter)),
-      .filter = (struct sock_filter *)(void *)op->args[1].data,
+      .len = (unsigned short)(op->args[ARG_SECCOMP_PROGRAM].len / sizeof(struct sock_filter)),
+      .filter = (struct sock_filter *)(void *)op->args[ARG_SECCOMP_PROGRAM].data,
   };
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0) fail(st, errno, "load seccomp filter");
 }
 
 static void op_mount_setattr(struct exec_state *st, const struct op *op) {
-  char *path = arg_str(op, 0);
+  char *path = arg_str(op, ARG_MOUNT_SETATTR_PATH);
   int fd = openat2_in_root(root_fd(st), path ? path : "/", O_PATH);
   if (fd < 0) fail(st, errno, "open %s", path ? path : "/");
   struct mount_attr attr = {
-      .attr_set = arg_u64(op, 1),
-      .attr_clr = arg_u64(op, 2),
-      .propagation = arg_u64(op, 3),
+      .attr_set = arg_u64(op, ARG_MOUNT_SETATTR_SET),
+      .attr_clr = arg_u64(op, ARG_MOUNT_SETATTR_CLEAR),
+      .propagation = arg_u64(op, ARG_MOUNT_SETATTR_PROPAGATION),
   };
-  unsigned flags = AT_EMPTY_PATH | (arg_u64(op, 4) ? AT_RECURSIVE : 0);
+  unsigned flags = AT_EMPTY_PATH | (arg_u64(op, ARG_MOUNT_SETATTR_RECURSIVE) ? AT_RECURSIVE : 0);
   if (syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr) < 0) fail(st, errno, "mount_setattr %s", path);
   close(fd);
   free(path);
@@ -474,21 +474,21 @@ void run_op(struct exec_state *st, const struct op *op) {
   char *s0 = NULL, *s1 = NULL;
   switch (op->code) {
   case OP_SETNS: {
-    s1 = arg_str(op, 1);
+    s1 = arg_str(op, ARG_SETNS_PATH);
     /* Non-blocking: a FIFO at the path must not hang the open. Only an nsfs file is joined. */
     int fd = s1 ? open(s1, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
     if (fd < 0) fail(st, errno, "open namespace %s", s1 ? s1 : "");
     struct statfs sfs;
     if (fstatfs(fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) fail(st, EINVAL, "%s is not a namespace file", s1);
-    if (setns(fd, (int)arg_u64(op, 0)) < 0) fail(st, errno, "setns %s", s1);
+    if (setns(fd, (int)arg_u64(op, ARG_SETNS_NS)) < 0) fail(st, errno, "setns %s", s1);
     close(fd);
     break;
   }
   case OP_UNSHARE:
-    if (unshare((int)arg_u64(op, 0)) < 0) fail(st, errno, "unshare");
+    if (unshare((int)arg_u64(op, ARG_UNSHARE_NAMESPACES)) < 0) fail(st, errno, "unshare");
     break;
   case OP_SYNC: {
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_SYNC_POINT);
     chan_send(st, "sync %s", s0 ? s0 : "");
     char reply[8] = {0};
     size_t n = 0;
@@ -500,14 +500,14 @@ void run_op(struct exec_state *st, const struct op *op) {
       n++;
     }
     if (strncmp(reply, "ack", 3) != 0) _exit(1);
-    if (arg_u64(op, 1)) {
+    if (arg_u64(op, ARG_SYNC_LAST)) {
       close(st->chan);
       st->chan = -1;
     }
     break;
   }
   case OP_OPEN_ROOT: {
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_OPEN_ROOT_PATH);
     int fd = s0 ? open(s0, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     if (fd < 0) fail(st, errno, "open root %s", s0 ? s0 : "");
     if (st->slots[SLOT_ROOT] >= 0) close(st->slots[SLOT_ROOT]);
@@ -516,51 +516,51 @@ void run_op(struct exec_state *st, const struct op *op) {
   }
   case OP_MOUNT: op_mount(st, op); break;
   case OP_MKDIR:
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_MKDIR_PATH);
     if (!s0) fail(st, EINVAL, "mkdir without path");
-    op_mkdir_all(st, s0, (mode_t)arg_u64(op, 1));
+    op_mkdir_all(st, s0, (mode_t)arg_u64(op, ARG_MKDIR_MODE));
     break;
   case OP_MKFILE:
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_MKFILE_PATH);
     if (!s0) fail(st, EINVAL, "mkfile without path");
-    op_mkfile(st, s0, (mode_t)arg_u64(op, 1));
+    op_mkfile(st, s0, (mode_t)arg_u64(op, ARG_MKFILE_MODE));
     break;
   case OP_SYMLINK: op_symlink(st, op); break;
   case OP_MKNOD: op_mknod(st, op); break;
   case OP_PIVOT_ROOT:
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_PIVOT_ROOT_PATH);
     op_pivot_root(st, s0 ? s0 : "");
     break;
   case OP_MOVE_ROOT:
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_MOVE_ROOT_PATH);
     op_move_root(st, s0 ? s0 : "");
     break;
   case OP_SETHOSTNAME:
-    if (sethostname((const char *)op->args[0].data, op->args[0].len) < 0) fail(st, errno, "sethostname");
+    if (sethostname((const char *)op->args[ARG_SETHOSTNAME_NAME].data, op->args[ARG_SETHOSTNAME_NAME].len) < 0) fail(st, errno, "sethostname");
     break;
   case OP_SETDOMAINNAME:
-    if (setdomainname((const char *)op->args[0].data, op->args[0].len) < 0) fail(st, errno, "setdomainname");
+    if (setdomainname((const char *)op->args[ARG_SETDOMAINNAME_NAME].data, op->args[ARG_SETDOMAINNAME_NAME].len) < 0) fail(st, errno, "setdomainname");
     break;
   case OP_SETRLIMIT: {
-    struct rlimit lim = {(rlim_t)arg_u64(op, 1), (rlim_t)arg_u64(op, 2)};
-    if (prlimit(0, (int)arg_u64(op, 0), &lim, NULL) < 0) fail(st, errno, "setrlimit %d", (int)arg_u64(op, 0));
+    struct rlimit lim = {(rlim_t)arg_u64(op, ARG_SETRLIMIT_SOFT), (rlim_t)arg_u64(op, ARG_SETRLIMIT_HARD)};
+    if (prlimit(0, (int)arg_u64(op, ARG_SETRLIMIT_RESOURCE), &lim, NULL) < 0) fail(st, errno, "setrlimit %d", (int)arg_u64(op, ARG_SETRLIMIT_RESOURCE));
     break;
   }
   case OP_SETGROUPS: {
-    size_t n = op->args[0].len / 4;
+    size_t n = op->args[ARG_SETGROUPS_GIDS].len / 4;
     gid_t *gids = calloc(n ? n : 1, sizeof(gid_t));
-    for (size_t i = 0; i < n; i++) memcpy(&gids[i], op->args[0].data + 4 * i, 4);
+    for (size_t i = 0; i < n; i++) memcpy(&gids[i], op->args[ARG_SETGROUPS_GIDS].data + 4 * i, 4);
     if (setgroups(n, gids) < 0) fail(st, errno, "setgroups");
     free(gids);
     break;
   }
   case OP_SETGID:
-    if (setresgid((gid_t)arg_u64(op, 0), (gid_t)arg_u64(op, 0), (gid_t)arg_u64(op, 0)) < 0) fail(st, errno, "setgid %u", (unsigned)arg_u64(op, 0));
+    if (setresgid((gid_t)arg_u64(op, ARG_SETGID_GID), (gid_t)arg_u64(op, ARG_SETGID_GID), (gid_t)arg_u64(op, ARG_SETGID_GID)) < 0) fail(st, errno, "setgid %u", (unsigned)arg_u64(op, ARG_SETGID_GID));
     break;
   case OP_SETUID:
-    if (setresuid((uid_t)arg_u64(op, 0), (uid_t)arg_u64(op, 0), (uid_t)arg_u64(op, 0)) < 0) fail(st, errno, "setuid %u", (unsigned)arg_u64(op, 0));
+    if (setresuid((uid_t)arg_u64(op, ARG_SETUID_UID), (uid_t)arg_u64(op, ARG_SETUID_UID), (uid_t)arg_u64(op, ARG_SETUID_UID)) < 0) fail(st, errno, "setuid %u", (unsigned)arg_u64(op, ARG_SETUID_UID));
     break;
-  case OP_UMASK: umask((mode_t)arg_u64(op, 0)); break;
+  case OP_UMASK: umask((mode_t)arg_u64(op, ARG_UMASK_MASK)); break;
   case OP_NO_NEW_PRIVS:
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(st, errno, "no_new_privs");
     break;
@@ -568,11 +568,11 @@ void run_op(struct exec_state *st, const struct op *op) {
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(st, errno, "keep capabilities");
     break;
   case OP_CHDIR:
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_CHDIR_PATH);
     op_chdir(st, s0 ? s0 : "/");
     break;
   case OP_OPEN_FIFO: {
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_OPEN_FIFO_PATH);
     /* Read-write so that the open doesn't block; `start` writes the state into it. */
     int fd = s0 ? open(s0, O_RDWR | O_CLOEXEC | O_NOFOLLOW) : -1;
     struct stat sb;
@@ -582,7 +582,7 @@ void run_op(struct exec_state *st, const struct op *op) {
     break;
   }
   case OP_CONNECT_CONSOLE: {
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_CONNECT_CONSOLE_PATH);
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     if (!s0 || strlen(s0) >= sizeof addr.sun_path) fail(st, ENAMETOOLONG, "console socket path");
     strcpy(addr.sun_path, s0);
@@ -591,23 +591,23 @@ void run_op(struct exec_state *st, const struct op *op) {
     st->slots[SLOT_CONSOLE] = fd;
     break;
   }
-  case OP_CONSOLE: setup_console(st, (unsigned)arg_u64(op, 0), (unsigned)arg_u64(op, 1), (int)arg_u64(op, 2)); break;
+  case OP_CONSOLE: setup_console(st, (unsigned)arg_u64(op, ARG_CONSOLE_ROWS), (unsigned)arg_u64(op, ARG_CONSOLE_COLS), (int)arg_u64(op, ARG_CONSOLE_BIND_CONSOLE)); break;
   case OP_RESOLVE_EXEC:
-    s0 = arg_str(op, 0), s1 = arg_str(op, 1);
+    s0 = arg_str(op, ARG_RESOLVE_EXEC_FILE), s1 = arg_str(op, ARG_RESOLVE_EXEC_SEARCH_PATH);
     if (!s0) fail(st, EINVAL, "no executable");
     op_resolve_exec(st, s0, s1);
     break;
   case OP_WAIT_START: op_wait_start(st); break;
   case OP_HOOK: op_hook(st, op); break;
   case OP_EXECVE: op_execve(st, op); break;
-  case OP_CLOSE_FDS: op_close_fds(st, 3 + (unsigned)arg_u64(op, 0)); break;
+  case OP_CLOSE_FDS: op_close_fds(st, 3 + (unsigned)arg_u64(op, ARG_CLOSE_FDS_KEEP)); break;
   case OP_CHROOT:
-    s0 = arg_str(op, 0);
+    s0 = arg_str(op, ARG_CHROOT_PATH);
     if (!s0 || chdir(s0) < 0 || chroot(".") < 0 || chdir("/") < 0) fail(st, errno, "chroot %s", s0 ? s0 : "");
     break;
   case OP_UMOUNT:
-    s0 = arg_str(op, 0);
-    if (!s0 || (umount2(s0, (int)arg_u64(op, 1) | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT))
+    s0 = arg_str(op, ARG_UMOUNT_PATH);
+    if (!s0 || (umount2(s0, (int)arg_u64(op, ARG_UMOUNT_FLAGS) | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT))
       fail(st, errno, "umount %s", s0 ? s0 : "");
     break;
   case OP_SETSID:
@@ -615,19 +615,19 @@ void run_op(struct exec_state *st, const struct op *op) {
     break;
   case OP_WRITE_FILE: op_write_file(st, op); break;
   case OP_MASK_PATH:
-    s0 = arg_str(op, 0);
-    if (s0) op_mask_path(st, s0, (int)arg_u64(op, 1));
+    s0 = arg_str(op, ARG_MASK_PATH_PATH);
+    if (s0) op_mask_path(st, s0, (int)arg_u64(op, ARG_MASK_PATH_READONLY));
     break;
   case OP_CAPSET: op_capset(st, op); break;
   case OP_SECCOMP: op_seccomp(st, op); break;
   case OP_MOUNT_SETATTR: op_mount_setattr(st, op); break;
   case OP_REOPEN_DEV_NULL: op_reopen_dev_null(st); break;
   case OP_MKFIFO:
-    s0 = arg_str(op, 0);
-    if (!s0 || mkfifo(s0, (mode_t)arg_u64(op, 1)) < 0) fail(st, errno, "mkfifo %s", s0 ? s0 : "");
+    s0 = arg_str(op, ARG_MKFIFO_PATH);
+    if (!s0 || mkfifo(s0, (mode_t)arg_u64(op, ARG_MKFIFO_MODE)) < 0) fail(st, errno, "mkfifo %s", s0 ? s0 : "");
     break;
   case OP_PERSONALITY:
-    if (personality((unsigned long)arg_u64(op, 0)) < 0) fail(st, errno, "personality");
+    if (personality((unsigned long)arg_u64(op, ARG_PERSONALITY_PERSONA)) < 0) fail(st, errno, "personality");
     break;
   default: fail(st, EINVAL, "opcode %u not valid here", op->code);
   }

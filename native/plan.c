@@ -49,7 +49,7 @@ int plan_read(int fd, struct plan *plan, char *err, size_t errlen) {
     op->code = (uint16_t)(plan->buf[off] | plan->buf[off + 1] << 8);
     op->argc = (uint16_t)(plan->buf[off + 2] | plan->buf[off + 3] << 8);
     off += 4;
-    if (op->code == 0 || op->code >= OP_MAX || op->argc > PLAN_MAX_ARGS) {
+    if (op->code == 0 || op->code >= OP_MAX || op->argc > PLAN_MAX_ARGS || op->argc != PLAN_ARGC[op->code]) {
       snprintf(err, errlen, "plan: op %u: bad opcode %u or argc %u", i, op->code, op->argc);
       return -1;
     }

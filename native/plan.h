@@ -4,63 +4,19 @@
  *   op:     u16 opcode, u16 argc, then argc times (u32 length, bytes)
  *
  * Integers are 8-byte little endian arguments; strings carry no NUL; string lists are
- * NUL-terminated strings concatenated. Opcode numbers must match src/sys/plan-ops.ts. */
+ * NUL-terminated strings concatenated. Opcodes and argument positions come from the schema in
+ * src/sys (plan-ops.generated.h). */
 #ifndef BERTH_PLAN_H
 #define BERTH_PLAN_H
 
 #include <stdint.h>
 #include <stddef.h>
 
-#define PLAN_MAGIC "BPLN"
-#define PLAN_VERSION 1
+#include "plan-ops.generated.h"
+
 #define PLAN_MAX_OPS 4096
 #define PLAN_MAX_ARGS 8
 #define PLAN_MAX_BYTES (16u << 20)
-
-enum opcode {
-  OP_SETNS = 1,
-  OP_CLONE = 2,
-  OP_SYNC = 3,
-  OP_UNSHARE = 4,
-  OP_OPEN_ROOT = 5,
-  OP_MOUNT = 6,
-  OP_MKDIR = 7,
-  OP_MKFILE = 8,
-  OP_SYMLINK = 9,
-  OP_MKNOD = 10,
-  OP_PIVOT_ROOT = 11,
-  OP_MOVE_ROOT = 12,
-  OP_SETHOSTNAME = 13,
-  OP_SETDOMAINNAME = 14,
-  OP_SETRLIMIT = 15,
-  OP_SETGROUPS = 16,
-  OP_SETGID = 17,
-  OP_SETUID = 18,
-  OP_UMASK = 19,
-  OP_NO_NEW_PRIVS = 20,
-  OP_CHDIR = 21,
-  OP_OPEN_FIFO = 22,
-  OP_CONNECT_CONSOLE = 23,
-  OP_CONSOLE = 24,
-  OP_RESOLVE_EXEC = 25,
-  OP_WAIT_START = 26,
-  OP_HOOK = 27,
-  OP_EXECVE = 28,
-  OP_SETSID = 29,
-  OP_WRITE_FILE = 30,
-  OP_CAPSET = 31,
-  OP_SECCOMP = 32,
-  OP_PERSONALITY = 33,
-  OP_MASK_PATH = 34,
-  OP_KEEP_CAPS = 35,
-  OP_MOUNT_SETATTR = 36,
-  OP_MKFIFO = 37,
-  OP_REOPEN_DEV_NULL = 38,
-  OP_CLOSE_FDS = 39,
-  OP_CHROOT = 40,
-  OP_UMOUNT = 41,
-  OP_MAX = 42
-};
 
 struct arg {
   uint32_t len;

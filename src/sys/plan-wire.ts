@@ -7,10 +7,10 @@ import type { NamespaceType } from '../oci/runtime-spec.ts';
 import { CLONE_FLAG } from './kernel-constants.ts';
 import { OPCODES, type OpKind, type Plan, type PlanOp } from './plan-ops.ts';
 
-const MAGIC = 'BPLN';
-const VERSION = 1;
+export const PLAN_MAGIC = 'BPLN';
+export const PLAN_VERSION = 1;
 
-type Codec =
+export type Codec =
   | 'str' // string ('' on the wire for null)
   | 'nstr' // nullable string
   | 'num' // number as u64
@@ -22,8 +22,9 @@ type Codec =
   | 'ns' // one NamespaceType as its CLONE_ flag
   | 'nslist'; // NamespaceType[] as OR of CLONE_ flags
 
-// The argument layout of each operation, in wire order. Must match native/ops.c.
-const LAYOUT: { [K in OpKind]: Array<[string, Codec]> } = {
+// The argument layout of each operation, in wire order: the one schema of the plan contract.
+// native/plan-ops.generated.h is generated from it (scripts/gen-plan-header.ts).
+export const PLAN_LAYOUT: { [K in OpKind]: Array<[string, Codec]> } = {
   setns: [['ns', 'ns'], ['path', 'str']],
   clone: [['namespaces', 'nslist'], ['wait', 'bool']],
   sync: [['point', 'str'], ['last', 'bool']],
@@ -120,7 +121,7 @@ function fieldValue(op: PlanOp, field: string): unknown {
 export function encodePlan(plan: Plan): Buffer {
   const parts: Buffer[] = [];
   for (const op of plan) {
-    const layout = LAYOUT[op.kind];
+    const layout = PLAN_LAYOUT[op.kind];
     const head = Buffer.alloc(4);
     head.writeUInt16LE(OPCODES[op.kind], 0);
     head.writeUInt16LE(layout.length, 2);
@@ -134,8 +135,8 @@ export function encodePlan(plan: Plan): Buffer {
   }
   const body = Buffer.concat(parts);
   const header = Buffer.alloc(16);
-  header.write(MAGIC, 0, 'ascii');
-  header.writeUInt32LE(VERSION, 4);
+  header.write(PLAN_MAGIC, 0, 'ascii');
+  header.writeUInt32LE(PLAN_VERSION, 4);
   header.writeUInt32LE(plan.length, 8);
   header.writeUInt32LE(body.length, 12);
   return Buffer.concat([header, body]);
@@ -172,7 +173,7 @@ function decodeArg(codec: Codec, b: Buffer): unknown {
 
 /** Decodes a wire plan back into operations (origins are not carried on the wire). */
 export function decodePlan(buf: Buffer): Plan {
-  if (buf.toString('ascii', 0, 4) !== MAGIC || buf.readUInt32LE(4) !== VERSION) throw new Error('not a berth plan');
+  if (buf.toString('ascii', 0, 4) !== PLAN_MAGIC || buf.readUInt32LE(4) !== PLAN_VERSION) throw new Error('not a berth plan');
   const count = buf.readUInt32LE(8);
   let off = 16;
   const plan: Plan = [];
@@ -182,7 +183,7 @@ export function decodePlan(buf: Buffer): Plan {
     off += 4;
     const kind = KIND_OF.get(code);
     if (!kind) throw new Error(`unknown opcode ${code} at op ${i}`);
-    const layout = LAYOUT[kind];
+    const layout = PLAN_LAYOUT[kind];
     if (argc !== layout.length) throw new Error(`op ${i} (${kind}): ${argc} args, expected ${layout.length}`);
     const op: Record<string, unknown> = { kind };
     for (const [field, codec] of layout) {
