@@ -9,6 +9,7 @@ import {
   addProcess, cgroupFileExists, directoryExists, errnoOf, makeCgroupDirs, readCgroupFile, readCgroupFileIfExists,
   readProcs, removeCgroupDirs, removeEmptyParents, writeCgroupFile, writeCgroupFileRaw,
 } from './cgroupfs.ts';
+import { attachDeviceProgram } from './device-program.ts';
 import type { CgroupManagerRecordV2 } from './manager-record.ts';
 import { writePlan } from './plan-writer.ts';
 import { planCgroupWrites, type PlanContext } from './resource-plan.ts';
@@ -54,7 +55,7 @@ export class CgroupManagerV2 implements CgroupManager {
   }
 
   async set(resources: Resources | undefined): Promise<string[]> {
-    const ctx: PlanContext = { v2DeviceRules: this.settings.v2DeviceRules ?? 'refuse' };
+    const ctx: PlanContext = {};
     if (resources?.blockIO) ctx.ioBfqWeight = await cgroupFileExists(this.dir, 'io.bfq.weight');
     if (resources?.memory?.checkBeforeUpdate) {
       const current = await readCgroupFileIfExists(this.dir, 'memory.current');
@@ -62,6 +63,7 @@ export class CgroupManagerV2 implements CgroupManager {
     }
     const plan = planCgroupWrites(resources, 'v2', ctx);
     await writePlan(plan, () => this.dir);
+    if (plan.deviceProgram) await (this.settings.attachDeviceProgram ?? attachDeviceProgram)(this.dir, plan.deviceProgram);
     return plan.warnings;
   }
 
