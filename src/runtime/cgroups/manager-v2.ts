@@ -9,7 +9,6 @@ import {
   addProcess, cgroupFileExists, directoryExists, errnoOf, makeCgroupDirs, readCgroupFile, readCgroupFileIfExists,
   readProcs, removeCgroupDirs, removeEmptyParents, writeCgroupFile, writeCgroupFileRaw,
 } from './cgroupfs.ts';
-import { attachDeviceProgram } from './device-program.ts';
 import type { CgroupManagerRecordV2 } from './manager-record.ts';
 import { writePlan } from './plan-writer.ts';
 import { planCgroupWrites, type PlanContext } from './resource-plan.ts';
@@ -63,7 +62,11 @@ export class CgroupManagerV2 implements CgroupManager {
     }
     const plan = planCgroupWrites(resources, 'v2', ctx);
     await writePlan(plan, () => this.dir);
-    if (plan.deviceProgram) await (this.settings.attachDeviceProgram ?? attachDeviceProgram)(this.dir, plan.deviceProgram);
+    if (plan.deviceProgram) {
+      // Loaded on first use: bpf(2) goes through koffi, a native addon that a start-up snapshot cannot hold.
+      const attach = this.settings.attachDeviceProgram ?? (await import('./device-program.ts')).attachDeviceProgram;
+      await attach(this.dir, plan.deviceProgram);
+    }
     return plan.warnings;
   }
 
