@@ -8,9 +8,9 @@
 // cgroups, the node directory, and the root's hugetlb enablement if this test added it.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,34 +21,17 @@ import { attachDeviceProgram, DEVICE_PROGRAM_NAME, deviceProgramsOf } from '../.
 import { BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgAttach, bpfProgLoad } from '../../../src/sys/bpf.ts';
 import { mknod, S_IFBLK, S_IFCHR } from '../../../src/sys/mknod.ts';
 import { rulesAllow, type DeviceRequest } from '../../unit/cgroups/device-reference-model.ts';
+import { bpftoolShow, hostDisk, restoreRootControllers, rootControllers, UNIFIED, v2DeviceTestsSkip } from './v2-host.ts';
 
-const UNIFIED = '/sys/fs/cgroup/unified';
 /** r0 = 1; exit */
 const ALLOW_EVERYTHING = Uint8Array.from([0xb4, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-const CGROUP2_SUPER_MAGIC = 0x63677270;
-
-function unifiedMounted(): boolean {
-  try {
-    return statfsSync(UNIFIED).type === CGROUP2_SUPER_MAGIC;
-  } catch {
-    return false;
-  }
-}
-function hasBpftool(): boolean {
-  try {
-    execFileSync('bpftool', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = process.getuid?.() !== 0 ? 'needs root' : !unifiedMounted() ? `needs a cgroup2 mount at ${UNIFIED}` : !hasBpftool() ? 'needs bpftool' : false;
+const skip = v2DeviceTestsSkip();
 
 const base = join(UNIFIED, `berth-test-v2dev-${randomBytes(4).toString('hex')}`);
 const leaf = join(base, 'c1');
 const nodes = mkdtempSync(join(tmpdir(), 'berth-test-v2dev-nodes-'));
 const children = new Set<ChildProcess>();
-const rootControlBefore = skip ? '' : readFileSync(join(UNIFIED, 'cgroup.subtree_control'), 'utf8').trim();
+const rootControlBefore = skip ? [] : rootControllers();
 
 after(async () => {
   for (const c of children) {
@@ -63,22 +46,8 @@ after(async () => {
     }
   }
   rmSync(nodes, { recursive: true, force: true });
-  for (const c of skip ? [] : readFileSync(join(UNIFIED, 'cgroup.subtree_control'), 'utf8').split(/\s+/).filter(Boolean)) {
-    if (rootControlBefore.split(/\s+/).includes(c)) continue;
-    try {
-      writeFileSync(join(UNIFIED, 'cgroup.subtree_control'), `-${c}`);
-    } catch {
-      // another cgroup on the host uses it now: leave it enabled
-    }
-  }
+  if (!skip) restoreRootControllers(rootControlBefore);
 });
-
-/** The host's first disk that is not a loop device (read only, never written), else loop0. */
-function hostDisk(): { major: number; minor: number } {
-  const ids = readdirSync('/sys/dev/block').map((e) => e.split(':').map(Number) as [number, number]);
-  const [major, minor] = ids.find(([ma, mi]) => ma !== 7 && mi === 0) ?? [7, 0];
-  return { major, minor };
-}
 
 interface Node extends DeviceRequest {
   path: string;
@@ -176,10 +145,6 @@ function assertFollowsRules(results: Awaited<ReturnType<typeof verdicts>>): void
     if (r.allowed) assert.notEqual(r.got, 'EPERM', `${r.what} is allowed by the rules`);
     else assert.equal(r.got, 'EPERM', `${r.what} is denied by the rules`);
   }
-}
-
-function bpftoolShow(dir: string): Array<{ id: number; attach_type: string; name: string }> {
-  return JSON.parse(execFileSync('bpftool', ['--json', 'cgroup', 'show', dir], { encoding: 'utf8' }).trim() || '[]');
 }
 
 test('v2 device rules: an attached eBPF program denies what the rules deny; update swaps it', { skip }, async () => {

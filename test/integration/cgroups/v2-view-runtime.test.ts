@@ -10,27 +10,22 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../../../src/oci/runtime-spec.ts';
 import { makeBundle, type TestBundle } from '../../support/bundle.ts';
 import { berthRuntimeBin, runCli, RuntimeCli, type RunResult } from '../../support/cli.ts';
+import { bpftoolShow, hostDisk, restoreRootControllers, rootControllers, UNIFIED, v2DeviceTestsSkip } from './v2-host.ts';
 
-const UNIFIED = '/sys/fs/cgroup/unified';
-const CGROUP2_SUPER_MAGIC = 0x63677270;
-
-function available(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root';
+function unshareMissing(): string | false {
   try {
-    if (statfsSync(UNIFIED).type !== CGROUP2_SUPER_MAGIC) return `needs a cgroup2 mount at ${UNIFIED}`;
-    execFileSync('bpftool', ['version'], { stdio: 'ignore' });
     execFileSync('unshare', ['--version'], { stdio: 'ignore' });
+    return false;
   } catch {
-    return `needs a cgroup2 mount at ${UNIFIED}, bpftool and unshare`;
+    return 'needs unshare';
   }
-  return false;
 }
-const skip = available();
+const skip = v2DeviceTestsSkip() || unshareMissing();
 
 /** berth-runtime, each command in a fresh private mount namespace that shows cgroup v2 only. */
 class V2ViewRuntime extends RuntimeCli {
@@ -43,7 +38,7 @@ class V2ViewRuntime extends RuntimeCli {
 const prefix = `berth-test-v2view-${randomBytes(4).toString('hex')}`;
 const rt = new V2ViewRuntime();
 const bundles: TestBundle[] = [];
-const rootControlBefore = skip ? '' : readFileSync(join(UNIFIED, 'cgroup.subtree_control'), 'utf8').trim();
+const rootControlBefore = skip ? [] : rootControllers();
 
 after(() => {
   rt.cleanup();
@@ -53,22 +48,10 @@ after(() => {
     for (const e of readdirSync(base, { withFileTypes: true })) if (e.isDirectory()) rmdirSync(join(base, e.name));
     rmdirSync(base);
   }
-  for (const c of skip ? [] : readFileSync(join(UNIFIED, 'cgroup.subtree_control'), 'utf8').split(/\s+/).filter(Boolean)) {
-    if (rootControlBefore.split(/\s+/).includes(c)) continue;
-    try {
-      writeFileSync(join(UNIFIED, 'cgroup.subtree_control'), `-${c}`);
-    } catch {
-      // another cgroup on the host uses it now: leave it enabled
-    }
-  }
+  if (!skip) restoreRootControllers(rootControlBefore);
 });
 
-/** The host's first disk that is not a loop device, else loop0 (the container only reads it). */
-function hostDisk(): string {
-  const ids = readdirSync('/sys/dev/block').map((e) => e.split(':'));
-  const disk = ids.find(([ma, mi]) => ma !== '7' && mi === '0') ?? ['7', '0'];
-  return `${disk[0]} ${disk[1]}`;
-}
+const disk = hostDisk();
 
 function bundle(args: string[], name: string, mutate: (s: Spec) => void = () => {}): TestBundle {
   const b = makeBundle(args, (s) => {
@@ -82,16 +65,13 @@ function bundle(args: string[], name: string, mutate: (s: Spec) => void = () => 
 }
 
 const PROBE = [
-  `mknod /tmp/disk b ${hostDisk()} || echo mknod-failed`,
+  `mknod /tmp/disk b ${disk.major} ${disk.minor} || echo mknod-failed`,
   'head -c 512 /tmp/disk >/dev/null && echo disk-read || echo disk-denied',
   'head -c 1 /dev/zero >/dev/null && echo zero-read || echo zero-denied',
   'head -c 1 /dev/urandom >/dev/null && echo urandom-read || echo urandom-denied',
   'echo x >/dev/null && echo null-write || echo null-denied',
   'rm -f /tmp/disk',
 ].join('; ');
-
-const bpftoolShow = (dir: string): Array<{ id: number; name: string; attach_type: string }> =>
-  JSON.parse(execFileSync('bpftool', ['--json', 'cgroup', 'show', dir], { encoding: 'utf8' }).trim() || '[]');
 
 test('v2-only view: a container that mknods the host disk cannot read it; the usual devices work', { skip }, () => {
   const b = bundle(['sh', '-c', PROBE], 'run');
@@ -117,16 +97,16 @@ test('v2-only view: update with new device rules swaps the program, and the new 
 
   // The new rules replace the config's (runc's defaults follow them, as at create): the disk
   // becomes readable, then an empty list takes that back.
-  const [major, minor] = hostDisk().split(' ').map(Number);
+  const { major, minor } = disk;
   let previous = before[0]!.id;
-  for (const [devices, disk] of [[[{ allow: true, type: 'b', major, minor, access: 'r' }], 'disk-read'], [[], 'disk-denied']] as const) {
+  for (const [devices, diskLine] of [[[{ allow: true, type: 'b', major, minor, access: 'r' }], 'disk-read'], [[], 'disk-denied']] as const) {
     rt.ok(['update', '-r', '-', id], { input: JSON.stringify({ devices }) });
     const now = bpftoolShow(dir);
     assert.equal(now.length, 1, `exactly one device program: ${JSON.stringify(now)}`);
     assert.equal(now[0]!.name, 'berth_devices');
     assert.notEqual(now[0]!.id, previous, 'a new program took the old one\'s place');
     previous = now[0]!.id;
-    assert.deepEqual(rt.ok(['exec', id, 'sh', '-c', PROBE]).trim().split('\n'), [disk, 'zero-read', 'urandom-read', 'null-write']);
+    assert.deepEqual(rt.ok(['exec', id, 'sh', '-c', PROBE]).trim().split('\n'), [diskLine, 'zero-read', 'urandom-read', 'null-write']);
   }
   assert.equal(JSON.parse(rt.ok(['state', id])).status, 'running');
 
