@@ -3,6 +3,8 @@
 // it in a single step (Linux 5.6+); otherwise the new program is attached first (both then apply:
 // a device must pass every program) and the old ones are detached after. Programs that are not
 // berth's (found by name) are left in place: an extra device program can only deny more.
+// Import it dynamically (as manager-v2 does): src/sys/bpf.ts loads koffi, which berth-runtime's
+// start-up snapshot cannot hold.
 import { closeSync, constants, openSync } from 'node:fs';
 import { BerthError, fromSystemError } from '../../oci/errors.ts';
 import {
@@ -89,7 +91,7 @@ export function attachDeviceProgram(dir: string, insns: Uint8Array): void {
     }
   } catch (err) {
     const e = err instanceof BerthError ? err : fromSystemError(err, 'bpf', dir);
-    const hint = e.where.errno === 'EBADF' ? ' (not a cgroup v2 directory)' : e.where.errno === 'EPERM' ? ' (needs CAP_BPF and CAP_NET_ADMIN, or CAP_SYS_ADMIN)' : '';
+    const hint = e.where.errno === 'EBADF' ? ' (not a cgroup v2 directory)' : e.where.errno === 'EPERM' ? ' (bpf(2) needs CAP_SYS_ADMIN, or CAP_BPF and CAP_NET_ADMIN, in the host user namespace)' : '';
     throw new BerthError(e.kind, `cannot enforce ${FIELD} on cgroup v2 (eBPF device program for ${dir}): ${e.message}${hint}`, {
       ...e.where,
       field: FIELD,
