@@ -11,7 +11,19 @@ mkdirSync('dist');
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', sourcemap: false };
 // CommonJS output has no module URL: berth-spawn is then found through BERTH_SPAWN (bin/berth-runtime).
-const cjs = { format: 'cjs', define: { 'import.meta.url': 'undefined' } };
+// koffi (bpf(2) for cgroup v2 device programs) stays outside: a native addon, loaded on first use.
+// A snapshot's own require() loads only built-in modules, so koffi is found from the bundle's path.
+const userRequire = {
+  name: 'user-require',
+  setup(b) {
+    b.onResolve({ filter: /^koffi$/ }, () => ({ path: 'koffi', namespace: 'user-require' }));
+    b.onLoad({ filter: /.*/, namespace: 'user-require' }, (a) => ({
+      contents: `module.exports = require('node:module').createRequire(__filename)(${JSON.stringify(a.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+const cjs = { format: 'cjs', define: { 'import.meta.url': 'undefined' }, plugins: [userRequire] };
 
 await build({
   ...common,

@@ -179,7 +179,7 @@ export class Runtime {
       wait,
       host,
     });
-    const cgroups = await openCgroupManager({ id: options.id, cgroupsPath: spec.linux?.cgroupsPath, ...CGROUP_SETTINGS });
+    const cgroups = await openCgroupManager({ id: options.id, cgroupsPath: spec.linux?.cgroupsPath });
     this.store.claim(options.id);
     const record: ContainerRecord = {
       id: options.id,
@@ -488,9 +488,12 @@ export class Runtime {
   async update(id: string, resources: Resources): Promise<string[]> {
     const record = this.store.read(id);
     if (this.status(record) === 'stopped') throw precondition(`cannot update container "${id}": it is stopped`, { op: 'update' });
-    // Device rules are written once at create; rewriting them would briefly deny every device.
-    const { devices: _devices, ...writable } = resources;
-    const warnings = await this.cgroups(record).set(writable);
+    // v1 device rules are written once at create: rewriting them line by line would briefly deny
+    // every device. A v2 device program is swapped whole, built as create builds it.
+    const cgroups = this.cgroups(record);
+    const { devices, ...writable } = resources;
+    const linuxDevices = record.config.linux?.devices;
+    const warnings = await cgroups.set(cgroups.mode === 'v2' && devices ? withDefaultDeviceRules({ ...writable, devices }, linuxDevices) : writable);
     const linux = (record.config.linux ??= {});
     linux.resources = mergeResources(linux.resources, resources);
     this.store.write(record);
@@ -498,7 +501,7 @@ export class Runtime {
   }
 
   cgroups(record: ContainerRecord): CgroupManager {
-    return cgroupManagerFromJSON(record.cgroup, CGROUP_SETTINGS);
+    return cgroupManagerFromJSON(record.cgroup);
   }
 
   /** create + start; in the foreground, waits and returns the container's exit status. */
@@ -542,10 +545,6 @@ export class Runtime {
     }
   }
 }
-
-// On cgroup v2 device rules need an eBPF program berth doesn't have yet: run without them (the
-// container still gets only the device nodes its config lists) and say so.
-const CGROUP_SETTINGS = { v2DeviceRules: 'ignore' as const };
 
 function killQuietly(pid: number, sig: NodeJS.Signals | number): void {
   if (!pid) return;

@@ -33,6 +33,10 @@ export function features(input: FeaturesInput): Record<string, unknown> {
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
     },
-    annotations: { 'org.berth.runtime.version': input.version },
+    annotations: {
+      'org.berth.runtime.version': input.version,
+      // features.md has no field for it: on cgroup v2, linux.resources.devices is an eBPF program.
+      'org.berth.runtime.cgroup.v2.devices': 'ebpf',
+    },
   };
 }

@@ -46,8 +46,8 @@ export interface CgroupManagerSettings {
   freezeTimeoutMs?: number;
   /** Where the kernel lists huge page sizes; default /sys/kernel/mm/hugepages. */
   hugepagesDir?: string;
-  /** cgroup v2 device rules cannot be enforced by berth yet: refuse them (default) or run without them. */
-  v2DeviceRules?: 'refuse' | 'ignore';
+  /** v2: puts a device program on a cgroup directory; default the kernel's bpf(2) (tests pass a recorder). */
+  attachDeviceProgram?: (dir: string, program: Uint8Array) => void | Promise<void>;
 }
 
 export interface CgroupManagerOptions extends CgroupManagerSettings, CgroupsPathOptions {

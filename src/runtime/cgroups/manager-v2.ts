@@ -54,7 +54,7 @@ export class CgroupManagerV2 implements CgroupManager {
   }
 
   async set(resources: Resources | undefined): Promise<string[]> {
-    const ctx: PlanContext = { v2DeviceRules: this.settings.v2DeviceRules ?? 'refuse' };
+    const ctx: PlanContext = {};
     if (resources?.blockIO) ctx.ioBfqWeight = await cgroupFileExists(this.dir, 'io.bfq.weight');
     if (resources?.memory?.checkBeforeUpdate) {
       const current = await readCgroupFileIfExists(this.dir, 'memory.current');
@@ -62,6 +62,11 @@ export class CgroupManagerV2 implements CgroupManager {
     }
     const plan = planCgroupWrites(resources, 'v2', ctx);
     await writePlan(plan, () => this.dir);
+    if (plan.deviceProgram) {
+      // Loaded on first use: bpf(2) goes through koffi, a native addon that a start-up snapshot cannot hold.
+      const attach = this.settings.attachDeviceProgram ?? (await import('./device-program.ts')).attachDeviceProgram;
+      await attach(this.dir, plan.deviceProgram);
+    }
     return plan.warnings;
   }
 

@@ -2,7 +2,7 @@
 // hugetlb, rdma, then `unified` last so that its raw key-values win.
 import { invalid, precondition, unimplemented } from '../../oci/errors.ts';
 import type { Resources } from '../../oci/runtime-spec.ts';
-import { deviceRuleLine } from './device-rules.ts';
+import { compileDeviceProgram } from './device-bpf.ts';
 import { rdmaLines } from './rdma-lines.ts';
 import type { CgroupPlan, CgroupWrite, PlanContext } from './resource-plan.ts';
 import { cpuList, decimal, deviceNumbers, inRange, integer, limit, nonNegative, pageSize } from './resource-values.ts';
@@ -112,17 +112,8 @@ export function planV2(r: Resources, ctx: PlanContext): CgroupPlan {
     }
   }
 
-  // devices: v2 enforces them with an eBPF program attached to the cgroup, which berth lacks.
-  if (r.devices && r.devices.length > 0) {
-    r.devices.forEach((rule, i) => deviceRuleLine(rule, i)); // still refuse malformed rules
-    if (ctx.v2DeviceRules !== 'ignore') {
-      throw unimplemented(
-        `${R}.devices cannot be enforced: cgroup v2 device rules need an eBPF program, which berth does not implement yet`,
-        { field: `${R}.devices` },
-      );
-    }
-    warnings.push(`${R}.devices is not enforced on cgroup v2 (no eBPF device program); devices are limited only by what is in /dev`);
-  }
+  // devices: v2 has no devices files; an eBPF program attached to the cgroup decides.
+  const deviceProgram = r.devices && r.devices.length > 0 ? compileDeviceProgram(r.devices) : undefined;
 
   // cpuset
   if (c?.cpus) w('cpuset', 'cpuset.cpus', cpuList(c.cpus, `${R}.cpu.cpus`), `${R}.cpu.cpus`);
@@ -153,5 +144,5 @@ export function planV2(r: Resources, ctx: PlanContext): CgroupPlan {
     w(key.slice(0, key.indexOf('.')), key, value, f);
   }
 
-  return { writes, warnings };
+  return deviceProgram ? { writes, warnings, deviceProgram } : { writes, warnings };
 }

@@ -25,6 +25,8 @@ export interface CgroupPlan {
   writes: CgroupWrite[];
   /** Requested settings that have no effect in this mode (runc ignores them silently). */
   warnings: string[];
+  /** v2: the device rules as a cgroup device eBPF program (struct bpf_insn bytes) to attach. */
+  deviceProgram?: Uint8Array;
 }
 
 /** Facts about the target cgroup that change which files or which order runc would use. */
@@ -39,8 +41,6 @@ export interface PlanContext {
   blkioWeightFile?: 'blkio.weight' | 'blkio.bfq.weight';
   /** v2: whether io.bfq.weight exists (BFQ); otherwise weight goes to io.weight, converted. */
   ioBfqWeight?: boolean;
-  /** v2: device rules need an eBPF program berth does not have; 'ignore' leaves devices unconfined. Default 'refuse'. */
-  v2DeviceRules?: 'refuse' | 'ignore';
 }
 
 export function planCgroupWrites(resources: Resources | undefined, mode: CgroupMode, context: PlanContext = {}): CgroupPlan {

@@ -32,6 +32,8 @@ test('features reports what berth implements, in runc\'s JSON shape', () => {
   assert.ok(f.mountOptions.includes('rro') && f.mountOptions.includes('nosymfollow'));
   assert.deepEqual(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
   assert.equal(f.linux.cgroup.v1, true);
+  assert.equal(f.linux.cgroup.v2, true);
+  assert.equal(f.annotations['org.berth.runtime.cgroup.v2.devices'], 'ebpf', 'v2 device rules are enforced');
   assert.equal(f.linux.cgroup.systemd, false);
   assert.equal(f.linux.seccomp.enabled, true);
   assert.ok(f.linux.seccomp.archs.includes('SCMP_ARCH_X86_64'));

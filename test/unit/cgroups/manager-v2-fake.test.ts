@@ -5,6 +5,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../../../src/oci/errors.ts';
 import { cgroupManagerFromJSON, openCgroupManager, type CgroupManager } from '../../../src/runtime/cgroups/cgroup-manager.ts';
+import { compileDeviceProgram } from '../../../src/runtime/cgroups/device-bpf.ts';
 import { fakeTree, type FakeTree } from './fake-cgroupfs.ts';
 
 let tree: FakeTree;
@@ -109,12 +110,24 @@ test('a limit whose controller file is missing fails with field, path and errno'
     err.message.includes('hugetlb.2MB.max'));
 });
 
-test('device rules are refused on v2 by default, accepted with a warning when the runtime allows it', async () => {
+test('device rules become a program attached to the cgroup; a failed attach fails set', async () => {
   await manager.create();
   await tree.files(leaf, KERNEL_FILES);
-  await assert.rejects(manager.set({ devices: [{ allow: false, access: 'rwm' }] }), (err: unknown) => err instanceof BerthError && err.kind === 'unimplemented');
-  const lenient = cgroupManagerFromJSON(manager.toJSON(), { v2DeviceRules: 'ignore' });
-  assert.equal((await lenient.set({ devices: [{ allow: false, access: 'rwm' }] })).length, 1);
+  const attached: Array<{ dir: string; program: Uint8Array }> = [];
+  const recording = cgroupManagerFromJSON(manager.toJSON(), { attachDeviceProgram: (dir, program) => void attached.push({ dir, program }) });
+  const devices = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }];
+  assert.deepEqual(await recording.set({ devices, pids: { limit: 9 } }), []);
+  assert.equal(await tree.read(join(leaf, 'pids.max')), '9');
+  assert.deepEqual(attached, [{ dir: leaf, program: compileDeviceProgram(devices) }]);
+  await recording.set({ pids: { limit: 10 } });
+  assert.equal(attached.length, 1, 'no device rules: the program is left as it is');
+
+  const failing = cgroupManagerFromJSON(manager.toJSON(), {
+    attachDeviceProgram: () => {
+      throw new BerthError('permission-denied', 'cannot enforce linux.resources.devices on cgroup v2: bpf(BPF_PROG_LOAD): operation not permitted', { field: 'linux.resources.devices' });
+    },
+  });
+  await assert.rejects(failing.set({ devices }), (err: unknown) => err instanceof BerthError && err.where.field === 'linux.resources.devices');
 });
 
 test('apply writes the pid; pids lists the cgroup and, recursively, its sub-cgroups', async () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerthError, type ErrorKind } from '../../../src/oci/errors.ts';
+import { compileDeviceProgram } from '../../../src/runtime/cgroups/device-bpf.ts';
 import { planCgroupWrites, type CgroupPlan } from '../../../src/runtime/cgroups/resource-plan.ts';
 
 const lines = (plan: CgroupPlan): string[] => plan.writes.map((w) => `${w.file}=${w.value}`);
@@ -91,16 +92,16 @@ test('io: BFQ takes weights as they are, io.weight takes them converted', () => 
   assert.match(plain.warnings[0] ?? '', /weightDevice\[0\]\.weight .*BFQ/);
 });
 
-test('devices: refused on v2 (no eBPF program) unless the caller accepts running without them', () => {
-  const r = { devices: [{ allow: false, access: 'rwm' }] };
-  assert.throws(() => planCgroupWrites(r, 'v2'), failsOn('linux.resources.devices', 'unimplemented'));
-  const ignored = planCgroupWrites(r, 'v2', { v2DeviceRules: 'ignore' });
-  assert.deepEqual(ignored.writes, []);
-  assert.match(ignored.warnings[0] ?? '', /not enforced/);
-  assert.throws(
-    () => planCgroupWrites({ devices: [{ allow: true, access: 'x' }] }, 'v2', { v2DeviceRules: 'ignore' }),
-    failsOn('linux.resources.devices[0].access'),
-  );
+test('devices: on v2 a device program instead of file writes; malformed rules are refused', () => {
+  const devices = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }];
+  const plan = planCgroupWrites({ devices, pids: { limit: 5 } }, 'v2');
+  assert.deepEqual(lines(plan), ['pids.max=5']);
+  assert.deepEqual(plan.warnings, []);
+  assert.deepEqual(plan.deviceProgram, compileDeviceProgram(devices));
+  assert.equal(planCgroupWrites({ devices: [] }, 'v2').deviceProgram, undefined, 'no rules: the program in place stays');
+  assert.equal(planCgroupWrites({ pids: { limit: 5 } }, 'v2').deviceProgram, undefined);
+  assert.equal(planCgroupWrites({ devices }, 'v1').deviceProgram, undefined, 'v1 writes devices.allow/deny');
+  assert.throws(() => planCgroupWrites({ devices: [{ allow: true, access: 'x' }] }, 'v2'), failsOn('linux.resources.devices[0].access'));
 });
 
 test('network classes and priorities do not exist on v2', () => {
