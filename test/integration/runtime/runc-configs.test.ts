@@ -121,7 +121,6 @@ test('hostname in a uts namespace joined by path is set there', () => {
 });
 
 test('no mount namespace: runs chrooted in the rootfs, its mounts are made and removed again at delete', () => {
-  const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
   const b = runcBundle(['sh', '-c', 'cat /.berth-test-rootfs; echo; grep -c . /proc/mounts >/dev/null && echo proc-ok; ls /dev/null'], (s) => {
     s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
     s.root!.readonly = false;
@@ -129,8 +128,7 @@ test('no mount namespace: runs chrooted in the rootfs, its mounts are made and r
   const r = run(b);
   assert.equal(r.code, 0, r.err);
   assert.deepEqual(r.out.trim().split('\n'), [b.rootfs, 'proc-ok', '/dev/null']);
-  assert.deepEqual(leftovers(b.rootfs, join(rt.root, b.id), b.id), []);
-  assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length, hostMounts, 'the host mount table is as before');
+  assert.deepEqual(leftovers(b.rootfs, join(rt.root, b.id), b.id), [], 'the mounts made in the host table are gone');
 });
 
 test('no mount namespace: what would change the host mounts is refused naming the field', () => {
