@@ -96,8 +96,10 @@ export class CniExecutor {
         });
       }
       let result: CniResult | undefined;
+      let reached = 0;
       try {
         for (const [index, plugin] of list.plugins.entries()) {
+          reached = index;
           const stdin = pluginStdin(list, plugin, { prevResult: result, capabilityArgs });
           const stdout = await this.#invoke({ list, index }, 'ADD', stdin, inv);
           result = this.#addResult(stdout, { list, index });
@@ -105,7 +107,7 @@ export class CniExecutor {
         await this.cache.write(this.#record(key, list, inv, capabilityArgs, result));
         return result!;
       } catch (err) {
-        throw await this.#undoAdd(err, key, list, inv, capabilityArgs);
+        throw await this.#undoAdd(err, key, list, inv, capabilityArgs, reached);
       }
     });
   }
@@ -293,12 +295,13 @@ export class CniExecutor {
 
   /**
    * After a failed ADD: DEL the whole list in reverse, without prevResult (what containerd and
-   * cri-o do by tearing down). If that fails too, a record without a result stays in the cache so
-   * that a later detach or GC can finish the job.
+   * cri-o do by tearing down); a plugin that is not installed is skipped if its ADD never ran. If
+   * that fails too, a record without a result stays in the cache so that a later detach or GC can
+   * finish the job.
    */
-  async #undoAdd(err: unknown, key: AttachmentKey, list: NetworkConfigList, inv: InvocationArgs, capabilityArgs: Record<string, unknown>): Promise<unknown> {
+  async #undoAdd(err: unknown, key: AttachmentKey, list: NetworkConfigList, inv: InvocationArgs, capabilityArgs: Record<string, unknown>, reached: number): Promise<unknown> {
     try {
-      await this.#delAll(list, inv, capabilityArgs, undefined);
+      await this.#delAll(list, inv, capabilityArgs, undefined, reached);
       await this.cache.remove(key);
       return err;
     } catch (undoErr) {
@@ -308,10 +311,18 @@ export class CniExecutor {
     }
   }
 
-  /** DEL in reverse order; the first failure stops it (later plugins' state may still be needed, as libcni). */
-  async #delAll(list: NetworkConfigList, inv: InvocationArgs, capabilityArgs: Record<string, unknown>, prevResult: CniResult | undefined): Promise<void> {
+  /**
+   * DEL in reverse order; the first failure stops it, as libcni: an earlier plugin's state (the
+   * IP lease) must outlive a later one's (port forwards to that IP) until that is gone.
+   */
+  async #delAll(list: NetworkConfigList, inv: InvocationArgs, capabilityArgs: Record<string, unknown>, prevResult: CniResult | undefined, missingOkFrom = Infinity): Promise<void> {
     for (let index = list.plugins.length - 1; index >= 0; index--) {
-      await this.#invoke({ list, index }, 'DEL', pluginStdin(list, list.plugins[index]!, { prevResult, capabilityArgs }), inv);
+      try {
+        await this.#invoke({ list, index }, 'DEL', pluginStdin(list, list.plugins[index]!, { prevResult, capabilityArgs }), inv);
+      } catch (err) {
+        const neverAdded = index >= missingOkFrom && err instanceof BerthError && err.kind === 'not-found' && !(err instanceof CniPluginError);
+        if (!neverAdded) throw err;
+      }
     }
   }
 
