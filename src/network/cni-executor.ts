@@ -131,7 +131,9 @@ export class CniExecutor {
         const rec = lookup.record;
         list = this.#cachedList(rec, lookup.path) ?? (typeof network === 'string' ? undefined : network);
         if (list && rec.result && hasCachedDel(list.cniVersion)) prevResult = this.#cachedResult(rec, list.cniVersion);
-        inv = { ...inv, netnsPath: d.netnsPath ?? rec.netns ?? '', args: rec.cniArgs ?? inv.args };
+        // Older libcni (podman 4.3's) records no netns: the container interface's sandbox names it.
+        const sandbox = prevResult?.interfaces.find((i) => i.name === d.ifname && i.sandbox)?.sandbox;
+        inv = { ...inv, netnsPath: d.netnsPath ?? rec.netns ?? sandbox ?? '', args: rec.cniArgs ?? inv.args };
         if (rec.capabilityArgs) capabilityArgs = rec.capabilityArgs;
       }
       if (lookup.state === 'corrupt') await this.cache.remove(key); // as libcni: DEL without prevResult

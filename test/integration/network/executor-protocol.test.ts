@@ -103,6 +103,16 @@ test('DEL with the netns gone passes an empty CNI_NETNS; a corrupt cache is drop
   assert.equal(del!.env.CNI_NETNS, '');
   assert.deepEqual(del!.stdin.prevResult, R1);
 
+  // A record without netns (older libcni): the cached container interface's sandbox names it.
+  await exec().attach(list, ATTACH);
+  const file = f.path('cache', 'results', 'fakenet-ctr1-eth0');
+  const rec = JSON.parse(readFileSync(file, 'utf8'));
+  delete rec.netns;
+  writeFileSync(file, JSON.stringify(rec));
+  f.takeCalls();
+  await exec().detach('fakenet', { containerId: 'ctr1', ifname: 'eth0' });
+  assert.equal(f.takeCalls()[0]!.env.CNI_NETNS, NETNS);
+
   await exec().attach(list, ATTACH);
   writeFileSync(f.path('cache', 'results', 'fakenet-ctr1-eth0'), '{"kind":"cniCacheV1", trunc');
   f.takeCalls();
