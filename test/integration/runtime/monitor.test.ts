@@ -53,8 +53,8 @@ test('output goes to a CRI log, partial lines marked; the exit status to the exi
   const lines = joinLogLines(parseCriLog(readFileSync(f.logFile, 'utf8'))).map((l) => `${l.stream}:${l.text}`);
   assert.deepEqual(lines.sort(), ['stderr:err', 'stdout:out', 'stdout:partial end']);
   assert.match(readFileSync(f.logFile, 'utf8'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout P partial$/m);
-  for (let i = 0; i < 100 && alive(m.monitorPid); i++) await delay(20);
-  assert.equal(alive(m.monitorPid), false, 'the monitor ends with its container');
+  for (let i = 0; i < 100 && alive(m.monitor.pid); i++) await delay(20);
+  assert.equal(alive(m.monitor.pid), false, 'the monitor ends with its container');
   assert.equal(JSON.parse(rt.ok(['state', 'mon-out'])).status, 'stopped');
   rt.ok(['delete', 'mon-out']);
 });
