@@ -123,6 +123,11 @@ export class LogLineJoiner {
     return out;
   }
 
+  /** The times of the lines waiting for their last piece. */
+  openTimes(): string[] {
+    return [...this.open.values()].map((l) => l.time);
+  }
+
   /** Lines whose last piece never came (a container that ended without a final newline). */
   flush(): LogLine[] {
     const out = [...this.open.entries()].map(([stream, l]) => ({ time: l.time, stream, text: Buffer.concat(l.parts, l.size).toString('utf8') }));

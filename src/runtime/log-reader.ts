@@ -12,7 +12,10 @@ import { LogLineJoiner, parseLogTime, parseRecord, recordKind, type LogLine, typ
 export interface LogReadOptions {
   /** Rotated files there may be beside the live one: path.1 ... path.<rotated> (max-file - 1). */
   rotated?: number;
-  /** Only the last this many lines (a line still unfinished at the end counts as one). */
+  /**
+   * Only the last this many lines, by where each line ends (its F record; a line still unfinished
+   * counts as ending at its last piece).
+   */
   tail?: number;
   /** Only lines from this time on / up to this time (nanoseconds since the epoch). */
   since?: bigint;
@@ -273,8 +276,9 @@ async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise
 /** Joins records into lines and keeps those asked for: after --tail's cut, in --since/--until. */
 class LineFilter {
   private readonly joiner: LogLineJoiner;
-  /** --until was passed: nothing more is wanted. */
+  /** Past --until: no line that began in time can come any more. */
   done = false;
+  private pastUntil = false;
 
   constructor(
     private readonly opts: LogReadOptions,
@@ -288,24 +292,24 @@ class LineFilter {
     if (!r || pos < this.skipBefore[r.stream]) return;
     const whole = this.joiner.add(r);
     if (whole) this.keep(whole, out);
+    const { until } = this.opts;
+    if (until === undefined) return;
+    this.pastUntil ||= (parseLogTime(r.time) ?? 0n) > until;
+    // Lines are kept by the time they began: one begun before --until may still end later.
+    this.done = this.pastUntil && this.joiner.openTimes().every((t) => (parseLogTime(t) ?? 0n) > until);
   }
 
   flush(): LogLine[] {
     const out: LogLine[] = [];
-    if (!this.done) for (const l of this.joiner.flush()) this.keep(l, out);
+    for (const l of this.joiner.flush()) this.keep(l, out);
     return out;
   }
 
   private keep(l: LogLine, out: LogLine[]): void {
     const { since, until } = this.opts;
-    if (this.done) return;
     if (since !== undefined || until !== undefined) {
       const t = parseLogTime(l.time);
-      if (t !== undefined && until !== undefined && t > until) {
-        this.done = true;
-        return;
-      }
-      if (t !== undefined && since !== undefined && t < since) return;
+      if (t !== undefined && ((until !== undefined && t > until) || (since !== undefined && t < since))) return;
     }
     out.push(l);
   }
