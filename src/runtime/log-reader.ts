@@ -31,6 +31,8 @@ export interface LogReadOptions {
 }
 
 interface LogFile {
+  /** The name it was opened by (it may have been renamed since). */
+  name: string;
   fh: FileHandle;
   ino: number;
   size: number;
@@ -109,17 +111,32 @@ async function pause(opts: LogReadOptions): Promise<boolean> {
 }
 
 /**
- * The log's files, oldest first, each open. Opened newest first: a rotation in between renames the
- * live file to path.1, which is then opened a second time (and dropped as the same inode), rather
- * than an older file being missed.
+ * The log's files, oldest first, each open. The names shift while the monitor rotates, so a listing
+ * taken meanwhile can be out of order: it counts only if the live file is still the one it opened
+ * (every rotation replaces it), else it is taken again.
  */
 async function openFiles(path: string, rotated: number, handles: Set<FileHandle>): Promise<LogFile[]> {
+  for (let attempt = 0; ; attempt++) {
+    const files = await openNames(path, rotated, handles);
+    const live = files.at(-1)?.name === path ? files.at(-1)!.ino : undefined;
+    const now = await stat(path).then((st) => st.ino, () => undefined);
+    if ((live !== undefined && now === live) || (live === undefined && now === undefined) || attempt >= 20) return files;
+    for (const f of files) {
+      handles.delete(f.fh);
+      await f.fh.close();
+    }
+    await sleep(attempt < 5 ? 0 : 5);
+  }
+}
+
+async function openNames(path: string, rotated: number, handles: Set<FileHandle>): Promise<LogFile[]> {
   const out: LogFile[] = [];
   const seen = new Set<number>();
   for (let i = 0; i <= rotated; i++) {
+    const name = i === 0 ? path : `${path}.${i}`;
     let fh: FileHandle;
     try {
-      fh = await open(i === 0 ? path : `${path}.${i}`, 'r');
+      fh = await open(name, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // not rotated that often yet, or mid-rotation
       throw err;
@@ -132,7 +149,7 @@ async function openFiles(path: string, rotated: number, handles: Set<FileHandle>
       continue;
     }
     seen.add(st.ino);
-    out.push({ fh, ino: st.ino, size: st.size, base: 0 });
+    out.push({ fh, ino: st.ino, size: st.size, base: 0, name });
   }
   out.reverse();
   let base = 0;
