@@ -188,7 +188,10 @@ interface Start {
 async function startOf(files: LogFile[], opts: LogReadOptions): Promise<Start> {
   if (opts.tail !== undefined) return tailStart(files, opts.tail);
   const first = opts.since !== undefined ? await firstFileSince(files, opts.since) : 0;
-  return { file: first, offset: 0, skipBefore: { stdout: 0, stderr: 0 } };
+  const skipBefore = { stdout: 0, stderr: 0 };
+  // Every file ends before --since: only what comes next (with --follow) is wanted.
+  if (first >= files.length) return { file: files.length - 1, offset: files.at(-1)!.size, skipBefore };
+  return { file: first, offset: 0, skipBefore };
 }
 
 /**

@@ -88,7 +88,7 @@ test('--since and --until keep the lines that began in the range, from the first
   const records = randomRecords(5, 300, 5);
   const path = writeRotated(records, 11);
   const ns = (i: number): bigint => T0 + BigInt(i) * 1000n;
-  for (const [since, until] of [[0, 299], [120, undefined], [undefined, 80], [150, 160], [290, 299]] as const) {
+  for (const [since, until] of [[0, 299], [120, undefined], [undefined, 80], [150, 160], [290, 299], [400, undefined], [undefined, -5]] as const) {
     const expected = model(records).filter(([, time]) => (since === undefined || time >= timeOf(since)) && (until === undefined || time <= timeOf(until)));
     const got = await read(path, { since: since === undefined ? undefined : ns(since), until: until === undefined ? undefined : ns(until) });
     assert.deepEqual(got, expected, `since ${since} until ${until}`);
