@@ -12,7 +12,7 @@ export interface LogLimits {
   maxFiles: number;
 }
 
-/** 10 MiB x 3 files, as the kubelet's containerLogMaxSize and containerLogMaxFiles default to. */
+/** 10 MiB x 3 files: at most 30 MiB per container (the kubelet's own default is 10 MiB x 5). */
 export const DEFAULT_LOG_LIMITS: LogLimits = { maxSize: 10 * 1024 * 1024, maxFiles: 3 };
 
 /** The smallest max-size: a file must hold whole records (a record's header alone is ~40 bytes). */
