@@ -121,7 +121,7 @@ export async function logsCommand(ctx: CliContext, p: Parsed): Promise<number> {
     },
   });
   for await (const batch of lines) await out.print(batch);
-  if (lostSeen && !lost) warnIfUnsupervised(ctx, meta, 'the container is no longer followed');
+  if (lostSeen && !lost) warnIfUnsupervised(ctx, meta, 'what the container writes from now on is lost');
   return 0;
 }
 

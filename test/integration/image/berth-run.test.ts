@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
 import { leftovers, repoRoot, runCli, runCliAsync, type RunResult } from '../../support/cli.ts';
+import { processAlive } from '../../../src/sys/proc.ts';
 
 let work: string;
 let root: string;
@@ -332,13 +333,6 @@ function containerProcesses(id: string): { init: number; pids: number[] } {
   assert.equal(sleeper.length, 1, 'the child is there');
   return { init, pids: [init, ...sleeper] };
 }
-const running = (pid: number): boolean => {
-  try {
-    return !/^State:\s+[ZX]/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 const monitorPid = (id: string): number => (JSON.parse(readFileSync(join(containerDir(id), 'meta.json'), 'utf8')) as { monitor: { pid: number } }).monitor.pid;
 
 async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
@@ -355,7 +349,7 @@ test('a killed monitor takes its container with it; ps and logs say so; stop and
   const { pids } = containerProcesses(id);
   assert.ok(leftovers(join(containerDir(id), 'rootfs'), undefined, id).some((l) => l.startsWith('cgroup ')), 'it has cgroups');
   process.kill(monitorPid(id), 'SIGKILL');
-  await waitFor('the container to die with its monitor', () => !pids.some(running), 2000);
+  await waitFor('the container to die with its monitor', () => !pids.some((pid) => processAlive(pid)), 2000);
   assert.match(ok('ps', '-a'), /Exited \(monitor died\)\s+tied$/m);
   const [row] = (JSON.parse(ok('ps', '-a', '--format', 'json')) as Array<{ name: string; status: string; supervision: string }>).filter((c) => c.name === 'tied');
   assert.deepEqual([row!.status, row!.supervision], ['stopped', 'lost']);
@@ -375,7 +369,7 @@ test('--survive-monitor: a container whose monitor was killed runs on unsupervis
   const { pids } = containerProcesses(id);
   process.kill(monitorPid(id), 'SIGKILL');
   await new Promise((r) => setTimeout(r, 300));
-  assert.ok(pids.every(running), 'it runs on');
+  assert.ok(pids.every((pid) => processAlive(pid)), 'it runs on');
   assert.match(ok('ps'), /Up \(unsupervised\)\s+adrift$/m);
   const t0 = Date.now();
   const logs = berth('logs', '-f', 'adrift');
@@ -391,7 +385,7 @@ test('--survive-monitor: a container whose monitor was killed runs on unsupervis
   const stop = berth('stop', '--time', '1', 'adrift');
   assert.equal(stop.code, 0, stop.stderr);
   assert.match(stop.stderr, /stopping the container anyway/);
-  assert.equal(pids.some(running), false, 'every process of it is gone');
+  assert.equal(pids.some((pid) => processAlive(pid)), false, 'every process of it is gone');
   assert.match(ok('ps', '-a'), /Exited \(monitor died\)\s+adrift$/m);
   ok('rm', 'adrift');
   assert.equal(existsSync(containerDir(id)), false);
