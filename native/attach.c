@@ -1,7 +1,8 @@
-/* The monitor's attach socket: clients (`berth attach`) receive the container's output and send
- * its input. A stream socket carrying frames [type u8][length u32 big-endian][payload]:
- *   monitor -> client: 1 stdout, 2 stderr
- *   client -> monitor: 0 stdin data, 3 end of stdin, 4 terminal size (rows u16, cols u16)
+/* The monitor's attach and control socket: clients (`berth attach`) receive the container's output
+ * and send its input. A stream socket carrying frames [type u8][length u32 big-endian][payload]:
+ *   monitor -> client: 1 stdout, 2 stderr, 6 log reopened (errno u32, 0 for success)
+ *   client -> monitor: 0 stdin data, 3 end of stdin, 4 terminal size (rows u16, cols u16),
+ *                      5 reopen the log file (CRI ReopenContainerLog: it was renamed away)
  * A client that cannot take output as fast as the container writes it is dropped, never waited
  * for: the container must not stall on a slow reader. */
 #include "attach.h"
@@ -19,7 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-enum { FRAME_STDIN = 0, FRAME_STDIN_END = 3, FRAME_RESIZE = 4, HEADER = 5 };
+enum { FRAME_STDIN = 0, FRAME_STDIN_END = 3, FRAME_RESIZE = 4, FRAME_REOPEN_LOG = 5, FRAME_LOG_REOPENED = 6, HEADER = 5 };
 
 void attach_init(struct attach *a) {
   a->ls = -1;
@@ -87,7 +88,17 @@ static void write_input(int fd, const unsigned char *buf, size_t len) {
   }
 }
 
-static void handle_frames(struct attach *a, int i, struct attach_input *in) {
+/* One frame to client i, or the client is dropped (it lags, or it is gone). 0 if it was sent. */
+static int send_frame(struct attach *a, int i, int type, const void *data, size_t len) {
+  unsigned char header[HEADER] = {(unsigned char)type, (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len};
+  struct iovec iov[2] = {{header, HEADER}, {(void *)data, len}};
+  struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+  if (sendmsg(a->clients[i], &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)(HEADER + len)) return 0;
+  drop(a, i);
+  return -1;
+}
+
+static void handle_frames(struct attach *a, int i, struct attach_target *in) {
   size_t off = 0;
   while (a->len[i] - off >= HEADER) {
     const unsigned char *f = a->buf[i] + off;
@@ -111,6 +122,10 @@ static void handle_frames(struct attach *a, int i, struct attach_input *in) {
     } else if (f[0] == FRAME_RESIZE && len == 4 && in->is_tty) {
       struct winsize ws = {.ws_row = (unsigned short)(p[0] << 8 | p[1]), .ws_col = (unsigned short)(p[2] << 8 | p[3])};
       ioctl(in->fd, TIOCSWINSZ, &ws);
+    } else if (f[0] == FRAME_REOPEN_LOG) {
+      uint32_t err = in->reopen_log ? (uint32_t)in->reopen_log(in->ctx) : ENOTSUP;
+      unsigned char reply[4] = {(unsigned char)(err >> 24), (unsigned char)(err >> 16), (unsigned char)(err >> 8), (unsigned char)err};
+      if (send_frame(a, i, FRAME_LOG_REOPENED, reply, sizeof reply) < 0) return;
     }
     off += HEADER + len;
   }
@@ -118,7 +133,7 @@ static void handle_frames(struct attach *a, int i, struct attach_input *in) {
   a->len[i] -= off;
 }
 
-void attach_handle(struct attach *a, const struct pollfd *fds, struct attach_input *in) {
+void attach_handle(struct attach *a, const struct pollfd *fds, struct attach_target *in) {
   if (a->ls >= 0 && fds[0].revents & POLLIN) {
     int c = accept4(a->ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c >= 0) {
@@ -145,15 +160,8 @@ void attach_handle(struct attach *a, const struct pollfd *fds, struct attach_inp
 void attach_send(struct attach *a, int stream, const char *data, size_t len) {
   while (len > 0) {
     size_t take = len < ATTACH_FRAME_MAX ? len : ATTACH_FRAME_MAX;
-    unsigned char header[HEADER] = {(unsigned char)(stream + 1), (unsigned char)(take >> 24), (unsigned char)(take >> 16), (unsigned char)(take >> 8),
-                                    (unsigned char)take};
-    for (int i = 0; i < ATTACH_MAX; i++) {
-      if (a->clients[i] < 0) continue;
-      struct iovec iov[2] = {{header, HEADER}, {(void *)data, take}};
-      struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
-      ssize_t n = sendmsg(a->clients[i], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n != (ssize_t)(HEADER + take)) drop(a, i);
-    }
+    for (int i = 0; i < ATTACH_MAX; i++)
+      if (a->clients[i] >= 0) send_frame(a, i, stream + 1, data, take);
     data += take;
     len -= take;
   }

@@ -14,17 +14,20 @@ struct attach {
   size_t len[ATTACH_MAX];
 };
 
-/* Where clients' input goes: the pty master, or the write end of the container's stdin pipe. */
-struct attach_input {
+/* What clients act on: their input goes to the pty master or the write end of the container's
+ * stdin pipe; a "reopen the log" request calls reopen_log (0 or an errno, sent back). */
+struct attach_target {
   int fd;
   int is_tty;
+  int (*reopen_log)(void *ctx);
+  void *ctx;
 };
 
 void attach_init(struct attach *a);
 int attach_listen(struct attach *a, const char *path);
 /* Fills fds[0..ATTACH_MAX] (the listening socket, then the clients); returns the count. */
 int attach_pollfds(const struct attach *a, struct pollfd *fds);
-void attach_handle(struct attach *a, const struct pollfd *fds, struct attach_input *in);
+void attach_handle(struct attach *a, const struct pollfd *fds, struct attach_target *t);
 /* Sends output of `stream` (0 stdout, 1 stderr) to every client, dropping those that lag. */
 void attach_send(struct attach *a, int stream, const char *data, size_t len);
 void attach_close(struct attach *a, const char *path);

@@ -1,21 +1,38 @@
 /* berth-spawn --monitor: the parent of one container for its whole life (DESIGN.md, process
  * model; what conmon is to cri-o). It runs the OCI runtime's `create` with stdio pipes it owns,
  * becomes the container init's parent as a child subreaper, writes everything the container
- * prints to a log file in the CRI format, reaps it, and writes its exit status to a file. The
- * caller (berth) can exit: the monitor keeps the container's pipes, so nothing blocks on them.
+ * prints to a CRI log file (log-writer.c, rotated at the limits given), serves the attach socket
+ * (attach.c), reaps the container, and writes its exit status to a file. The caller (berth) can
+ * exit: the monitor keeps the container's pipes, so nothing blocks on them.
  *
  *   berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E
+ *               [--log-max-size BYTES] [--log-max-files N] [--exit-kill]
+ *               [--console-socket S] [--stdin-pipe] [--attach-socket A]
  *               [--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>
  *
- * The ready fd receives one line: "ok <pid>" once `create` succeeded, or "error <text>" with what
- * the runtime printed. The container's stdin is /dev/null.
- * Log lines: "<RFC 3339 UTC time, ns> <stdout|stderr> <F|P> <text>\n", P for a piece of a line
- * that had not ended when it was read (the CRI's partial-line tag). The exit file holds the exit
- * code, or 128 + the signal number, written with a rename so that readers see all or nothing;
- * then the exit command, if any, runs (as conmon's --exit-command: cleaning up after `run --rm`). */
+ * The ready fd receives one line: "ok <pid>" once `create` succeeded ("ok <pid> unbound <why>"
+ * when --exit-kill was asked for and the kernel refused it), or "error <text>" with what the
+ * runtime printed.
+ *
+ * --exit-kill ties the container to this process: its init is attached with ptrace
+ * (PTRACE_SEIZE, PTRACE_O_EXITKILL), so that the kernel SIGKILLs it if the monitor dies, however
+ * it dies. Nothing else is traced; every signal the init receives stops it until the monitor lets
+ * it through (a group stop stays a stop: PTRACE_LISTEN).
+ *
+ * The exit file holds the exit code, or 128 + the signal number, written with a rename so that
+ * readers see all or nothing; then the exit command, if any, runs (as conmon's --exit-command:
+ * cleaning up after `run --rm`).
+ *
+ * The monitor is in one of these phases, each with its handler:
+ *   CREATING  the runtime's create runs; what it prints is kept for the error report
+ *   RUNNING   the container runs; its output goes to the log and to attached clients
+ *   DRAINING  its init has exited; output still in its pipes is logged, for at most a second
+ *   DONE      the exit file is written and the exit command runs
+ *   FAILED    create failed: the error was reported, there is no container */
 #include "monitor.h"
-#include "console-relay.h"
 #include "attach.h"
+#include "console-relay.h"
+#include "log-writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,62 +50,56 @@
 #include <unistd.h>
 
 enum { OUT = 0, ERR = 1 };
-static const char *stream_name[2] = {"stdout", "stderr"};
+enum phase { CREATING, RUNNING, DRAINING, DONE, FAILED };
+/* Where the container's output comes from: its stdout and stderr pipes, and its pty master. */
+enum { SRC_OUT = 0, SRC_ERR = 1, SRC_PTY = 2, NSRC = 3 };
+/* The poll set: the SIGCHLD signalfd, the sources, the console socket, then the attach socket. */
+enum { FD_SIGNAL = 0, FD_SRC = 1, FD_CONSOLE = FD_SRC + NSRC, FD_ATTACH = FD_CONSOLE + 1, NFDS = FD_ATTACH + 1 + ATTACH_MAX };
 
-/* Clients of the attach socket (`berth attach`). */
-static struct attach att;
+struct monitor_args {
+  int ready;
+  const char *pid_file, *log_file, *exit_file;
+  /* Log rotation: bytes per file (0: no limit) and files kept. */
+  unsigned long long log_max_size;
+  int log_max_files;
+  /* The container's init dies with the monitor (ptrace's PTRACE_O_EXITKILL). */
+  int exit_kill;
+  /* Run once the exit file is written (e.g. `berth rm` for `run -d --rm`); NULL-terminated. */
+  char *exit_command[64];
+  /* The runtime sends the container's pty master here (process.terminal); logged as stdout. */
+  const char *console_socket;
+  /* The container's stdin is a pipe this process holds open (`run -d -i`), not /dev/null. */
+  int stdin_pipe;
+  /* Where `berth attach` connects: output out, input (to the pty or the stdin pipe) in. */
+  const char *attach_socket;
+  char **cmd;
+};
 
-/* What the runtime printed while `create` ran, kept for the error report. */
-static char create_output[4096];
-static size_t create_len;
+struct source {
+  int fd; /* -1 once closed, or before the pty arrives */
+  int stream;
+};
 
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    buf += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
+struct monitor {
+  struct monitor_args args;
+  enum phase phase;
+  int sfd;
+  struct source src[NSRC];
+  int stdin_write; /* the write end of the stdin pipe, kept open and never written by us */
+  int console_ls;
+  pid_t runtime, container;
+  int runtime_status;   /* wait status of `create`, -1 while it runs */
+  int container_status; /* exit code (or 128 + signal), -1 while the init runs */
+  struct timespec drain_until;
+  struct log_writer log;
+  struct attach att;
+  struct attach_target target;
+  /* What the runtime printed while `create` ran, kept for the error report. */
+  char create_output[4096];
+  size_t create_len;
+};
 
-static void log_piece(int log, int stream, const char *text, size_t len, int full) {
-  char line[16384 + 128];
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  int head = snprintf(line, 128, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                      tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, stream_name[stream], full ? 'F' : 'P');
-  memcpy(line + head, text, len);
-  line[head + len] = '\n';
-  if (log >= 0) write_all(log, line, (size_t)head + len + 1);
-}
-
-/* Reads what is available on a container pipe and logs it line by line; -1 at end of file. */
-static int pump(int fd, int stream, int log) {
-  char buf[16384];
-  ssize_t n = read(fd, buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
-  if (n <= 0) return -1;
-  if (log < 0) {
-    size_t room = sizeof create_output - 1 - create_len;
-    size_t take = (size_t)n < room ? (size_t)n : room;
-    memcpy(create_output + create_len, buf, take);
-    create_len += take;
-    return 0;
-  }
-  size_t start = 0;
-  for (size_t i = 0; i < (size_t)n; i++) {
-    if (buf[i] != '\n') continue;
-    log_piece(log, stream, buf + start, i - start, 1);
-    start = i + 1;
-  }
-  if (start < (size_t)n) log_piece(log, stream, buf + start, (size_t)n - start, 0);
-  attach_send(&att, stream, buf, (size_t)n);
-  return 0;
-}
+static struct monitor mon;
 
 static void report(int ready, const char *fmt, const char *text, long value) {
   char msg[4200];
@@ -127,40 +139,38 @@ static int status_code(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-struct monitor_args {
-  int ready;
-  const char *pid_file, *log_file, *exit_file;
-  /* Run once the exit file is written (e.g. `berth rm` for `run -d --rm`); NULL-terminated. */
-  char *exit_command[64];
-  /* The runtime sends the container's pty master here (process.terminal); logged as stdout. */
-  const char *console_socket;
-  /* The container's stdin is a pipe this process holds open (`run -d -i`), not /dev/null. */
-  int stdin_pipe;
-  /* Where `berth attach` connects: output out, input (to the pty or the stdin pipe) in. */
-  const char *attach_socket;
-  char **cmd;
-};
-
 static int parse_args(int argc, char **argv, struct monitor_args *a) {
   int nexit = 0;
   a->ready = -1;
+  a->log_max_files = 1;
   for (int i = 2; i < argc; i++) {
     const char *opt = argv[i];
     if (strcmp(opt, "--stdin-pipe") == 0) {
       a->stdin_pipe = 1;
       continue;
     }
+    if (strcmp(opt, "--exit-kill") == 0) {
+      a->exit_kill = 1;
+      continue;
+    }
     if (strcmp(opt, "--") == 0) {
       a->cmd = argv + i + 1;
-      return (i + 1 < argc && a->ready >= 3 && a->pid_file && a->log_file && a->exit_file) ? 0 : -1;
+      return (i + 1 < argc && a->ready >= 3 && a->pid_file && a->log_file && a->exit_file && a->log_max_files >= 1) ? 0 : -1;
     }
     if (i + 1 >= argc) return -1;
     const char *val = argv[++i];
+    char *end = NULL;
     if (strcmp(opt, "--ready-fd") == 0) a->ready = atoi(val);
     else if (strcmp(opt, "--pid-file") == 0) a->pid_file = val;
     else if (strcmp(opt, "--log") == 0) a->log_file = val;
     else if (strcmp(opt, "--exit-file") == 0) a->exit_file = val;
-    else if (strcmp(opt, "--console-socket") == 0) a->console_socket = val;
+    else if (strcmp(opt, "--log-max-size") == 0) {
+      a->log_max_size = strtoull(val, &end, 10);
+      if (*end) return -1;
+    } else if (strcmp(opt, "--log-max-files") == 0) {
+      a->log_max_files = (int)strtol(val, &end, 10);
+      if (*end) return -1;
+    } else if (strcmp(opt, "--console-socket") == 0) a->console_socket = val;
     else if (strcmp(opt, "--attach-socket") == 0) a->attach_socket = val;
     else if (strcmp(opt, "--exit-command") == 0 || strcmp(opt, "--exit-command-arg") == 0) {
       if (nexit >= 63 || (nexit == 0) != (strcmp(opt, "--exit-command") == 0)) return -1;
@@ -193,18 +203,250 @@ static void run_exit_command(char **argv) {
     }
 }
 
+static int reopen_log(void *ctx) {
+  return log_reopen(&((struct monitor *)ctx)->log);
+}
+
+/* ---- reaping ---- */
+
+/* A traced init stopped: let the signal through, or keep a group stop a stop. */
+static void resume_tracee(pid_t pid, int status) {
+  int sig = WSTOPSIG(status);
+  if (status >> 16 == PTRACE_EVENT_STOP) {
+    int stopping = sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+    ptrace(stopping ? PTRACE_LISTEN : PTRACE_CONT, pid, NULL, NULL);
+  } else {
+    ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig);
+  }
+}
+
+static void reap(struct monitor *m) {
+  struct signalfd_siginfo si;
+  while (read(m->sfd, &si, sizeof si) == sizeof si) {
+  }
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    if (WIFSTOPPED(status)) {
+      if (pid == m->container) resume_tracee(pid, status);
+      continue;
+    }
+    if (pid == m->runtime) m->runtime_status = status;
+    if (pid == m->container) m->container_status = status_code(status);
+  }
+}
+
+/* ---- output ---- */
+
+/* Reads what is available on a source; to the log and attached clients, or (while `create` runs)
+ * into the create output. Closes the source at end of file (EIO for a pty: every slave closed). */
+static void pump(struct monitor *m, struct source *s) {
+  static char buf[LOG_CHUNK_MAX];
+  ssize_t n = read(s->fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    close(s->fd);
+    s->fd = -1;
+    return;
+  }
+  if (m->phase == CREATING) {
+    size_t room = sizeof m->create_output - 1 - m->create_len;
+    size_t take = (size_t)n < room ? (size_t)n : room;
+    memcpy(m->create_output + m->create_len, buf, take);
+    m->create_len += take;
+    return;
+  }
+  log_write(&m->log, s->stream, buf, (size_t)n, 0);
+  attach_send(&m->att, s->stream, buf, (size_t)n);
+}
+
+static void pump_ready(struct monitor *m, const struct pollfd *fds) {
+  for (int i = 0; i < NSRC; i++)
+    if (m->src[i].fd >= 0 && fds[FD_SRC + i].fd == m->src[i].fd && fds[FD_SRC + i].revents & (POLLIN | POLLHUP | POLLERR)) pump(m, &m->src[i]);
+}
+
+static int sources_open(const struct monitor *m) {
+  for (int i = 0; i < NSRC; i++)
+    if (m->src[i].fd >= 0) return 1;
+  return 0;
+}
+
+/* ---- phases ---- */
+
+static void fail(struct monitor *m, const char *what) {
+  report(m->args.ready, "error %s\n", what, 0);
+  if (m->container > 0) kill(m->container, SIGKILL);
+  m->phase = FAILED;
+}
+
+static long ms_until(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long ms = (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+  return ms > 0 ? ms : 0;
+}
+
+static void start_draining(struct monitor *m) {
+  clock_gettime(CLOCK_MONOTONIC, &m->drain_until);
+  m->drain_until.tv_sec += 1;
+  m->phase = sources_open(m) ? DRAINING : DONE;
+}
+
+/* `create` has exited: report its failure, or take the container on. */
+static void finish_create(struct monitor *m) {
+  /* What it printed so far is the runtime's, not the container's. */
+  for (int s = SRC_OUT; s <= SRC_ERR; s++)
+    for (int i = 0; i < 64 && m->src[s].fd >= 0 && m->create_len < sizeof m->create_output - 1; i++) {
+      struct pollfd p = {.fd = m->src[s].fd, .events = POLLIN};
+      if (poll(&p, 1, 0) <= 0) break;
+      pump(m, &m->src[s]);
+    }
+  m->create_output[m->create_len] = 0;
+  if (!WIFEXITED(m->runtime_status) || WEXITSTATUS(m->runtime_status) != 0) {
+    fail(m, m->create_len ? m->create_output : "the runtime's create failed without a message");
+    return;
+  }
+  m->container = (pid_t)read_pid_file(m->args.pid_file);
+  if (m->container <= 0) {
+    fail(m, "the runtime wrote no container pid");
+    return;
+  }
+  if (log_open(&m->log, m->args.log_file, m->args.log_max_size, m->args.log_max_files) < 0) {
+    fail(m, "cannot open the log file");
+    return;
+  }
+  if (m->args.console_socket && m->src[SRC_PTY].fd < 0) {
+    fail(m, "the runtime sent no terminal over the console socket");
+    return;
+  }
+  /* What the runtime printed while creating (warnings) goes first into the log, as stderr lines. */
+  if (m->create_len) log_write(&m->log, ERR, m->create_output, m->create_len, 1);
+  m->target = (struct attach_target){.fd = m->src[SRC_PTY].fd >= 0 ? m->src[SRC_PTY].fd : m->stdin_write,
+                                     .is_tty = m->src[SRC_PTY].fd >= 0,
+                                     .reopen_log = reopen_log,
+                                     .ctx = m};
+  if (m->args.attach_socket && attach_listen(&m->att, m->args.attach_socket) < 0) {
+    char why[256];
+    snprintf(why, sizeof why, "cannot listen on the attach socket: %s", strerror(errno));
+    fail(m, why);
+    return;
+  }
+  /* ESRCH: the init has already exited, and there is nothing left to tie. */
+  if (m->args.exit_kill && ptrace(PTRACE_SEIZE, m->container, NULL, (void *)(long)PTRACE_O_EXITKILL) < 0 && errno != ESRCH) {
+    char line[256];
+    snprintf(line, sizeof line, "ok %ld unbound ptrace: %s\n", (long)m->container, strerror(errno));
+    write_all(m->args.ready, line, strlen(line));
+  } else {
+    report(m->args.ready, "ok %ld\n", NULL, (long)m->container);
+  }
+  close(m->args.ready);
+  /* Keep no caller's directory busy for the container's lifetime (every path given is absolute). */
+  if (chdir("/") < 0) {
+  }
+  m->phase = RUNNING;
+  /* The container may have exited before we learned its pid. */
+  int status;
+  if (waitpid(m->container, &status, WNOHANG) == m->container && !WIFSTOPPED(status)) {
+    m->container_status = status_code(status);
+    start_draining(m);
+  }
+}
+
+static void creating(struct monitor *m, const struct pollfd *fds) {
+  if (m->console_ls >= 0 && fds[FD_CONSOLE].revents & POLLIN) {
+    /* The runtime hands over the pty while `create` runs. */
+    int master = console_accept_master(m->console_ls, m->args.console_socket);
+    m->console_ls = -1;
+    if (master >= 0) fcntl(master, F_SETFL, O_NONBLOCK);
+    m->src[SRC_PTY].fd = master;
+  }
+  pump_ready(m, fds);
+  if (m->runtime_status >= 0) finish_create(m);
+}
+
+static void running(struct monitor *m, const struct pollfd *fds) {
+  pump_ready(m, fds);
+  if (m->container_status >= 0) start_draining(m);
+}
+
+/* After the container ended, processes that kept its pipes open get a moment, not forever. */
+static void draining(struct monitor *m, const struct pollfd *fds) {
+  pump_ready(m, fds);
+  if (!sources_open(m) || ms_until(&m->drain_until) == 0) m->phase = DONE;
+}
+
+static int poll_set(const struct monitor *m, struct pollfd *fds) {
+  fds[FD_SIGNAL] = (struct pollfd){.fd = m->sfd, .events = POLLIN};
+  for (int i = 0; i < NSRC; i++) {
+    /* The pty carries the container's output only: nothing is read from it during create. */
+    int fd = i == SRC_PTY && m->phase == CREATING ? -1 : m->src[i].fd;
+    fds[FD_SRC + i] = (struct pollfd){.fd = fd, .events = POLLIN};
+  }
+  fds[FD_CONSOLE] = (struct pollfd){.fd = m->console_ls, .events = POLLIN};
+  return FD_ATTACH + attach_pollfds(&m->att, fds + FD_ATTACH);
+}
+
+/* ---- set-up ---- */
+
+static int start_create(struct monitor *m) {
+  struct monitor_args *a = &m->args;
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  m->sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  int out[2], err[2], in[2] = {-1, -1};
+  if (m->sfd < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || (a->stdin_pipe && pipe2(in, O_CLOEXEC) < 0)) {
+    report(a->ready, "error cannot set up the monitor: %s\n", strerror(errno), 0);
+    return -1;
+  }
+  if (a->console_socket && (m->console_ls = console_listen(a->console_socket)) < 0) {
+    report(a->ready, "error cannot listen on the console socket: %s\n", strerror(errno), 0);
+    return -1;
+  }
+  m->runtime = fork();
+  if (m->runtime < 0) {
+    report(a->ready, "error fork: %s\n", strerror(errno), 0);
+    return -1;
+  }
+  if (m->runtime == 0) {
+    int input = a->stdin_pipe ? in[0] : open("/dev/null", O_RDONLY);
+    if (input < 0 || dup2(input, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(127);
+    syscall(SYS_close_range, 3, ~0U, 0);
+    sigprocmask(SIG_UNBLOCK, &chld, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    execvp(a->cmd[0], a->cmd);
+    dprintf(2, "cannot run %s: %s\n", a->cmd[0], strerror(errno));
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  /* The write end stays open and unused: the container reads from a stdin that never ends. */
+  if (in[0] >= 0) close(in[0]);
+  m->stdin_write = in[1];
+  if (in[1] >= 0) fcntl(in[1], F_SETFL, O_NONBLOCK); /* attach input never blocks the monitor for long */
+  m->src[SRC_OUT] = (struct source){.fd = out[0], .stream = OUT};
+  m->src[SRC_ERR] = (struct source){.fd = err[0], .stream = ERR};
+  for (int s = SRC_OUT; s <= SRC_ERR; s++) fcntl(m->src[s].fd, F_SETFL, O_NONBLOCK);
+  return 0;
+}
+
 int monitor_main(int argc, char **argv) {
-  struct monitor_args args = {0};
-  if (parse_args(argc, argv, &args) < 0) {
-    dprintf(2,
-            "usage: berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E "
-            "[--console-socket S] [--stdin-pipe] [--attach-socket A] [--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>\n");
+  struct monitor *m = &mon; /* static: zeroed, and too large for the stack */
+  m->phase = CREATING;
+  m->sfd = m->stdin_write = m->console_ls = m->log.fd = -1;
+  m->runtime_status = m->container_status = -1;
+  m->src[SRC_PTY] = (struct source){.fd = -1, .stream = OUT};
+  if (parse_args(argc, argv, &m->args) < 0) {
+    dprintf(2, "usage: berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E [--log-max-size BYTES] [--log-max-files N] "
+               "[--exit-kill] [--console-socket S] [--stdin-pipe] [--attach-socket A] [--exit-command PATH [--exit-command-arg A]...] "
+               "-- <runtime> <args...>\n");
     return 2;
   }
-  attach_init(&att);
-  int ready = args.ready;
-  const char *pid_file = args.pid_file, *log_file = args.log_file, *exit_file = args.exit_file;
-  char **cmd = args.cmd;
+  attach_init(&m->att);
+  int ready = m->args.ready;
   if (fcntl(ready, F_SETFD, FD_CLOEXEC) < 0) {
     dprintf(2, "berth-spawn --monitor: bad ready fd %d\n", ready);
     return 2;
@@ -220,150 +462,32 @@ int monitor_main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, NULL);
-  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  int pipes[2][2], in[2] = {-1, -1};
-  if (sfd < 0 || pipe2(pipes[OUT], O_CLOEXEC) < 0 || pipe2(pipes[ERR], O_CLOEXEC) < 0 || (args.stdin_pipe && pipe2(in, O_CLOEXEC) < 0)) {
-    report(ready, "error cannot set up the monitor: %s\n", strerror(errno), 0);
-    return 1;
-  }
-  int console_ls = -1, master = -1;
-  if (args.console_socket && (console_ls = console_listen(args.console_socket)) < 0) {
-    report(ready, "error cannot listen on the console socket: %s\n", strerror(errno), 0);
-    return 1;
-  }
-  pid_t runtime = fork();
-  if (runtime < 0) {
-    report(ready, "error fork: %s\n", strerror(errno), 0);
-    return 1;
-  }
-  if (runtime == 0) {
-    int input = args.stdin_pipe ? in[0] : open("/dev/null", O_RDONLY);
-    if (input < 0 || dup2(input, 0) < 0 || dup2(pipes[OUT][1], 1) < 0 || dup2(pipes[ERR][1], 2) < 0) _exit(127);
-    syscall(SYS_close_range, 3, ~0U, 0);
-    sigprocmask(SIG_UNBLOCK, &chld, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    execvp(cmd[0], cmd);
-    dprintf(2, "cannot run %s: %s\n", cmd[0], strerror(errno));
-    _exit(127);
-  }
-  close(pipes[OUT][1]);
-  close(pipes[ERR][1]);
-  /* The write end stays open and unused: the container reads from a stdin that never ends. */
-  if (in[0] >= 0) close(in[0]);
-  if (in[1] >= 0) fcntl(in[1], F_SETFL, O_NONBLOCK); /* attach input never blocks the monitor for long */
-  for (int s = OUT; s <= ERR; s++) fcntl(pipes[s][0], F_SETFL, O_NONBLOCK);
+  if (start_create(m) < 0) return 1;
 
-  int log = -1;
-  pid_t container = -1;
-  int runtime_status = -1, container_status = -1;
-  int open_pipes[2] = {1, 1};
-  int master_open = 0;
-  struct attach_input input = {.fd = -1};
-  struct timespec exited_at = {0};
-  for (;;) {
-    struct pollfd fds[5 + 1 + ATTACH_MAX] = {{.fd = sfd, .events = POLLIN},
-                                             {.fd = open_pipes[OUT] ? pipes[OUT][0] : -1, .events = POLLIN},
-                                             {.fd = open_pipes[ERR] ? pipes[ERR][0] : -1, .events = POLLIN},
-                                             {.fd = console_ls, .events = POLLIN},
-                                             {.fd = master_open && log >= 0 ? master : -1, .events = POLLIN}};
-    int nfds = 5 + attach_pollfds(&att, fds + 5);
-    /* After the container ended, processes that kept its pipes open get a moment, not forever. */
-    int timeout = container_status >= 0 ? 200 : -1;
-    int n = poll(fds, (nfds_t)nfds, timeout);
+  while (m->phase != DONE && m->phase != FAILED) {
+    struct pollfd fds[NFDS];
+    int nfds = poll_set(m, fds);
+    int n = poll(fds, (nfds_t)nfds, m->phase == DRAINING ? (int)ms_until(&m->drain_until) : -1);
     if (n < 0 && errno != EINTR) break;
-    if (n > 0) attach_handle(&att, fds + 5, &input);
-    if (console_ls >= 0 && fds[3].revents & POLLIN) {
-      /* The runtime hands over the pty while `create` runs. */
-      master = console_accept_master(console_ls, args.console_socket);
-      console_ls = -1;
-      master_open = master >= 0;
-      if (master >= 0) fcntl(master, F_SETFL, O_NONBLOCK);
-    }
-    /* EIO once every slave fd is closed: the container and everything it started are gone. */
-    if (master_open && fds[4].revents & (POLLIN | POLLHUP | POLLERR))
-      if (pump(master, OUT, log) < 0) master_open = 0;
-    for (int s = OUT; s <= ERR; s++)
-      if (fds[1 + s].revents & (POLLIN | POLLHUP | POLLERR))
-        if (pump(pipes[s][0], s, log) < 0) open_pipes[s] = 0;
-    if (fds[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) == sizeof si) {
-      }
-      for (;;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
-        if (pid <= 0) break;
-        if (pid == runtime) runtime_status = status;
-        if (pid == container) container_status = status_code(status);
-      }
-    }
-    if (runtime_status >= 0 && container < 0) {
-      /* `create` has finished: its output so far is the runtime's, not the container's. */
-      for (int s = OUT; s <= ERR; s++)
-        while (open_pipes[s] && pump(pipes[s][0], s, -1) == 0 && create_len < sizeof create_output - 1) {
-          struct pollfd p = {.fd = pipes[s][0], .events = POLLIN};
-          if (poll(&p, 1, 0) <= 0) break;
-        }
-      create_output[create_len] = 0;
-      if (!WIFEXITED(runtime_status) || WEXITSTATUS(runtime_status) != 0) {
-        report(ready, "error %s\n", create_len ? create_output : "the runtime's create failed without a message", 0);
-        return 1;
-      }
-      container = (pid_t)read_pid_file(pid_file);
-      log = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-      const char *problem = container <= 0                     ? "the runtime wrote no container pid"
-                            : log < 0                          ? "cannot open the log file"
-                            : args.console_socket && master < 0 ? "the runtime sent no terminal over the console socket"
-                                                               : NULL;
-      if (problem) {
-        report(ready, "error %s\n", problem, 0);
-        if (container > 0) kill(container, SIGKILL);
-        return 1;
-      }
-      /* What the runtime printed while creating (warnings) goes first into the log. */
-      if (create_len)
-        for (size_t start = 0, i = 0; i <= create_len; i++)
-          if (i == create_len || create_output[i] == '\n') {
-            if (i > start) log_piece(log, ERR, create_output + start, i - start, 1);
-            start = i + 1;
-          }
-      input.fd = master >= 0 ? master : in[1];
-      input.is_tty = master >= 0;
-      if (args.attach_socket && attach_listen(&att, args.attach_socket) < 0) {
-        report(ready, "error cannot listen on the attach socket: %s\n", strerror(errno), 0);
-        kill(container, SIGKILL);
-        return 1;
-      }
-      report(ready, "ok %ld\n", NULL, (long)container);
-      close(ready);
-      /* Keep no caller's directory busy for the container's lifetime (every path given is absolute). */
-      if (chdir("/") < 0) {
-      }
-      /* The container may have exited before we learned its pid. */
-      int status;
-      if (waitpid(container, &status, WNOHANG) == container) container_status = status_code(status);
-      continue;
-    }
-    if (container_status >= 0) {
-      if (exited_at.tv_sec == 0) clock_gettime(CLOCK_MONOTONIC, &exited_at);
-      struct timespec now;
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      long waited_ms = (now.tv_sec - exited_at.tv_sec) * 1000 + (now.tv_nsec - exited_at.tv_nsec) / 1000000;
-      if ((!open_pipes[OUT] && !open_pipes[ERR] && !master_open) || waited_ms >= 1000) break;
+    if (n < 0) continue;
+    if (fds[FD_SIGNAL].revents & POLLIN) reap(m);
+    if (m->phase != CREATING) attach_handle(&m->att, fds + FD_ATTACH, &m->target);
+    switch (m->phase) {
+    case CREATING: creating(m, fds); break;
+    case RUNNING: running(m, fds); break;
+    case DRAINING: draining(m, fds); break;
+    case DONE:
+    case FAILED: break;
     }
   }
-  attach_close(&att, args.attach_socket);
-  if (log >= 0) fsync(log);
-  if (container_status < 0) container_status = 255;
-  if (write_exit_file(exit_file, container_status) < 0) return 1;
+  if (m->phase == FAILED) return 1;
+  attach_close(&m->att, m->args.attach_socket);
+  log_close(&m->log);
+  if (m->container_status < 0) m->container_status = 255;
+  if (write_exit_file(m->args.exit_file, m->container_status) < 0) return 1;
   /* Reap whatever else was reparented here and has ended. */
   while (waitpid(-1, NULL, WNOHANG) > 0) {
   }
-  if (args.exit_command[0]) run_exit_command(args.exit_command);
+  if (m->args.exit_command[0]) run_exit_command(m->args.exit_command);
   return 0;
 }

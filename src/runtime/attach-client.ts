@@ -1,14 +1,17 @@
 // The client side of a monitor's attach socket (native/attach.c): the container's output to our
-// stdout/stderr, our stdin to the container, the terminal's size when it has one. Frames are
-// [type u8][length u32 BE][payload]; 1 stdout, 2 stderr from the monitor; 0 stdin, 3 end of stdin,
-// 4 size (rows, cols as u16) to it.
+// stdout/stderr, our stdin to the container, the terminal's size when it has one; and the
+// monitor's one control request, reopening its log. Frames are [type u8][length u32 BE][payload];
+// 1 stdout, 2 stderr, 6 log reopened (errno u32) from the monitor; 0 stdin, 3 end of stdin,
+// 4 size (rows, cols as u16), 5 reopen the log to it.
 import { closeSync, openSync, constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { BerthError } from '../oci/errors.ts';
+import { errnoName } from '../sys/errno.ts';
 
 const HEADER = 5;
 const FRAME_MAX = 65536;
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, stdinEnd: 3, resize: 4, reopenLog: 5, logReopened: 6 } as const;
 
 export function frame(type: number, payload: Uint8Array): Buffer {
   const out = Buffer.alloc(HEADER + payload.length);
@@ -63,7 +66,7 @@ export function attach(socketPath: string, io: AttachStreams): Promise<void> {
       const p = Buffer.alloc(4);
       p.writeUInt16BE(rows, 0);
       p.writeUInt16BE(columns, 2);
-      socket.write(frame(4, p));
+      socket.write(frame(FRAME.resize, p));
     };
     // On a terminal, ctrl-p ctrl-q detaches (docker's default keys); everything else is typed in.
     let ctrlP = false;
@@ -78,9 +81,9 @@ export function attach(socketPath: string, io: AttachStreams): Promise<void> {
           ctrlP = b === 0x10;
         }
       }
-      socket.write(frame(0, bytes));
+      socket.write(frame(FRAME.stdin, bytes));
     };
-    const onEnd = (): void => void socket.write(frame(3, Buffer.alloc(0)));
+    const onEnd = (): void => void socket.write(frame(FRAME.stdinEnd, Buffer.alloc(0)));
     const cleanup = (): void => {
       raw?.setRawMode?.(false);
       io.stdin?.off('data', onData);
@@ -101,7 +104,9 @@ export function attach(socketPath: string, io: AttachStreams): Promise<void> {
     });
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const f of reader.push(chunk)) (f.type === 2 ? io.stderr : io.stdout).write(f.payload);
+        for (const f of reader.push(chunk)) {
+          if (f.type === FRAME.stdout || f.type === FRAME.stderr) (f.type === FRAME.stderr ? io.stderr : io.stdout).write(f.payload);
+        }
       } catch (err) {
         socket.destroy(err as Error);
       }
@@ -114,5 +119,40 @@ export function attach(socketPath: string, io: AttachStreams): Promise<void> {
       cleanup();
       resolve();
     });
+  });
+}
+
+/**
+ * Asks the monitor to close its log file and open the path again: whoever rotates the log
+ * renamed it away (the kubelet, then CRI ReopenContainerLog). Resolves once the monitor writes to
+ * the new file.
+ */
+export function reopenLog(socketPath: string, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const { socket, done } = connectUnix(socketPath);
+    const reader = new FrameReader();
+    const where = { path: socketPath, op: 'reopen the log' };
+    let settled = false;
+    const finish = (err?: BerthError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      done();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => finish(new BerthError('unavailable', `the monitor did not reopen its log within ${timeoutMs} ms`, where)), timeoutMs);
+    socket.on('connect', () => socket.write(frame(FRAME.reopenLog, Buffer.alloc(0))));
+    socket.on('data', (chunk: Buffer) => {
+      // Output frames come too (every client gets them): only the answer counts.
+      for (const f of reader.push(chunk)) {
+        if (f.type !== FRAME.logReopened) continue;
+        const errno = f.payload.length === 4 ? f.payload.readUInt32BE(0) : -1;
+        return finish(errno === 0 ? undefined : new BerthError('internal', `the monitor cannot reopen its log: ${errnoName(errno)}`, { ...where, errno: errnoName(errno) }));
+      }
+    });
+    socket.on('error', (err) => finish(new BerthError('unavailable', `reopen the log: ${err.message}`, where)));
+    socket.on('close', () => finish(new BerthError('unavailable', 'the monitor closed the connection before reopening its log', where)));
   });
 }

@@ -1,7 +1,8 @@
 // Starts a container under `berth-spawn --monitor` (native/monitor.c): the monitor runs the OCI
 // runtime's create, stays the container's parent (a child subreaper) after berth exits, logs its
-// output in the CRI format and writes its exit status to a file. berth then starts the container
-// and is free to go; `logs`, `stop` and `ps` read the files the monitor keeps.
+// output in the CRI format (rotated at the limits given) and writes its exit status to a file.
+// berth then starts the container and is free to go; `logs`, `stop` and `ps` read the files the
+// monitor keeps, and tell from the monitor's pid and start time whether it still supervises.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/errors.ts';
 import { spawnBinary } from '../sys/berth-spawn.ts';
+import { processAlive, readProcStat } from '../sys/proc.ts';
+import type { LogLimits } from './log-options.ts';
 
 export interface MonitorOptions {
   /**
@@ -25,16 +28,34 @@ export interface MonitorOptions {
   /** Where that command writes the container's pid. */
   pidFile: string;
   logFile: string;
+  /** Rotation of the log file; without it, the log grows without limit. */
+  logLimits?: LogLimits;
   exitFile: string;
+  /**
+   * Tie the container to the monitor: the kernel kills the container's init if the monitor dies
+   * (ptrace's PTRACE_O_EXITKILL; nothing else traces the init then, e.g. strace or gdb).
+   */
+  exitKill?: boolean;
   /** Runs after the exit file is written, e.g. to remove the container (`run -d --rm`). */
   exitCommand?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
+/** Who supervises a container: kept in its record, checked by every command that acts on it. */
+export interface MonitorRecord {
+  pid: number;
+  /** /proc/<pid>/stat's start time: a pid reused by another process is not the monitor. */
+  startTime: number;
+  /** The container's init dies with the monitor (exitKill, granted by the kernel). */
+  bound: boolean;
+}
+
 export interface Monitored {
-  monitorPid: number;
   /** The container's init. */
   pid: number;
+  monitor: MonitorRecord;
+  /** Why exitKill was asked for and not granted. */
+  unbound?: string;
 }
 
 /** How long the runtime's create may take before the monitor (and it) are killed. */
@@ -51,8 +72,11 @@ export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
   // A short path: unix socket paths are limited to 107 bytes.
   const socketDir = opts.terminal ? mkdtempSync(join(tmpdir(), 'berth-mon-')) : undefined;
   const consoleSocket = socketDir ? join(socketDir, 'console.sock') : undefined;
+  const limits = opts.logLimits ? ['--log-max-size', String(opts.logLimits.maxSize), '--log-max-files', String(opts.logLimits.maxFiles)] : [];
   const args = [
     '--monitor', '--ready-fd', '3', '--pid-file', opts.pidFile, '--log', opts.logFile, '--exit-file', opts.exitFile,
+    ...limits,
+    ...(opts.exitKill ? ['--exit-kill'] : []),
     ...(consoleSocket ? ['--console-socket', consoleSocket] : []),
     ...(opts.stdinPipe ? ['--stdin-pipe'] : []),
     ...(opts.attachSocket ? ['--attach-socket', opts.attachSocket] : []),
@@ -67,6 +91,8 @@ export async function startMonitored(opts: MonitorOptions): Promise<Monitored> {
 
 async function monitorUntilCreated(args: string[], opts: MonitorOptions): Promise<Monitored> {
   const child = spawn(spawnBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true, env: opts.env ?? process.env });
+  // Read before anything else runs: until we reap it, even an exited monitor's /proc entry is there.
+  const startTime = child.pid !== undefined ? (readProcStat(child.pid)?.startTime ?? 0) : 0;
   const ready = child.stdio[3] as Readable;
   let text = '';
   const line = await new Promise<string>((resolve) => {
@@ -84,8 +110,11 @@ async function monitorUntilCreated(args: string[], opts: MonitorOptions): Promis
   });
   ready.destroy();
   child.unref();
-  const ok = /^ok (\d+)$/.exec(line);
-  if (ok && child.pid !== undefined) return { monitorPid: child.pid, pid: Number(ok[1]) };
+  const ok = /^ok (\d+)(?: unbound (.*))?$/.exec(line);
+  if (ok && child.pid !== undefined) {
+    const monitor = { pid: child.pid, startTime, bound: !!opts.exitKill && !ok[2] };
+    return { pid: Number(ok[1]), monitor, ...(ok[2] ? { unbound: ok[2] } : {}) };
+  }
   const why = line.startsWith('error ') ? line.slice(6).trim() : line.trim() || 'the monitor exited without a word';
   throw new BerthError('internal', `create under the monitor failed: ${why.replace(/^berth-runtime: /, '')}`, { op: 'create' });
 }
@@ -107,4 +136,17 @@ export function readExitFile(path: string): number | undefined {
     return undefined;
   }
   return /^\d{1,3}$/.test(text.trim()) ? Number(text.trim()) : undefined;
+}
+
+/**
+ * Whether a container is still supervised: 'supervised' while its monitor runs, 'ended' once the
+ * monitor recorded its exit, 'lost' when the monitor died without doing so (killed): nothing logs
+ * the container's output or will record its exit any more. Without a record (a foreground run),
+ * 'supervised'.
+ */
+export function supervision(monitor: MonitorRecord | undefined, exitFile: string): 'supervised' | 'ended' | 'lost' {
+  // Alive first: a monitor that exits right after this check has written the exit file by then.
+  const alive = !monitor || processAlive(monitor.pid, monitor.startTime || undefined);
+  if (readExitFile(exitFile) !== undefined) return 'ended';
+  return alive ? 'supervised' : 'lost';
 }

@@ -33,6 +33,12 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'hostname', kind: 'string', help: 'container hostname (default: the short id)' },
       interactive,
       tty,
+      { name: 'log-opt', kind: 'list', help: 'with -d, log rotation: max-size=10m, max-file=3 (the defaults; docker json-file formats)' },
+      {
+        name: 'survive-monitor',
+        kind: 'bool',
+        help: 'with -d, let the container outlive its monitor (its init is then not traced by the monitor: strace/gdb may attach)',
+      },
     ],
     args: ['image', 'command...?'],
     stopAtFirstArg: true,
@@ -73,6 +79,9 @@ export const COMMANDS: CommandSpec[] = [
     flags: [
       { name: 'follow', alias: 'f', kind: 'bool', help: 'keep printing new output until the container exits' },
       { name: 'timestamps', alias: 't', kind: 'bool', help: 'show the time of each line' },
+      { name: 'tail', alias: 'n', kind: 'string', help: 'only the last N lines ("all": every line, the default)' },
+      { name: 'since', kind: 'string', help: 'only lines from this time on (2013-01-02T13:23:37Z, a Unix time, or 42m ago)' },
+      { name: 'until', kind: 'string', help: 'only lines up to this time (same formats)' },
     ],
     args: ['container'],
   },

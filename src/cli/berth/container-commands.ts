@@ -2,7 +2,7 @@
 // Background containers (`run -d`, `logs`, `stop`): container-background.ts.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, invalid } from '../../oci/errors.ts';
 import { ImageStore } from '../../image/image-store.ts';
@@ -11,10 +11,11 @@ import { mountSnapshot, unmountSnapshot } from '../../image/mount-snapshot.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
 import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
+import { parseLogOpts } from '../../runtime/log-options.ts';
 import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
-import { allMeta, containersDir, findContainer, handlerFor, type ContainerMeta } from './container-records.ts';
-import { containerExitCode, monitorDone, monitorFiles, startInBackground, statusText } from './container-background.ts';
+import { allMeta, containersDir, findContainer, handlerFor, writeMeta, type ContainerMeta } from './container-records.ts';
+import { containerExitCode, monitorDone, monitorFiles, startInBackground, statusText, supervisionOf } from './container-background.ts';
 
 
 /** Stops (if needed) and removes a container: runtime state, rootfs mount, snapshot, directory. */
@@ -29,7 +30,7 @@ async function removeContainer(ctx: CliContext, store: ImageStore, meta: Contain
   }
   const dir = join(containersDir(ctx.root), meta.id);
   // A background container's monitor writes the exit file last: let it finish before the directory goes.
-  await monitorDone(dir, 2000);
+  await monitorDone(ctx.root, meta, 2000);
   const rootfs = join(dir, 'rootfs');
   try {
     unmountSnapshot(rootfs, true);
@@ -48,6 +49,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const id = randomBytes(32).toString('hex');
   const name = str(p.flags.name) ?? id.slice(0, 12);
   if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
+  const logLimits = parseLogOpts(list(p.flags['log-opt']));
   const dir = join(containersDir(ctx.root), id);
   const rootfs = join(dir, 'rootfs');
   const store = ImageStore.open(ctx.root);
@@ -79,14 +81,27 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
       command: spec.process!.args!,
       created: new Date().toISOString(),
       ...(runtime.name !== 'berth' ? { runtime: runtimeName } : {}),
+      ...(p.flags.detach ? { logLimits } : {}),
     };
-    writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
+    writeMeta(ctx.root, meta);
     created = true;
     mountSnapshot(prepared.mount, rootfs);
     mounted = true;
     if (p.flags.detach) {
       try {
-        await startInBackground(ctx, runtime, id, dir, { removeOnExit: !!p.flags.rm, terminal: !!p.flags.tty, stdinOpen: !!p.flags.interactive });
+        const monitored = await startInBackground(ctx, runtime, id, dir, {
+          removeOnExit: !!p.flags.rm,
+          terminal: !!p.flags.tty,
+          stdinOpen: !!p.flags.interactive,
+          logLimits,
+          surviveMonitor: !!p.flags['survive-monitor'],
+        });
+        try {
+          writeMeta(ctx.root, { ...meta, monitor: monitored.monitor });
+        } catch (err) {
+          // `run -d --rm` of a quick container: the monitor may have removed it already.
+          if (existsSync(dir)) throw err;
+        }
       } catch (err) {
         // It never ran: nothing of it stays (runtime state, mount, snapshot, directory).
         mounted = created = false;
@@ -123,13 +138,15 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
     const runtime = handlerFor(ctx, m.runtime);
     const status = runtime.exists(m.id) ? runtime.status(m.id) : 'removed';
     const exitCode = status === 'stopped' ? containerExitCode(ctx.root, m.id) : undefined;
-    return { ...m, status, ...(exitCode !== undefined ? { exitCode } : {}) };
+    // A background container whose monitor died runs unsupervised, or ended unrecorded.
+    const supervision = m.monitor ? supervisionOf(ctx.root, m) : undefined;
+    return { ...m, status, ...(exitCode !== undefined ? { exitCode } : {}), ...(supervision ? { supervision } : {}) };
   });
   const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created');
   if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
   else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
   else {
-    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r.status, r.exitCode), r.name])];
+    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r.status, r.exitCode, r.supervision === 'lost'), r.name])];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
     ctx.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]! + 3)).join('').trimEnd()).join('\n') + '\n');
   }

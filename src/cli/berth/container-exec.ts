@@ -11,11 +11,14 @@ import { processFromFlags } from '../../runtime/exec-process.ts';
 import { list, str, type Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { containersDir, findContainer, handlerFor } from './container-records.ts';
+import { warnIfUnsupervised } from './container-background.ts';
 
 
 export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [key, ...args] = p.args;
   const meta = findContainer(ctx.root, key!);
+  // The process runs with our stdio, not the monitor's: it works, but the container is adrift.
+  warnIfUnsupervised(ctx, meta, 'the container runs unsupervised (stop or remove it)');
   const tty = !!p.flags.tty;
   if (tty && p.flags.detach) throw new BerthError('invalid-argument', 'berth exec: -d and -t do not go together (a background process has no terminal to relay)', { field: '--tty' });
   const userSpec = str(p.flags.user);

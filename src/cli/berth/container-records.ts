@@ -2,12 +2,14 @@
 // command), the bundle's config.json and rootfs mount point, and a background container's monitor
 // files. The low-level runtime's state lives apart: <root>/runtime for berth's own, and
 // <root>/runtimes/<name> for another one picked with `run --runtime` (runc, crun...).
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError, invalid, notFound } from '../../oci/errors.ts';
 import { Runtime } from '../../runtime/container.ts';
 import { BerthRuntimeHandler, OciCliRuntimeHandler, type RuntimeHandler } from '../../runtime/runtime-handler.ts';
+import type { LogLimits } from '../../runtime/log-options.ts';
+import type { MonitorRecord } from '../../runtime/monitor.ts';
 import type { CliContext } from './image-commands.ts';
 
 export interface ContainerMeta {
@@ -18,6 +20,10 @@ export interface ContainerMeta {
   created: string;
   /** The low-level runtime (`run --runtime`): absent for berth's own. */
   runtime?: string;
+  /** Rotation of a background container's log (`run --log-opt`). */
+  logLimits?: LogLimits;
+  /** A background container's monitor, once it runs. */
+  monitor?: MonitorRecord;
 }
 
 export const containersDir = (root: string): string => join(root, 'containers');
@@ -85,6 +91,13 @@ export function readMeta(root: string, id: string): ContainerMeta {
   } catch {
     throw notFound(`no such container: ${id}`, { field: 'container' });
   }
+}
+
+/** Writes meta.json whole (a reader sees the old record or the new one). */
+export function writeMeta(root: string, meta: ContainerMeta): void {
+  const file = join(containersDir(root), meta.id, 'meta.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(meta));
+  renameSync(`${file}.tmp`, file);
 }
 
 export function allMeta(root: string): ContainerMeta[] {

@@ -1,12 +1,13 @@
 // `berth run`, `ps`, `rm` and `import`: image config -> runtime spec, run by berth's runtime.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
-import { repoRoot, runCli, type RunResult } from '../../support/cli.ts';
+import { leftovers, repoRoot, runCli, runCliAsync, type RunResult } from '../../support/cli.ts';
+import { processAlive } from '../../../src/sys/proc.ts';
 
 let work: string;
 let root: string;
@@ -256,4 +257,137 @@ test('attach: our input reaches a background container (pipe or terminal), its o
   ok('run', '--name', 'att-fg', imageName(), 'true');
   assert.match(berth('attach', 'att-fg').stderr, /container att-fg cannot be attached: it is not running in the background/);
   ok('rm', 'att-pipe', 'att-tty', 'att-fg');
+});
+
+const containerDir = (id: string): string => join(root, 'containers', id);
+const idOf = (name: string): string => (JSON.parse(ok('ps', '-a', '--format', 'json')) as Array<{ id: string; name: string }>).find((c) => c.name === name)!.id;
+
+async function untilExited(name: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!existsSync(join(containerDir(idOf(name)), 'exit-code'))) {
+    if (Date.now() > deadline) throw new Error(`${name} did not exit`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('run -d --log-opt: the log rotates at max-size, max-file files kept; logs reads them in order, --tail, --since, --until', async () => {
+  ok('run', '-d', '--name', 'rot', '--log-opt', 'max-size=200k,max-file=4', imageName(), 'sh', '-c', 'seq 1 100000');
+  await untilExited('rot');
+  const log = join(containerDir(idOf('rot')), 'container.log');
+  const kept = [log, `${log}.1`, `${log}.2`, `${log}.3`];
+  for (const f of kept) assert.ok(existsSync(f) && statSync(f).size <= 200_000, `${f}: ${existsSync(f) ? statSync(f).size : 'missing'}`);
+  assert.equal(existsSync(`${log}.4`), false, 'no more than max-file files');
+  const numbers = ok('logs', 'rot').trim().split('\n').map(Number);
+  assert.ok(numbers.length > 10_000, `${numbers.length} lines kept`);
+  assert.equal(numbers.at(-1), 100_000);
+  assert.ok(numbers.every((n, i) => n === numbers[0]! + i), 'contiguous: each line once, in order, across the files');
+  assert.equal(ok('logs', '--tail', '3', 'rot'), '99998\n99999\n100000\n');
+  assert.equal(ok('logs', '-n', '0', 'rot'), '');
+  assert.equal(ok('logs', '--tail', 'all', 'rot').trim().split('\n').length, numbers.length);
+  assert.match(ok('logs', '-t', '--tail', '1', 'rot'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z 100000\n$/);
+  assert.equal(ok('logs', '--since', '2099-01-01T00:00:00Z', 'rot'), '');
+  assert.equal(ok('logs', '--until', '2000-01-01', 'rot'), '');
+  assert.equal(ok('logs', '--since', '1h', '--tail', '2', 'rot'), '99999\n100000\n');
+  assert.match(berth('logs', '--since', 'soon', 'rot').stderr, /^berth: --since: "soon" is neither a time/);
+  const bad = berth('run', '-d', '--name', 'badopt', '--log-opt', 'max-size=lots', imageName(), 'true');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /^berth: --log-opt max-size: "lots" is not a size/);
+  assert.equal(JSON.parse(ok('ps', '-a', '--format', 'json')).some((c: { name: string }) => c.name === 'badopt'), false, 'nothing made');
+  ok('rm', 'rot');
+});
+
+test('logs reads a big log in bounded memory, and --tail reads only its end', async () => {
+  // ~130 MB of log: the old reader held all of it (and more) in memory.
+  ok('run', '-d', '--name', 'big', '--log-opt', 'max-size=1g', imageName(), 'sh', '-c', 'yes "$(printf %0990d 7)" | head -n 130000');
+  await untilExited('big', 60_000);
+  const measure = (...args: string[]): { kb: number; ms: number; out: string } => {
+    const t0 = Date.now();
+    const r = spawnSync('sh', ['-c', `/usr/bin/time -f 'rss %M' ${berthBin} --root ${root} ${args.join(' ')} | wc -lc`], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+    return { kb: Number(/rss (\d+)/.exec(r.stderr)?.[1]), ms: Date.now() - t0, out: r.stdout.trim() };
+  };
+  const all = measure('logs', 'big');
+  assert.deepEqual(all.out.split(/\s+/).map(Number), [130_000, 130_000 * 991]);
+  const tail = measure('logs', '--tail', '10', 'big');
+  assert.deepEqual(tail.out.split(/\s+/).map(Number), [10, 10 * 991]);
+  process.stdout.write(`# logs of ${statSync(join(containerDir(idOf('big')), 'container.log')).size} bytes: ${all.kb} KB RSS, ${all.ms} ms; --tail 10: ${tail.kb} KB, ${tail.ms} ms\n`);
+  assert.ok(all.kb < 200_000, `RSS ${all.kb} KB`);
+  assert.ok(tail.ms < 2000 && tail.ms * 3 < all.ms, `--tail took ${tail.ms} ms, all of it ${all.ms} ms`);
+  ok('rm', 'big');
+});
+
+test('logs -f follows the output across rotations: every line once, in order', async () => {
+  const script = 'i=0; while [ $i -lt 20000 ]; do echo $i; i=$((i+1)); [ $((i % 1000)) -eq 0 ] && sleep 0.1; done; exit 0';
+  ok('run', '-d', '--name', 'flw', '--log-opt', 'max-size=20k,max-file=100', imageName(), 'sh', '-c', script);
+  const r = await runCliAsync(berthBin, ['--root', root, 'logs', '-f', 'flw']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map(Number), Array.from({ length: 20000 }, (_, i) => i));
+  assert.ok(existsSync(join(containerDir(idOf('flw')), 'container.log.20')), 'it rotated many times');
+  ok('rm', 'flw');
+});
+
+/** The container's init and its long-lived child (`sleep 1000`). */
+function containerProcesses(id: string): { init: number; pids: number[] } {
+  const init = Number(readFileSync(join(containerDir(id), 'init.pid'), 'utf8'));
+  const children = readFileSync(`/proc/${init}/task/${init}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const sleeper = children.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\x001000\x00');
+  assert.equal(sleeper.length, 1, 'the child is there');
+  return { init, pids: [init, ...sleeper] };
+}
+const monitorPid = (id: string): number => (JSON.parse(readFileSync(join(containerDir(id), 'meta.json'), 'utf8')) as { monitor: { pid: number } }).monitor.pid;
+
+async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a killed monitor takes its container with it; ps and logs say so; stop and rm clean everything', async () => {
+  const id = ok('run', '-d', '--name', 'tied', imageName(), 'sh', '-c', 'sleep 1000 & echo up; while true; do sleep 0.1; done').trim();
+  await waitFor('output', () => berth('logs', 'tied').stdout === 'up\n');
+  const { pids } = containerProcesses(id);
+  assert.ok(leftovers(join(containerDir(id), 'rootfs'), undefined, id).some((l) => l.startsWith('cgroup ')), 'it has cgroups');
+  process.kill(monitorPid(id), 'SIGKILL');
+  await waitFor('the container to die with its monitor', () => !pids.some((pid) => processAlive(pid)), 2000);
+  assert.match(ok('ps', '-a'), /Exited \(monitor died\)\s+tied$/m);
+  const [row] = (JSON.parse(ok('ps', '-a', '--format', 'json')) as Array<{ name: string; status: string; supervision: string }>).filter((c) => c.name === 'tied');
+  assert.deepEqual([row!.status, row!.supervision], ['stopped', 'lost']);
+  const logs = berth('logs', '-f', 'tied');
+  assert.equal(logs.stdout, 'up\n', 'logs -f ends: nothing more will come');
+  assert.match(logs.stderr, /^berth: warning: the monitor of container tied \(pid \d+\) died: what the container wrote since then is lost$/m);
+  assert.equal(ok('stop', 'tied'), 'tied\n');
+  ok('rm', 'tied');
+  assert.equal(existsSync(containerDir(id)), false);
+  assert.deepEqual(leftovers(join(containerDir(id), 'rootfs'), undefined, id), []);
+  assert.equal(existsSync(join(root, 'runtime', id)), false, 'no runtime state');
+});
+
+test('--survive-monitor: a container whose monitor was killed runs on unsupervised, and ps shows it; stop and rm still clean everything', async () => {
+  const id = ok('run', '-d', '--survive-monitor', '--name', 'adrift', imageName(), 'sh', '-c', 'sleep 1000 & echo up; while true; do sleep 0.1; done').trim();
+  await waitFor('output', () => berth('logs', 'adrift').stdout === 'up\n');
+  const { pids } = containerProcesses(id);
+  process.kill(monitorPid(id), 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(pids.every((pid) => processAlive(pid)), 'it runs on');
+  assert.match(ok('ps'), /Up \(unsupervised\)\s+adrift$/m);
+  const t0 = Date.now();
+  const logs = berth('logs', '-f', 'adrift');
+  assert.ok(Date.now() - t0 < 5000, 'logs -f does not wait for output that cannot come');
+  assert.equal(logs.stdout, 'up\n');
+  assert.match(logs.stderr, /monitor of container adrift .* died/);
+  const exec = berth('exec', 'adrift', 'echo', 'inside');
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.equal(exec.stdout, 'inside\n');
+  assert.match(exec.stderr, /warning: the monitor of container adrift .* died: the container runs unsupervised/);
+  assert.match(berth('attach', 'adrift').stderr, /cannot be attached: its monitor \(pid \d+\) died/);
+  assert.match(berth('rm', 'adrift').stderr, /container adrift is running: stop it first/);
+  const stop = berth('stop', '--time', '1', 'adrift');
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stderr, /stopping the container anyway/);
+  assert.equal(pids.some((pid) => processAlive(pid)), false, 'every process of it is gone');
+  assert.match(ok('ps', '-a'), /Exited \(monitor died\)\s+adrift$/m);
+  ok('rm', 'adrift');
+  assert.equal(existsSync(containerDir(id)), false);
+  assert.deepEqual(leftovers(join(containerDir(id), 'rootfs'), undefined, id), []);
 });
