@@ -15,7 +15,7 @@ import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
 import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
 import { allMeta, containersDir, findContainer, handlerFor, openStore, type ContainerMeta } from './container-records.ts';
-import { applySecurityOptions, parseSecurityOptions } from './security-options.ts';
+import { applySecurityOptions, readSecurityOptions } from './security-options.ts';
 import { containerExitCode, monitorDone, monitorFiles, startInBackground, statusText } from './container-background.ts';
 
 
@@ -47,7 +47,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const runtimeName = str(p.flags.runtime);
   // Checked before anything is made: an unknown runtime is a one-line error.
   const runtime = handlerFor(ctx, runtimeName);
-  const security = parseSecurityOptions(list(p.flags['security-opt']));
+  const security = readSecurityOptions(list(p.flags['security-opt']));
   const id = randomBytes(32).toString('hex');
   const name = str(p.flags.name) ?? id.slice(0, 12);
   if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
