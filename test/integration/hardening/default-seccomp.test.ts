@@ -3,84 +3,46 @@
 // with ENOSYS, and /proc/self/status saying "Seccomp: 2"; --security-opt seccomp=unconfined turns
 // the filter off (and the same calls then work), a profile file in docker's format is honoured,
 // and ordinary work (shell scripts, busybox httpd answering wget on 127.0.0.1, tar, sed, what
-// package managers call) runs as before. runc, given the same config.json, agrees.
+// package managers call) runs as before. test/interop/hardening/seccomp-runc.test.ts: runc agrees.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildImage, testLayers } from '../../fixtures/image/test-image.ts';
-import { writeOciLayout } from '../../fixtures/image/test-image.ts';
-import { buildProbe, probeResults } from '../../fixtures/hardening/probe.ts';
-import { repoRoot, runCli, type RunResult } from '../../support/cli.ts';
+import { probeResults } from '../../fixtures/hardening/probe.ts';
+import { DENIED_BY_DEFAULT, PROBE_SCRIPT, probeStore, seccompMode, PROBE_IMAGE as IMAGE, type ProbeStore } from '../../fixtures/hardening/probe-store.ts';
 
-const berthBin = join(repoRoot, 'bin/berth');
+let store: ProbeStore;
 let work = '';
 let root = '';
-const IMAGE = 'loaded:seccomp';
-
-const berth = (...args: string[]): RunResult => runCli(berthBin, ['--root', root, ...args], { timeoutMs: 60_000 });
-function ok(...args: string[]): string {
-  const r = berth(...args);
-  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** The calls a container must not make, and what the default profile answers. */
-const DENIED: Record<string, string> = {
-  add_key: 'EPERM',
-  keyctl: 'EPERM',
-  perf_event_open: 'EPERM',
-  unshare_user: 'EPERM',
-  clone_newuser: 'EPERM',
-  personality_noaslr: 'EPERM',
-  io_uring_setup: 'EPERM',
-  clone3: 'ENOSYS',
-};
+const berth = (...args: string[]) => store.berth(...args);
+const ok = (...args: string[]): string => store.ok(...args);
 
 before(() => {
-  work = mkdtempSync(join(tmpdir(), 'berth-hardening-seccomp-'));
-  root = join(work, 'store');
-  const probe = readFileSync(buildProbe(work));
-  const layers = [...testLayers(), [{ name: 'bin/probe', type: 'file' as const, mode: 0o755, data: probe, mtime: 1700000200 }]];
-  writeOciLayout(buildImage({ layers }), join(work, 'layout'), 'seccomp');
-  ok('load', '-q', '-i', join(work, 'layout'));
+  store = probeStore('berth-hardening-seccomp-');
+  ({ work, root } = store);
 });
+after(() => store?.cleanup());
 
-after(() => {
-  const containers = join(root, 'containers');
-  for (const id of existsSync(containers) ? readdirSync(containers) : []) berth('rm', '--force', id);
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp?.startsWith(work)) execFileSync('umount', ['-l', mp]);
-  }
-  rmSync(work, { recursive: true, force: true });
+test('by default the filter is on and the hostile calls fail', () => {
+  const out = ok('run', '--rm', IMAGE, 'sh', '-c', PROBE_SCRIPT);
+  assert.equal(seccompMode(out), '2', out);
+  const got = probeResults(out);
+  for (const [name, want] of Object.entries(DENIED_BY_DEFAULT)) assert.equal(got[name], want, `${name}: ${out}`);
+  assert.equal(got.personality_query, 'ok');
+  assert.equal(got.ordinary, 'ok');
 });
-
-const statusLine = (out: string): string | undefined => /^Seccomp:\s+(\d)$/m.exec(out)?.[1];
-const probeScript = `grep '^Seccomp:' /proc/self/status; /bin/probe ${[...Object.keys(DENIED), 'personality_query', 'ordinary'].join(' ')}`;
-
-for (const runtime of ['berth', 'runc']) {
-  test(`by default (runtime ${runtime}) the filter is on and the hostile calls fail`, () => {
-    const out = ok('run', '--rm', ...(runtime === 'berth' ? [] : ['--runtime', runtime]), IMAGE, 'sh', '-c', probeScript);
-    assert.equal(statusLine(out), '2', out);
-    const got = probeResults(out);
-    for (const [name, want] of Object.entries(DENIED)) assert.equal(got[name], want, `${name}: ${out}`);
-    assert.equal(got.personality_query, 'ok');
-    assert.equal(got.ordinary, 'ok');
-  });
-}
 
 test('--security-opt seccomp=unconfined: no filter, and the same calls go through', () => {
-  const out = ok('run', '--rm', '--security-opt', 'seccomp=unconfined', IMAGE, 'sh', '-c', probeScript);
-  assert.equal(statusLine(out), '0', out);
+  const out = ok('run', '--rm', '--security-opt', 'seccomp=unconfined', IMAGE, 'sh', '-c', PROBE_SCRIPT);
+  assert.equal(seccompMode(out), '0', out);
   const got = probeResults(out);
   // What the filter stopped, the kernel itself allows (perf_event_open only where
   // kernel.perf_event_paranoid lets an unprivileged process count its own events).
   for (const name of ['add_key', 'keyctl', 'unshare_user', 'clone_newuser', 'personality_noaslr', 'clone3', 'ordinary']) assert.equal(got[name], 'ok', `${name}: ${out}`);
   assert.notEqual(got.perf_event_open, 'EPERM');
-  if (readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim() === '0') assert.equal(got.io_uring_setup, 'ok');
+  const ioUring = '/proc/sys/kernel/io_uring_disabled';
+  if (!existsSync(ioUring) || readFileSync(ioUring, 'utf8').trim() === '0') assert.equal(got.io_uring_setup, 'ok');
 });
 
 test("--security-opt seccomp=FILE: a profile in docker's format is resolved against the container and applied", () => {
@@ -99,7 +61,7 @@ test("--security-opt seccomp=FILE: a profile in docker's format is resolved agai
     }),
   );
   const r = berth('run', '--rm', '--security-opt', `seccomp=${file}`, IMAGE, 'sh', '-c', "grep '^Seccomp:' /proc/self/status; mkdir /tmp/made; chmod 700 /tmp && echo chmod-ok; /bin/probe keyctl add_key");
-  assert.equal(statusLine(r.stdout), '2', r.stdout + r.stderr);
+  assert.equal(seccompMode(r.stdout), '2', r.stdout + r.stderr);
   assert.match(r.stderr, /mkdir: can't create directory '\/tmp\/made': Permission denied/);
   assert.match(r.stdout, /^chmod-ok$/m);
   assert.deepEqual(probeResults(r.stdout.replace(/^Seccomp.*\n|^chmod-ok\n/gm, '')), { keyctl: 'EOPNOTSUPP', add_key: 'ok' });
