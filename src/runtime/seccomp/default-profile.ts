@@ -5,10 +5,9 @@
 // filters where a call is harmless except for some arguments (namespaces through clone, AF_VSOCK
 // sockets, personality flags that turn off ASLR). Everything else fails with EPERM.
 //
-// Unlike docker's profile before v25, io_uring is not allowed: its calls bypass the filter for
-// the I/O they submit, and its kernel side has been the source of many privilege escalations
-// (docker 25 and containerd 2 dropped it too). Calls this machine's syscall tables do not name are
-// ignored here; the compiler answers ENOSYS for numbers above the highest one the profile names,
+// io_uring is not allowed (docker's profile allowed it until v25): the I/O it submits never
+// passes the filter, and its kernel side has been the source of many privilege escalations.
+// Calls this machine's syscall tables do not name are ignored here; the compiler answers ENOSYS for numbers above the highest one the profile names,
 // so libc falls back from calls newer than the profile.
 
 import type { Seccomp } from '../../oci/runtime-spec.ts';
