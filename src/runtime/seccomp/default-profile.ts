@@ -7,8 +7,8 @@
 //
 // io_uring is not allowed (docker's profile allowed it until v25): the I/O it submits never
 // passes the filter, and its kernel side has been the source of many privilege escalations.
-// Calls this machine's syscall tables do not name are ignored here; the compiler answers ENOSYS for numbers above the highest one the profile names,
-// so libc falls back from calls newer than the profile.
+// Calls this machine's syscall tables do not name are ignored here; the compiler answers ENOSYS
+// for numbers above the highest one the profile names, so libc falls back from newer calls.
 
 import type { Seccomp } from '../../oci/runtime-spec.ts';
 import { resolveDockerProfile, type DockerSeccompProfile, type DockerSeccompSyscall, type SeccompTarget } from './docker-profile.ts';
