@@ -1,7 +1,7 @@
 // What the container spec mapping needs to know that takes I/O to learn. berthd gathers these
 // before calling `containerSpec` (src/cri/container-spec.ts), which then decides without I/O.
 import type { GroupEntry, PasswdEntry } from '../image/image-user.ts';
-import type { Seccomp } from '../oci/runtime-spec.ts';
+import type { SeccompProfiles } from './security-profile.ts';
 
 /** A pod namespace as a container joins it: the host's, or a pinned namespace file. */
 export type PodNamespace = 'host' | { path: string };
@@ -76,12 +76,7 @@ export interface ContainerFacts {
   devices: Record<string, HostDevice[]>;
   /** Every device node under the host's /dev, for privileged containers. */
   hostDevices: HostDevice[];
-  seccomp: {
-    /** berth's RuntimeDefault profile. */
-    runtimeDefault?: Seccomp;
-    /** Localhost profiles read from disk, keyed by their absolute path. */
-    localhost: Record<string, Seccomp>;
-  };
+  seccomp: SeccompProfiles;
   /** Where anonymous volumes for the image's `Volumes` go: `<dir>/<n>`, made by the caller. */
   imageVolumeDir: string;
   /** The target of a TARGET namespace mode. */

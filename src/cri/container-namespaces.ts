@@ -25,8 +25,9 @@ function choose(
   target: TargetContainerFacts | undefined,
 ): Namespace[] {
   const field = `${FIELD}.${key}`;
-  // The CRI default (0) is POD; the kubelet states every mode explicitly.
-  const mode = options?.[key] ?? 'POD';
+  // The CRI default (0) is POD, and the kubelet states every mode. A request with no
+  // NamespaceOption at all (crictl) gets its pod's PID arrangement.
+  const mode = options ? (options[key] ?? 'POD') : key === 'pid' && pod === 'per-container' ? 'CONTAINER' : 'POD';
   switch (mode) {
     case 'POD':
       if (pod === 'per-container') {

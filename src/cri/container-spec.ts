@@ -2,9 +2,9 @@
 // PodSandboxConfig, the image's run config and facts gathered beforehand (container-facts.ts)
 // become the OCI runtime spec, plus what the container's monitor needs that is not in the spec
 // (stdio, log path, stop signal) and the anonymous volumes the caller must create.
-import { BerthError, invalid, precondition, unimplemented } from '../oci/errors.ts';
+import { invalid, unimplemented } from '../oci/errors.ts';
 import type { ImageRunConfig } from '../oci/image-spec.ts';
-import { OCI_VERSION, type Seccomp, type Spec } from '../oci/runtime-spec.ts';
+import { OCI_VERSION, type Spec } from '../oci/runtime-spec.ts';
 import { containerAnnotations } from './container-annotations.ts';
 import { containerCapabilities } from './container-capabilities.ts';
 import { containerDevices } from './container-devices.ts';
@@ -19,7 +19,7 @@ import type { ContainerConfig, PodSandboxConfig } from './cri-types.ts';
 import { imageVolumes, type ImageVolume } from './image-volumes.ts';
 import { maskedAndReadonlyPaths } from './masked-paths.ts';
 import { checkName, checkStringMap } from './request-limits.ts';
-import { checkAppArmor, checkSelinux, seccompChoice, type SeccompChoice } from './security-profile.ts';
+import { checkAppArmor, checkSelinux, seccompChoice, seccompProfile } from './security-profile.ts';
 import { stopSignal } from './stop-signal.ts';
 
 const SC = 'config.linux.security_context';
@@ -35,21 +35,6 @@ export interface ContainerSpecPlan {
   stopSignal?: string;
   /** Directories the caller creates (and fills from the image) before the container starts. */
   imageVolumes: ImageVolume[];
-}
-
-function seccompProfile(choice: SeccompChoice, facts: ContainerFacts['seccomp'], field: string): Seccomp | undefined {
-  switch (choice.kind) {
-    case 'unconfined':
-      return undefined;
-    case 'runtime-default':
-      if (!facts.runtimeDefault) throw precondition(`${field}: RuntimeDefault seccomp was asked for, but berthd has no default profile configured`, { field });
-      return facts.runtimeDefault;
-    case 'localhost': {
-      const profile = facts.localhost[choice.path];
-      if (!profile) throw new BerthError('internal', `${field}: the Localhost profile ${choice.path} was not read before the spec was made`, { field, path: choice.path });
-      return profile;
-    }
-  }
 }
 
 function logPath(pod: PodSandboxConfig, config: ContainerConfig): string | undefined {

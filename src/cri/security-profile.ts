@@ -1,7 +1,8 @@
 // Which seccomp profile a pod or container asks for, from the SecurityProfile message or the
 // deprecated `seccomp_profile_path` string (containerd's sputil rules); and the refusal of
 // AppArmor and SELinux settings, which this host cannot honour (it runs no LSM).
-import { invalid, unimplemented } from '../oci/errors.ts';
+import { BerthError, invalid, precondition, unimplemented } from '../oci/errors.ts';
+import type { Seccomp } from '../oci/runtime-spec.ts';
 import type { SELinuxOption, SecurityProfile } from './cri-types.ts';
 
 export type SeccompChoice = { kind: 'unconfined' } | { kind: 'runtime-default' } | { kind: 'localhost'; path: string };
@@ -70,5 +71,28 @@ export function checkSelinux(options: SELinuxOption | null | undefined, prefix: 
   if (set.length > 0) {
     const field = `${prefix}.selinux_options`;
     throw unimplemented(`${field}: SELinux is not enabled on this host; cannot apply ${set.map((k) => `${k}=${options[k]}`).join(', ')}`, { field });
+  }
+}
+
+export interface SeccompProfiles {
+  /** berth's RuntimeDefault profile. */
+  runtimeDefault?: Seccomp;
+  /** Localhost profiles read from disk beforehand, keyed by their absolute path. */
+  localhost: Record<string, Seccomp>;
+}
+
+/** The profile for `linux.seccomp`, or undefined for none; `field` names the request field in errors. */
+export function seccompProfile(choice: SeccompChoice, profiles: SeccompProfiles, field: string): Seccomp | undefined {
+  switch (choice.kind) {
+    case 'unconfined':
+      return undefined;
+    case 'runtime-default':
+      if (!profiles.runtimeDefault) throw precondition(`${field}: RuntimeDefault seccomp was asked for, but berthd has no default profile configured`, { field });
+      return profiles.runtimeDefault;
+    case 'localhost': {
+      const profile = profiles.localhost[choice.path];
+      if (!profile) throw new BerthError('internal', `${field}: the Localhost profile ${choice.path} was not read before the spec was made`, { field, path: choice.path });
+      return profile;
+    }
   }
 }
