@@ -349,3 +349,26 @@ test('namespaces: POD, NODE, CONTAINER and TARGET for pid, network and ipc', () 
   rejects(() => ns({ pid: 'CONTAINER', userns_options: { mode: 'POD', uids: [{ host_id: 100000, container_id: 0, length: 65536 }] } }), 'unimplemented', 'config.linux.security_context.namespace_options.userns_options');
   assert.ok(ns({ pid: 'CONTAINER', userns_options: { mode: 'NODE' } }).every((n) => n.type !== 'user'));
 });
+
+test('the mapping reads its inputs without changing them', () => {
+  const freeze = <T>(o: T): T => {
+    if (o && typeof o === 'object') {
+      Object.values(o).forEach(freeze);
+      Object.freeze(o);
+    }
+    return o;
+  };
+  const f = withHostPaths(facts({ devices: { '/dev/fuse': [device('/dev/fuse', 10, 229)] } }), { '/srv': '/srv' });
+  const config = containerConfig({
+    mounts: [{ container_path: '/srv', host_path: '/srv' }],
+    devices: [{ host_path: '/dev/fuse' }],
+    envs: [{ key: 'A', value: '1' }],
+    linux: { resources: { cpu_shares: '2' }, security_context: { capabilities: { add_capabilities: ['NET_ADMIN'] }, privileged: true } },
+  });
+  const before = JSON.stringify([config, f]);
+  const plan = containerSpec(freeze(config), freeze(privilegedPod()), freeze({ ...IMAGE, Volumes: { '/v': {} } }), freeze(f));
+  assert.equal(JSON.stringify([config, f]), before);
+  plan.spec.process!.capabilities!.bounding!.push('CAP_X');
+  assert.ok(!DEFAULT_CONTAINER_CAPABILITIES.includes('CAP_X') && !CAP_NAMES.includes('CAP_X'), 'the spec shares no arrays with berth\'s constants');
+  assert.equal(containerSpec(containerConfig({ command: ['/x'] }), podConfig(), undefined, facts()).spec.process!.args![0], '/x', 'no image config at all');
+});
