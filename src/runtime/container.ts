@@ -232,6 +232,8 @@ export class Runtime {
       await this.waitGone(record.pid, record.pidStartTime || undefined);
       await cgroups.destroy().catch(() => {});
       if (record.hostMountsBefore) await unmountBelow(rootfs, record.hostMountsBefore).catch(() => {});
+      // A create-phase hook that failed: the lifecycle goes on at "destroy", then poststop.
+      if (err instanceof BerthError && err.where.field?.startsWith('hooks.')) await this.runPoststop(record);
       this.store.remove(options.id);
       throw err;
     } finally {
@@ -322,9 +324,23 @@ export class Runtime {
     } catch {
       // already gone
     }
+    // runtime-spec: a failing poststart hook is an error that stops the container (runc too).
     const running = this.ociState(record, 'running');
     for (const [i, h] of (record.config.hooks?.poststart ?? []).entries()) {
-      await runHook(h, running, `hooks.poststart[${i}]`).catch((err: Error) => this.warn(err.message));
+      try {
+        await runHook(h, running, `hooks.poststart[${i}]`);
+      } catch (err) {
+        killQuietly(record.pid, 'SIGKILL');
+        await this.waitGone(record.pid, record.pidStartTime);
+        throw err;
+      }
+    }
+  }
+
+  private async runPoststop(record: ContainerRecord): Promise<void> {
+    const stopped = this.ociState(record, 'stopped');
+    for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
+      await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
     }
   }
 
@@ -370,10 +386,7 @@ export class Runtime {
       await cgroups.destroy();
     }
     if (record.hostMountsBefore) await unmountBelow(record.rootfs, record.hostMountsBefore);
-    const stopped = this.ociState(record, 'stopped');
-    for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
-      await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
-    }
+    await this.runPoststop(record);
     this.store.remove(id);
   }
 
