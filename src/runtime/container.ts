@@ -178,6 +178,7 @@ export class Runtime {
       preserveFds: options.preserveFds,
       wait,
       host,
+      warn: this.warn,
     });
     const cgroups = await openCgroupManager({ id: options.id, cgroupsPath: spec.linux?.cgroupsPath });
     this.store.claim(options.id);

@@ -19,6 +19,8 @@ export interface ProcessSetup {
    *  profiles to allow): the caller places it. Without, it is already in the plan, loaded while
    *  the process still holds CAP_SYS_ADMIN. */
   lateSeccomp: PlanOp | null;
+  /** Capability names the kernel or berth doesn't know: dropped, for the caller to warn about. */
+  ignoredCapabilities: string[];
 }
 
 /** `keepFds`: fds 3..3+keepFds-1 stay open across execve (runc --preserve-fds). */
@@ -36,7 +38,8 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
   if (seccomp && !process.noNewPrivileges) add(seccomp, 'linux.seccomp');
 
   // No capabilities object means no capabilities (as runc), not the runtime's own.
-  const caps = capabilityMasks(process.capabilities ?? {}, host.lastCap, `${field}.capabilities`);
+  const ignoredCapabilities: string[] = [];
+  const caps = capabilityMasks(process.capabilities ?? {}, host.lastCap, `${field}.capabilities`, ignoredCapabilities);
   {
     const missing = (caps.bounding | caps.permitted | caps.effective | caps.inheritable | caps.ambient) & ~host.heldCaps;
     if (missing) invalidCaps(missing, `${field}.capabilities`);
@@ -59,7 +62,7 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
   const args = process.args!;
   const pathVar = env.findLast((e) => e.startsWith('PATH='))?.slice(5) ?? '';
   add({ kind: 'resolve-exec', file: args[0]!, searchPath: pathVar }, `${field}.args[0]`);
-  return { args, env, lateSeccomp: seccomp && process.noNewPrivileges ? seccomp : null };
+  return { args, env, lateSeccomp: seccomp && process.noNewPrivileges ? seccomp : null, ignoredCapabilities };
 }
 
 function seccompOp(profile: Seccomp): PlanOp {
