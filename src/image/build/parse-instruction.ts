@@ -206,8 +206,14 @@ export function parseInstruction(input: LineInput, file: string, escape: string)
 
 function checkMountSyntax(spec: string, fail: (message: string) => BerthError): void {
   try {
-    if (spec.includes('$')) csvFields(spec);
-    else parseRunMount(spec);
+    if (!spec.includes('$')) {
+      parseRunMount(spec);
+      return;
+    }
+    // Values with variables are checked when planned; `from` must be literal.
+    for (const field of csvFields(spec)) {
+      if (/^from=.*\$./i.test(field)) throw new MountError("'from' doesn't support variable expansion, define alias stage instead");
+    }
   } catch (err) {
     if (err instanceof MountError) throw fail(err.message);
     throw err;
