@@ -18,7 +18,7 @@ export function contextPath(source: string): string {
 
 export function digestSources(entries: readonly ContextEntry[], sources: readonly string[]): Digest {
   const hash = createHash('sha256');
-  for (const source of sources) {
+  for (const [n, source] of sources.entries()) {
     const root = contextPath(source);
     const wildcard = /[*?[]/.test(root);
     const match = wildcard ? compilePattern(root) : undefined;
@@ -26,7 +26,7 @@ export function digestSources(entries: readonly ContextEntry[], sources: readonl
     if (!wildcard && root !== '' && !entries.some((e) => e.path === root)) {
       throw notFound(`COPY source "${source}" is not in the build context (or is excluded by .dockerignore)`, { path: source });
     }
-    hash.update(`source ${JSON.stringify(source)}\n`);
+    hash.update(`source ${n}\n`); // the source text itself is in the step's key already
     for (const r of roots) {
       for (const e of entries) {
         if (r !== '' && e.path !== r && !e.path.startsWith(`${r}/`)) continue;

@@ -73,7 +73,7 @@ export class PatternMatcher {
   matchWithParents(path: string, parent: ParentMatches): { excluded: boolean; perPattern: boolean[] } {
     let excluded = false;
     const perPattern: boolean[] = new Array<boolean>(this.patterns.length).fill(false);
-    const parentDir = posix.dirname(path);
+    const parentDir = goDir(path);
     this.patterns.forEach((pattern, i) => {
       let match = parent?.[i] ?? false;
       if (!match) {
@@ -104,6 +104,14 @@ export class PatternMatcher {
       return p.dirs.length > parts.length;
     });
   }
+}
+
+/** Go's filepath.Dir: everything before the last slash, cleaned ("a/b/" -> "a/b"). */
+function goDir(path: string): string {
+  const i = path.lastIndexOf('/');
+  if (i < 0) return '.';
+  const dir = posix.normalize(path.slice(0, i + 1));
+  return dir.length > 1 ? dir.replace(/\/$/, '') : dir;
 }
 
 const REGEX_SPECIAL = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);

@@ -220,6 +220,7 @@ class ShellWord {
     const name = this.processName();
     let ch = this.sc.next();
     let modifier = ch;
+    if (ch === EOF) throw new LexError("syntax error: missing '}'");
     switch (ch) {
       case '}': {
         const [value, set] = this.getEnv(name);
