@@ -14,8 +14,9 @@ function only(body: string): Record<string, unknown> {
 }
 
 function strip(ins: Instruction): Record<string, unknown> {
-  const { line: _l, endLine: _e, column: _c, original: _o, ...rest } = ins as Instruction & Record<string, unknown>;
-  if (rest.kind === 'onbuild') rest.trigger = strip(rest.trigger as Instruction);
+  const { line: _l, endLine: _e, column: _c, original: _o, ...fields } = ins;
+  const rest: Record<string, unknown> = { ...fields };
+  if (ins.kind === 'onbuild') rest.trigger = strip(ins.trigger);
   for (const k of Object.keys(rest)) if (rest[k] === undefined) delete rest[k];
   return rest;
 }
@@ -118,14 +119,14 @@ test('directives: syntax, escape with backtick, check recorded; only at the top'
 
 test('continuations: comments and empty lines inside, escaped escape, whitespace kept', () => {
   const p = parseDockerfile('FROM scratch\nRUN echo a \\\n# a comment inside\n    # an indented comment\n\n  b \\\n\t\n  c\nRUN echo \\\\\nLABEL x=1\n');
-  const [run, run2, label] = p.stages[0]!.instructions;
-  assert.ok(run!.kind === 'run');
+  const [run, run2, label] = p.stages[0]!.instructions as [Instruction, Instruction, Instruction];
+  assert.ok(run.kind === 'run');
   assert.deepEqual(run.cmd.args, ['echo a   b   c']);
   assert.deepEqual([run.line, run.endLine], [2, 8]);
   assert.equal(p.warnings.filter((w) => w.message.startsWith('empty continuation')).length, 1);
   // `echo \\` ends in an escaped escape: no continuation, so LABEL is its own instruction.
-  assert.ok(run2!.kind === 'run' && run2.cmd.args[0] === 'echo \\\\');
-  assert.equal(label!.kind, 'label');
+  assert.ok(run2.kind === 'run' && run2.cmd.args[0] === 'echo \\\\');
+  assert.equal(label.kind, 'label');
   // A `#` inside an instruction is text, and a continuation at the end of the file just ends.
   const q = parseDockerfile('FROM scratch\nRUN echo # not a comment \\');
   const r = q.stages[0]!.instructions[0]!;
@@ -143,15 +144,15 @@ test('heredocs: RUN, <<- tab stripping, quoted names, several on a line, COPY <<
   const p = parseDockerfile(
     'FROM scratch\nRUN <<EOF\necho $HOME\n  EOF\nEOF\nRUN <<-EOT\n\tindented\n\tEOT\nRUN 3<<A cat /dev/fd/3 - <<"B"\na\nA\nb $X\nB\nCOPY <<-\'EOF\' <<X /etc/\n\tq $Y\n\tEOF\nx $Y\nX\nRUN ["sh", "-c", "<<EOF"]\nLABEL after=1\n',
   );
-  const [r1, r2, r3, copy, json, label] = p.stages[0]!.instructions;
-  assert.ok(r1!.kind === 'run' && r2!.kind === 'run' && r3!.kind === 'run' && copy!.kind === 'copy' && json!.kind === 'run');
+  const [r1, r2, r3, copy, json, label] = p.stages[0]!.instructions as Instruction[] as [Instruction, Instruction, Instruction, Instruction, Instruction, Instruction];
+  assert.ok(r1.kind === 'run' && r2.kind === 'run' && r3.kind === 'run' && copy.kind === 'copy' && json.kind === 'run');
   assert.deepEqual(r1.heredocs, [{ name: 'EOF', chomp: false, expand: true, fd: 0, content: 'echo $HOME\n  EOF\n' }]);
   assert.deepEqual(r2.heredocs.map((h) => [h.name, h.chomp, h.content]), [['EOT', true, '\tindented\n']]);
   assert.deepEqual(r3.heredocs.map((h) => [h.name, h.fd, h.expand, h.content]), [['A', 3, true, 'a\n'], ['B', 0, false, 'b $X\n']]);
   assert.deepEqual(copy.inline, [{ name: 'EOF', content: 'q $Y\n', expand: false }, { name: 'X', content: 'x $Y\n', expand: true }]);
   assert.equal(copy.dest, '/etc/');
   assert.deepEqual(json.heredocs, []); // exec form opens no heredoc
-  assert.equal(label!.kind, 'label');
+  assert.equal(label.kind, 'label');
   assert.match(parseError('FROM scratch\nRUN <<EOF\necho\n').message, /^Dockerfile:2:1: unterminated heredoc <<EOF/);
   assert.match(parseError('FROM scratch\nCOPY a <<EOF\nx\nEOF\n').message, /COPY cannot accept a heredoc as a destination/);
 });

@@ -60,7 +60,7 @@ const words: [string, string][] = [
 
 test('BuildKit word substitution table', () => {
   for (const [input, expected] of words) {
-    if (expected === 'error') assert.throws(() => expandWord(input, env), undefined, input);
+    if (expected === 'error') assert.throws(() => expandWord(input, env), Error, input);
     else assert.equal(expandWord(input, env), expected, input);
   }
 });
