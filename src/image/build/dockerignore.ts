@@ -5,7 +5,9 @@
 // - Go's filepath.Match syntax (`*` and `?` within one path segment, `[a-z]`, `\` escapes) plus
 //   `**` for any number of segments;
 // - the last pattern that matches a path decides; a pattern matching a directory excludes
-//   everything below it, unless a later exception matches the path itself.
+//   everything below it, unless a later exception matches the path itself;
+// - the Dockerfile and .dockerignore are context files like any other: when a pattern excludes
+//   them COPY cannot see them, but the builder still reads them (docker sends them regardless).
 
 import { posix } from 'node:path';
 import { invalid } from '../../oci/errors.ts';

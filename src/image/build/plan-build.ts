@@ -58,6 +58,13 @@ export function planBuild(parsed: ParsedDockerfile, opts: PlanOptions = {}): Bui
   const warnings: BuildWarning[] = parsed.warnings.map((w) => ({ line: w.line, message: w.message }));
   const stages = parsed.stages;
 
+  const seenNames = new Set<string>();
+  for (const s of stages) {
+    if (!s.name) continue;
+    if (s.name === 'scratch' || s.name === 'context') warnings.push({ line: s.from.line, message: `stage name "${s.name}" is reserved` });
+    if (seenNames.has(s.name)) warnings.push({ line: s.from.line, message: `duplicate stage name "${s.name}": later references use this one` });
+    seenNames.add(s.name);
+  }
   const target = findTarget(parsed, opts.target);
   const scope = globalScope(file, escape, parsed.globalArgs, buildArgs, automaticArgs(targetPlatform, buildPlatform, stages[target]!.name ?? ''));
   const at = (ins: { line: number; column: number }) => ({ file, line: ins.line, column: ins.column });
@@ -68,7 +75,7 @@ export function planBuild(parsed: ParsedDockerfile, opts: PlanOptions = {}): Bui
     const baseName = expandAt(from.base, scope, escape, at(from));
     if (baseName === '') throw dockerfileError(at(from), `base name (${from.base}) should not be blank: define the ARG before the first FROM or pass --build-arg`);
     const lower = baseName.toLowerCase();
-    const parentIndex = stages.findIndex((s) => s.index < stage.index && s.name === lower);
+    const parentIndex = stages.findLastIndex((s) => s.index < stage.index && s.name === lower);
     const base: StageBase = parentIndex >= 0 ? { kind: 'stage', stage: parentIndex } : lower === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: baseName };
     let platform = base.kind === 'stage' ? infos[parentIndex]!.platform : targetPlatform;
     if (from.platform !== undefined) {
@@ -83,7 +90,7 @@ export function planBuild(parsed: ParsedDockerfile, opts: PlanOptions = {}): Bui
 
   const resolveSource = (current: number) => (from: string, fail: (m: string) => BerthError): SourceRef => {
     const byIndex = /^\d+$/.test(from) ? Number(from) : undefined;
-    const index = byIndex ?? stages.findIndex((s) => s.name === from.toLowerCase());
+    const index = byIndex ?? stages.findLastIndex((s) => s.name === from.toLowerCase());
     if (byIndex !== undefined && byIndex >= stages.length) throw fail(`invalid stage index ${from} (the Dockerfile has ${stages.length} stages)`);
     if (index < 0) return { kind: 'image', ref: from };
     if (index >= current) throw fail(`cannot copy from stage "${from}", it needs to be defined before current stage ${stages[current]!.name ?? current}`);
@@ -155,7 +162,7 @@ export function planBuild(parsed: ParsedDockerfile, opts: PlanOptions = {}): Bui
 
 function findTarget(parsed: ParsedDockerfile, target: string | undefined): number {
   if (target === undefined || target === '') return parsed.stages.length - 1;
-  const i = parsed.stages.findIndex((s) => s.name === target.toLowerCase());
+  const i = parsed.stages.findLastIndex((s) => s.name === target.toLowerCase());
   if (i < 0) {
     const names = parsed.stages.map((s) => s.name).filter(Boolean);
     throw notFound(`target stage "${target}" could not be found (${names.length ? `stages: ${names.join(', ')}` : 'no stage has an AS name'})`, { path: parsed.file, field: 'target' });

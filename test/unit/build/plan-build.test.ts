@@ -294,3 +294,14 @@ test('history lines like BuildKit writes them', () => {
     ['WORKDIR /w', false],
   ]);
 });
+
+test('duplicate and reserved stage names: later references use the later stage, with warnings', () => {
+  const p = plan('FROM scratch AS x\nLABEL which=first\nFROM scratch AS x\nLABEL which=second\nFROM x\nFROM scratch AS scratch\nCOPY --from=x /a /b\n', { target: 'scratch' });
+  assert.deepEqual(p.stages.map((s) => s.index), [1, 3]);
+  assert.deepEqual(last(p).deps, [1]);
+  assert.deepEqual(p.warnings.map((w) => [w.line, w.message]), [
+    [3, 'duplicate stage name "x": later references use this one'],
+    [6, 'stage name "scratch" is reserved'],
+  ]);
+  assert.deepEqual(plan('FROM scratch AS x\nLABEL which=first\nFROM scratch AS x\nLABEL which=second\nFROM x\n').stages.map((s) => [s.index, s.config.Labels?.which]), [[1, 'second'], [2, 'second']]);
+});
