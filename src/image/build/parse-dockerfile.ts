@@ -22,6 +22,10 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParsedDock
   const globalArgs: InstructionOf<'arg'>[] = [];
   const stages: Stage[] = [];
   const warnings = [...scanned.warnings];
+  const syntax = scanned.directives.syntax;
+  if (syntax !== undefined && !/^(docker\.io\/)?docker\/dockerfile(-upstream)?([:@]|$)/.test(syntax)) {
+    warnings.push({ line: 1, message: `# syntax=${syntax}: berth builds with its own Dockerfile frontend and does not run this one` });
+  }
   for (const line of scanned.lines) {
     const ins = parseInstruction({ text: line.text, line: line.startLine, endLine: line.endLine, column: line.column, heredocs: line.heredocs }, file, escape);
     if (ins.kind === 'from') {

@@ -114,7 +114,10 @@ test('directives: syntax, escape with backtick, check recorded; only at the top'
   }
   assert.match(parseError('# escape=\\\n# escape=`\nFROM scratch\n').message, /^Dockerfile:2:1: only one escape parser directive/);
   assert.match(parseError('# escape=x\nFROM scratch\n').message, /invalid escape token 'x'/);
-  assert.equal(parseDockerfile('#SYNTAX = a/b:1\nFROM scratch').syntax, 'a/b:1');
+  const other = parseDockerfile('#SYNTAX = a/b:1\nFROM scratch');
+  assert.equal(other.syntax, 'a/b:1');
+  assert.deepEqual(other.warnings.map((w) => w.message), ['# syntax=a/b:1: berth builds with its own Dockerfile frontend and does not run this one']);
+  assert.deepEqual(parseDockerfile('# syntax=docker.io/docker/dockerfile:1\nFROM scratch').warnings, []);
 });
 
 test('continuations: comments and empty lines inside, escaped escape, whitespace kept', () => {
