@@ -21,7 +21,7 @@ export interface Heredoc {
 
 export const HEREDOC_INSTRUCTIONS: ReadonlySet<string> = new Set(['run', 'copy', 'add']);
 
-const HEREDOC_RE = /^(\d*)<<(-?)([^<]*)$/;
+const HEREDOC_RE = /^(\d*)<<(-?)\s*([^<]*)$/;
 const NO_ENV = new Map<string, string>();
 
 /** The heredoc a single word opens (`<<EOF`, `<<-"EOF"`, `3<<EOF`), or undefined. */
@@ -55,7 +55,10 @@ export function heredocsInLine(line: string): Omit<Heredoc, 'content'>[] {
     throw err;
   }
   const out: Omit<Heredoc, 'content'>[] = [];
-  for (const word of words) {
+  for (let i = 0; i < words.length; i++) {
+    let word = words[i]!;
+    // `<< EOF` and `<<- EOF`: the name may follow after blanks.
+    if (/^\d*<<-?$/.test(word) && i + 1 < words.length) word += ` ${words[++i]!}`;
     const h = parseHeredocWord(word);
     if (h) out.push(h);
   }

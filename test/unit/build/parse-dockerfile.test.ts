@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDockerfile } from '../../../src/image/build/parse-dockerfile.ts';
+import { heredocsInLine } from '../../../src/image/build/heredoc.ts';
 import type { Instruction } from '../../../src/image/build/instructions.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
 
@@ -242,4 +243,25 @@ COPY . /go/src/github.com/docker/docker
   const cross = ins[4]!;
   assert.ok(cross.kind === 'env');
   assert.deepEqual(cross.pairs, [{ key: 'DOCKER_CROSSPLATFORMS', value: 'linux/386 linux/arm \tdarwin/amd64 darwin/386', legacy: true }]);
+});
+
+test('heredoc names as BuildKit reads them: quotes anywhere turn off expansion, blanks after <<', () => {
+  const names = (line: string) => heredocsInLine(line).map((h) => [h.name, h.expand, h.chomp, h.fd]);
+  assert.deepEqual(names('RUN <<EOF'), [['EOF', true, false, 0]]);
+  assert.deepEqual(names('RUN <<- EOF'), [['EOF', true, true, 0]]);
+  assert.deepEqual(names('RUN << -EOF'), [['-EOF', true, false, 0]]);
+  assert.deepEqual(names("RUN <<'EOF'"), [['EOF', false, false, 0]]);
+  assert.deepEqual(names('RUN <<EO"F"'), [['EOF', false, false, 0]]);
+  assert.deepEqual(names("RUN <<eo\\'f"), [["eo'f", true, false, 0]]);
+  assert.deepEqual(names("RUN <<'e'o\\'f"), [["eo'f", false, false, 0]]);
+  assert.deepEqual(names("RUN <<'one two'"), [['one two', false, false, 0]]);
+  assert.deepEqual(names('RUN <<$EOF'), [['$EOF', true, false, 0]]);
+  assert.deepEqual(names('RUN 4<<EOF <<EOF2'), [['EOF', true, false, 4], ['EOF2', true, false, 0]]);
+  for (const none of ["RUN '<<EOF'", 'RUN "<<EOF"', 'RUN <<', 'RUN <EOF', 'RUN <<<EOF', "RUN <<'EOF"]) assert.deepEqual(names(none), [], none);
+  const p = parseDockerfile('FROM scratch\nRUN <<  EOF\nEOF\nRUN <<  EOF  > foo\nbody\nEOF\nCOPY <<X <<Y /dest\nY\nX\nX\nY\n');
+  const [a, b, c] = p.stages[0]!.instructions as [Instruction, Instruction, Instruction];
+  assert.ok(a.kind === 'run' && b.kind === 'run' && c.kind === 'copy');
+  assert.deepEqual(a.heredocs.map((h) => [h.name, h.content]), [['EOF', '']]);
+  assert.deepEqual(b.heredocs.map((h) => [h.name, h.content]), [['EOF', 'body\n']]);
+  assert.deepEqual(c.inline, [{ name: 'X', content: 'Y\n', expand: true }, { name: 'Y', content: 'X\n', expand: true }]);
 });
