@@ -265,3 +265,13 @@ test('heredoc names as BuildKit reads them: quotes anywhere turn off expansion, 
   assert.deepEqual(b.heredocs.map((h) => [h.name, h.content]), [['EOF', 'body\n']]);
   assert.deepEqual(c.inline, [{ name: 'X', content: 'Y\n', expand: true }, { name: 'Y', content: 'X\n', expand: true }]);
 });
+
+test('empty continuation lines warn (once per instruction); comment lines inside do not', () => {
+  const p = parseDockerfile('FROM scratch\nRUN ok \\\n    continued\nRUN something \\\n\n    following \\\n\n    more\nRUN another \\\n\n    thing\nRUN plain \\\n# comment\n   after\nRUN indented \\\n    # indented comment\n    comment\n');
+  assert.deepEqual(p.warnings.map((w) => [w.line, w.message]), [
+    [4, 'empty continuation line in: RUN something     following     more'],
+    [9, 'empty continuation line in: RUN another     thing'],
+  ]);
+  const runs = p.stages[0]!.instructions.map((i) => (i.kind === 'run' ? [i.cmd.args[0], i.line, i.endLine] : []));
+  assert.deepEqual(runs, [['ok     continued', 2, 3], ['something     following     more', 4, 8], ['another     thing', 9, 11], ['plain    after', 12, 14], ['indented     comment', 15, 17]]);
+});
