@@ -34,7 +34,7 @@ export function contentNeeded(step: PlannedStep): 'context' | 'url' | undefined 
     if (step.copy.sources.length === 0) return undefined; // heredocs only: their text is in the key
     return step.copy.sources.some((s) => /^https?:\/\//.test(s) || /^git@/.test(s)) && !step.copy.checksum ? 'url' : 'context';
   }
-  if (step.run?.mounts.some((m) => m.source_from?.kind === 'context')) return 'context';
+  if (step.run?.mounts.some((m) => m.sourceRef?.kind === 'context')) return 'context';
   return undefined;
 }
 
@@ -66,7 +66,7 @@ export function cacheKeys(plan: BuildPlan, inputs: CacheKeyInputs): Map<number, 
       const what = `line ${step.instruction.line}`;
       const sources: unknown[] = [];
       if (step.copy) sources.push(sourceKey(step.copy.from, what));
-      for (const m of step.run?.mounts ?? []) sources.push(m.source_from && m.source_from.kind !== 'context' ? sourceKey(m.source_from, what) : null);
+      for (const m of step.run?.mounts ?? []) sources.push(m.sourceRef && m.sourceRef.kind !== 'context' ? sourceKey(m.sourceRef, what) : null);
       let content: readonly Digest[] = [];
       if (contentNeeded(step)) {
         const given = inputs.contentDigests.get(step.id);

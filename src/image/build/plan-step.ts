@@ -272,8 +272,8 @@ function planRun(state: StageState, ins: InstructionOf<'run'>, ctx: StepContext,
     try {
       const m: PlannedMount = parseRunMount(spec, (v) => expand(v));
       if (m.type === 'bind' || m.type === 'cache') {
-        if (m.from !== undefined) m.source_from = ctx.resolveSource(m.from, (msg) => fail(`RUN --mount from=${m.from}: ${msg}`));
-        else if (m.type === 'bind') m.source_from = { kind: 'context' };
+        if (m.from !== undefined) m.sourceRef = ctx.resolveSource(m.from, (msg) => fail(`RUN --mount from=${m.from}: ${msg}`));
+        else if (m.type === 'bind') m.sourceRef = { kind: 'context' };
       }
       if (m.target !== '' && !m.target.startsWith('/')) m.target = nextWorkdir(c.WorkingDir, m.target);
       return m;

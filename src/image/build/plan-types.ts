@@ -11,7 +11,7 @@ export type SourceRef = { kind: 'context' } | { kind: 'stage'; stage: number } |
 
 export interface PlannedMount extends RunMount {
   /** Where a bind or cache mount's files come from (bind without from: the build context). */
-  source_from?: SourceRef;
+  sourceRef?: SourceRef;
 }
 
 export interface RunStep {

@@ -6,6 +6,7 @@ import { parseDockerfile } from '../../../src/image/build/parse-dockerfile.ts';
 import { planBuild, type BaseImage, type PlanOptions } from '../../../src/image/build/plan-build.ts';
 import type { BuildPlan, PlannedStage } from '../../../src/image/build/plan-types.ts';
 import { DEFAULT_PATH } from '../../../src/image/build/image-config.ts';
+import { baseImagesNeeded, imagesOf } from '../../../src/image/build/plan-images.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
@@ -176,7 +177,7 @@ RUN --mount=type=secret,id=tok cat /run/secrets/tok
   assert.deepEqual(run(3).argv, ['/bin/echo', '$HOME']);
   assert.deepEqual(run(5).argv, ['/bin/bash', '-c', 'make']);
   assert.equal(run(5).network, 'none');
-  assert.deepEqual(run(5).mounts.map((m) => [m.type, m.target, m.id, m.sharing, m.readOnly, m.source_from]), [
+  assert.deepEqual(run(5).mounts.map((m) => [m.type, m.target, m.id, m.sharing, m.readOnly, m.sourceRef]), [
     ['cache', '/root/.cache', '/root/.cache', 'shared', false, undefined],
     ['bind', '/src/bin', undefined, undefined, true, { kind: 'stage', stage: 0 }],
   ]);
@@ -304,4 +305,14 @@ test('duplicate and reserved stage names: later references use the later stage, 
     [6, 'stage name "scratch" is reserved'],
   ]);
   assert.deepEqual(plan('FROM scratch AS x\nLABEL which=first\nFROM scratch AS x\nLABEL which=second\nFROM x\n').stages.map((s) => [s.index, s.config.Labels?.which]), [[1, 'second'], [2, 'second']]);
+});
+
+test('the images a build needs: FROM bases with their platforms, then every image the plan reads', () => {
+  const parsed = parseDockerfile('ARG TAG=3.19\nFROM --platform=linux/arm64 alpine:${TAG} AS a\nFROM scratch AS unused\nFROM debian:12\nCOPY --from=busybox:1 /bin/busybox /b\nRUN --mount=type=bind,from=a,target=/a --mount=type=cache,target=/c,from=golang:1 true\n');
+  assert.deepEqual(baseImagesNeeded(parsed, { platform: amd64, buildPlatform: amd64 }), [
+    { ref: 'alpine:3.19', platform: { os: 'linux', architecture: 'arm64' } },
+    { ref: 'debian:12', platform: amd64 },
+  ]);
+  const p = planBuild(parsed, { platform: amd64, buildPlatform: amd64, baseImage: () => ({ config: {} }) });
+  assert.deepEqual(imagesOf(p), ['alpine:3.19', 'debian:12', 'busybox:1', 'golang:1']);
 });
