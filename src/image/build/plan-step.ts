@@ -115,6 +115,11 @@ export function dispatchInstruction(state: StageState, ins: Instruction, ctx: St
     case 'workdir': {
       const wd = nextWorkdir(c.WorkingDir, expand(ins.path));
       c.WorkingDir = wd;
+      // BuildKit creates the directory (as USER), a layer of its own unless it is /.
+      if (wd !== '/') {
+        step.layer = true;
+        step.mkdir = { path: wd, ...(c.User ? { user: c.User } : {}) };
+      }
       step.createdBy = `WORKDIR ${wd}`;
       text = { kind: 'workdir', path: wd };
       break;

@@ -61,12 +61,14 @@ export interface PlannedStep {
   text: string;
   /** The build args the step sees: for RUN every ARG in scope with a value, else those it used. */
   args: [string, string][];
-  /** Makes a filesystem layer (RUN, COPY, ADD). */
+  /** Makes a filesystem layer (RUN, COPY, ADD, WORKDIR other than /). */
   layer: boolean;
   /** The image history line. */
   createdBy: string;
   run?: RunStep;
   copy?: CopyStep;
+  /** WORKDIR: the directory to create (with parents), owned by `user` when set. */
+  mkdir?: { path: string; user?: string };
 }
 
 export interface PlannedStage {

@@ -292,8 +292,10 @@ test('history lines like BuildKit writes them', () => {
     ['RUN |1 A=1 /bin/sh -c echo $A # buildkit', true],
     ['COPY f /f # buildkit', true],
     ['CMD ["a" "b"]', false],
-    ['WORKDIR /w', false],
+    ['WORKDIR /w', true],
   ]);
+  const wd = last(plan('FROM scratch\nUSER app\nWORKDIR /w\nWORKDIR /\n')).steps;
+  assert.deepEqual([wd[1]!.mkdir, wd[2]!.mkdir, wd[2]!.layer], [{ path: '/w', user: 'app' }, undefined, false]);
 });
 
 test('duplicate and reserved stage names: later references use the later stage, with warnings', () => {
