@@ -23,6 +23,8 @@ export interface LogicalLine {
   endLine: number;
   /** 1-based column of the instruction keyword on its first line. */
   column: number;
+  /** How much of `text` comes from the first physical line (to place columns). */
+  firstLength: number;
   heredocs: Heredoc[];
   /** The comment lines just above the instruction. */
   comments: string[];
@@ -111,6 +113,7 @@ export function scanDockerfile(source: string, opts: ScanOptions): ScannedDocker
     let ended = !continuation.test(line);
     if (!ended) line = line.replace(continuation, '$1');
     if (ended && line === '') continue;
+    const firstLength = line.length;
 
     let emptyContinuation = false;
     while (!ended && i < lines.length) {
@@ -147,7 +150,7 @@ export function scanDockerfile(source: string, opts: ScanOptions): ScannedDocker
         heredocs.push({ ...h, content });
       }
     }
-    out.push({ text: line, startLine, endLine: i, column, heredocs, comments });
+    out.push({ text: line, startLine, endLine: i, column, firstLength, heredocs, comments });
     comments = [];
   }
   if (out.length === 0) throw dockerfileError({ file: opts.file, line: Math.max(lines.length, 1), column: 1 }, 'file with no instructions: expected at least a FROM');

@@ -27,7 +27,7 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParsedDock
     warnings.push({ line: 1, message: `# syntax=${syntax}: berth builds with its own Dockerfile frontend and does not run this one` });
   }
   for (const line of scanned.lines) {
-    const ins = parseInstruction({ text: line.text, line: line.startLine, endLine: line.endLine, column: line.column, heredocs: line.heredocs }, file, escape);
+    const ins = parseInstruction({ text: line.text, line: line.startLine, endLine: line.endLine, column: line.column, firstLength: line.firstLength, heredocs: line.heredocs }, file, escape);
     if (ins.kind === 'from') {
       stages.push({ index: stages.length, name: ins.name, from: ins, instructions: [] });
       continue;

@@ -15,6 +15,8 @@ export interface LineInput {
   line: number;
   endLine: number;
   column: number;
+  /** How much of `text` is on the first physical line; columns are only given there. */
+  firstLength?: number;
   heredocs: Heredoc[];
 }
 
@@ -35,7 +37,8 @@ export function parseInstruction(input: LineInput, file: string, escape: string)
   const at = { file, line: input.line, column: input.column };
   const fail = (message: string, near?: string): BerthError => {
     const idx = near ? input.text.indexOf(near) : -1;
-    return dockerfileError({ ...at, column: idx >= 0 && !input.text.slice(0, idx).includes('\n') ? input.column + idx : input.column }, message);
+    const onFirstLine = idx >= 0 && idx < (input.firstLength ?? input.text.length);
+    return dockerfileError({ ...at, column: onFirstLine ? input.column + idx : input.column }, message);
   };
   const name = split.keyword.toUpperCase();
   const base: Located = { line: input.line, endLine: input.endLine, column: input.column, original: input.text };
@@ -191,7 +194,7 @@ export function parseInstruction(input: LineInput, file: string, escape: string)
       if (sub.keyword === 'onbuild') throw fail('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
       if (sub.keyword === 'maintainer' || sub.keyword === 'from') throw fail(`${sub.keyword.toUpperCase()} isn't allowed as an ONBUILD trigger`);
       const offset = input.text.indexOf(rest);
-      const trigger = parseInstruction({ ...input, text: rest, column: input.column + Math.max(offset, 0) }, file, escape);
+      const trigger = parseInstruction({ ...input, text: rest, column: input.column + Math.max(offset, 0), firstLength: (input.firstLength ?? input.text.length) - Math.max(offset, 0) }, file, escape);
       let expression = rest;
       for (const h of input.heredocs) expression += `\n${h.content}${h.name}`;
       return { ...base, kind: 'onbuild', expression, trigger };

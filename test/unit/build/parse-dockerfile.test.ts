@@ -175,6 +175,8 @@ test('errors name file, line, column and what was expected', () => {
   const cases: [string, RegExp][] = [
     ['FROM scratch\n\nCOPY --form=x a b\n', /^Dockerfile:3:6: COPY: unknown flag --form \(expected one of --from, --chown, --chmod, --link, --parents, --exclude\)/],
     ['FROM scratch\n  RUNN echo\n', /^Dockerfile:2:3: unknown instruction: RUNN \(did you mean RUN\?\)/],
+    ['FROM scratch\nCOPY \\\n  --bad=1 b c\n', /^Dockerfile:2:1: COPY: unknown flag --bad/],
+    ['FROM scratch\nONBUILD COPY --bad=1 b c\n', /^Dockerfile:2:14: COPY: unknown flag --bad/],
     ['FROM scratch\nRUN --network=bridge x\n', /^Dockerfile:2:5: RUN: unsupported network mode "bridge" \(expected none, host or default\)/],
     ['FROM scratch\nRUN --mount=type=cache x\n', /RUN --mount: mount target must be specified/],
     ['FROM scratch\nRUN --mount=type=nfs,target=/x x\n', /unsupported mount type "nfs"/],
