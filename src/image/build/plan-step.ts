@@ -7,7 +7,7 @@ import { lex, LexError, type LexOptions, type LexResult } from './shell-lexer.ts
 import { chompHeredoc, parseHeredocWord } from './heredoc.ts';
 import { copyDestination, isValidStopSignal, nextWorkdir, setEnv, withShell, type BuildImageConfig } from './image-config.ts';
 import { exposedPorts, PortError } from './port-spec.ts';
-import { MountError, parseRunMount } from './run-mount.ts';
+import { MountError, parseRunMount, refusedMount } from './run-mount.ts';
 import type { BuildPlatform } from './build-args.ts';
 import type { Instruction, InstructionOf } from './instructions.ts';
 import type { BuildWarning, CopyStep, PlannedMount, PlannedStep, RunStep, SourceRef } from './plan-types.ts';
@@ -281,6 +281,8 @@ function planRun(state: StageState, ins: InstructionOf<'run'>, ctx: StepContext,
         else if (m.type === 'bind') m.sourceRef = { kind: 'context' };
       }
       if (m.target !== '' && !m.target.startsWith('/')) m.target = nextWorkdir(c.WorkingDir, m.target);
+      const refused = refusedMount(m);
+      if (refused) ctx.warnings.push({ line: ins.line, message: `RUN --mount=type=${m.type}: ${refused}; this RUN will fail` });
       return m;
     } catch (err) {
       if (err instanceof MountError) throw fail(`RUN --mount: ${err.message}`);

@@ -187,6 +187,7 @@ RUN --mount=type=secret,id=tok cat /run/secrets/tok
   assert.deepEqual(run(7).script, { path: '/dev/pipes/EOT', content: '#!/usr/bin/env python3\nprint("hi")\n' });
   assert.deepEqual(run(8).argv, ['/bin/bash', '-c', 'python3 <<EOF > /out\nprint(1)\nEOF']);
   assert.equal(run(9).mounts[0]!.type, 'secret');
+  assert.deepEqual(p.warnings.map((w) => [w.line, w.message]), [[19, 'RUN --mount=type=secret: secret mounts are not supported by berth build yet; this RUN will fail']]);
   assert.equal(run(2).workdir, '/src');
   assert.ok(run(2).env.includes('CACHE=/root/.cache'));
 });
