@@ -103,7 +103,7 @@ test('CMD and ENTRYPOINT: shell form, SHELL, and the CMD reset when ENTRYPOINT i
 
 test('COPY puts context files where the plan says, and .dockerignore excludes the same files', async () => {
   const ctx = store.context('copy', {
-    Dockerfile: 'FROM scratch\nARG DEST=/srv\nWORKDIR /work\nCOPY file.txt ${DEST}/\nCOPY . tree/\nCOPY --chmod=0600 file.txt renamed\n',
+    Dockerfile: 'FROM scratch\nARG DEST=/srv\nWORKDIR /app\nCOPY file.txt ${DEST}/\nCOPY . tree/\nCOPY --chmod=0600 file.txt renamed\n',
     '.dockerignore': '# comment\n*.tmp\n**/*.log\nbuild\n!build/keep.txt\nnode_modules\n/Dockerfile\n',
     'file.txt': 'hello\n',
     'a.tmp': 'x',
@@ -122,12 +122,12 @@ test('COPY puts context files where the plan says, and .dockerignore excludes th
   const first = steps[2]!.copy!;
   assert.equal(first.dest, '/srv/');
   assert.equal(readFileSync(join(root, first.dest, 'file.txt'), 'utf8'), 'hello\n');
-  assert.equal(steps[4]!.copy!.dest, '/work/renamed');
-  assert.ok(existsSync(join(root, 'work/renamed')));
+  assert.equal(steps[4]!.copy!.dest, '/app/renamed');
+  assert.ok(existsSync(join(root, 'app/renamed')));
 
   const entries = await walkContext(ctx);
   const ours = entries.map((e) => `${e.type} ${e.path}`);
-  const theirs = listTree(join(root, 'work/tree'), (rel, _p, st) => `${st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file'} ${rel}`);
+  const theirs = listTree(join(root, 'app/tree'), (rel, _p, st) => `${st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file'} ${rel}`);
   assert.deepEqual(ours, theirs);
   assert.ok(theirs.includes('file sub/b.tmp') && theirs.includes('file build/keep.txt') && !theirs.includes('file build/drop.txt'));
   assert.equal(contextPath('./sub/../file.txt'), 'file.txt');
