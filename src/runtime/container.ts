@@ -6,7 +6,7 @@ import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { BerthError, fromSystemError, invalid, notFound, precondition } from '../oci/errors.ts';
 import { parseSpec } from '../oci/runtime-spec-validate.ts';
-import { OCI_VERSION, type ContainerStatus, type Process, type Resources, type Spec, type State } from '../oci/runtime-spec.ts';
+import type { ContainerStatus, Process, Resources, Spec, State } from '../oci/runtime-spec.ts';
 import { mergeResources } from './update-resources.ts';
 import { compileExecPlan } from './exec-plan.ts';
 import { SpawnSession, spawnError } from '../sys/berth-spawn.ts';
@@ -17,6 +17,7 @@ import { gatherHostFacts } from './host-facts.ts';
 import { runHook, runHookInNamespaces } from './hooks.ts';
 import { compilePlan, SYNC } from './plan-compiler.ts';
 import { StateStore, validateId, type ContainerRecord } from './state-store.ts';
+import { ociStateOf, startMessage, stateOutputOf, type StateOutput } from './state-output.ts';
 import { resolveSignal } from './signals.ts';
 import { writeIdMappings } from './id-mappings.ts';
 import { cgroupManagerFromJSON, openCgroupManager, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
@@ -48,13 +49,6 @@ export interface RuntimeOptions {
   root: string;
   /** Warnings that must not fail the operation (poststart/poststop hook failures). */
   warn?: (message: string) => void;
-}
-
-/** `state` output: the OCI state plus runc's extra fields. */
-export interface StateOutput extends State {
-  rootfs: string;
-  created: string;
-  owner: string;
 }
 
 export function loadBundle(bundle: string): { spec: Spec; rootfs: string; bundle: string } {
@@ -105,26 +99,12 @@ export class Runtime {
   }
 
   ociState(record: ContainerRecord, status = this.status(record)): State {
-    const state: State = { ociVersion: OCI_VERSION, id: record.id, status, bundle: record.bundle };
-    if (status !== 'stopped' && record.pid) state.pid = record.pid;
-    if (record.config.annotations && Object.keys(record.config.annotations).length) state.annotations = record.config.annotations;
-    return state;
+    return ociStateOf(record, status);
   }
 
   state(id: string): StateOutput {
     const record = this.store.read(id);
-    const status = this.status(record);
-    return {
-      ociVersion: OCI_VERSION,
-      id,
-      pid: status === 'stopped' ? 0 : record.pid,
-      status,
-      bundle: record.bundle,
-      rootfs: record.rootfs,
-      created: record.created,
-      owner: record.owner,
-      ...(record.config.annotations && Object.keys(record.config.annotations).length ? { annotations: record.config.annotations } : {}),
-    };
+    return stateOutputOf(record, this.status(record));
   }
 
   list(): StateOutput[] {
@@ -190,10 +170,10 @@ export class Runtime {
     };
     let session: SpawnSession | undefined;
     try {
+      // Written twice: now, so that a create killed half-way can still be deleted (the record
+      // names the cgroups), and once the container is created.
       this.store.write(record);
       await cgroups.create();
-      record.cgroup = cgroups.toJSON(); // now knows the parent directories it made
-      this.store.write(record);
       const warnings = await cgroups.set(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
       for (const w of warnings) this.warn(w);
       session = new SpawnSession(plan, {
@@ -204,6 +184,7 @@ export class Runtime {
       await this.driveCreate(session, plan, record, spec, cgroups);
       if (options.pidFile) writePidFile(options.pidFile, record.pid);
       record.creating = false;
+      record.cgroup = cgroups.toJSON(); // now with the parent directories create() made
       this.store.write(record);
       if (!wait) session.release();
       return { record, session };
@@ -230,9 +211,10 @@ export class Runtime {
       const m = await session.next();
       switch (m.type) {
         case 'pid': {
+          // Not written to state.json yet: until init is in the cgroups it dies with this
+          // process (its sync channel closes), and from then on the cgroups find it.
           record.pid = m.pid;
           record.pidStartTime = readProcStat(m.pid)?.startTime ?? 0;
-          this.store.write(record);
           break;
         }
         case 'sync': {
@@ -270,11 +252,7 @@ export class Runtime {
     const status = this.status(record);
     if (status !== 'created') throw precondition(`cannot start container "${id}": it is ${status}, not created`, { op: 'start' });
     const fifo = this.store.fifoPath(id);
-    const state = this.ociState(record, 'created');
-    const body = Buffer.from(JSON.stringify(state));
-    const msg = Buffer.alloc(4 + body.length);
-    msg.writeUInt32LE(body.length, 0);
-    body.copy(msg, 4);
+    const msg = startMessage(this.ociState(record, 'created'));
     let fd: number;
     try {
       fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
