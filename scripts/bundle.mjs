@@ -3,15 +3,20 @@
 //    a run deserialises berth's code already loaded instead of parsing and linking modules.
 //  - berth: an ESM bundle with lazily loaded chunks (its native addons can't be snapshotted).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist');
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', sourcemap: false };
+// The seccomp compiler's identity: compiled filters cached by one build are never used by
+// another (src/runtime/seccomp-cache.ts).
+const seccompSources = createHash('sha256');
+for (const f of readdirSync('src/runtime/seccomp').sort()) seccompSources.update(`${f}\0`).update(readFileSync(`src/runtime/seccomp/${f}`));
 // CommonJS output has no module URL: berth-spawn is then found through BERTH_SPAWN (bin/berth-runtime).
-const cjs = { format: 'cjs', define: { 'import.meta.url': 'undefined' } };
+const cjs = { format: 'cjs', define: { 'import.meta.url': 'undefined', __BERTH_SECCOMP_COMPILER__: JSON.stringify(seccompSources.digest('hex')) } };
 
 await build({
   ...common,

@@ -44,6 +44,11 @@ export class StateStore {
     return join(this.root, id);
   }
 
+  /** Where compiled seccomp filters are kept (seccomp-cache.ts): '@' is in no container id. */
+  seccompCacheDir(): string {
+    return join(this.root, 'seccomp@cache');
+  }
+
   fifoPath(id: string): string {
     return join(this.dir(id), FIFO_FILE);
   }

@@ -138,6 +138,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
   }
 
   const { Runtime } = await import('../../runtime/container.ts');
+  const { keepSeccompFiltersIn } = await import('../../runtime/seccomp-cache.ts');
   const runtime = new Runtime({
     root: g.root,
     warn: (m) => {
@@ -145,6 +146,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
       process.stderr.write(`${PROGRAM}: warning: ${m}\n`);
     },
   });
+  keepSeccompFiltersIn(runtime.store.seccompCacheDir());
   const createOptions = (id: string) => ({
     id,
     bundle: String(f.bundle),
