@@ -10,10 +10,12 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define NATIVE_ONLY_STATUS 120
@@ -25,11 +27,38 @@ int fall_through(const char *why, const char *detail) {
   return FALL_THROUGH;
 }
 
+/* For create, run and exec: starts the berth-spawn that will execute the command's plan now,
+ * so that it gets ready while Node boots, instead of Node forking it later (a fork of Node costs
+ * more than Node's whole wait for it here). It inherits what Node's spawn would pass: our stdio,
+ * every fd we hold (--preserve-fds), its own session; the channel goes on the lowest free fd.
+ * Node finds the other end in BERTH_SPAWN_CHANNEL="<fd> <pid>" (src/sys/berth-spawn.ts) and
+ * writes the plan; if it never does, berth-spawn reads end-of-file and exits. */
+static void pre_spawn(const char *spawn) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    int chan = fcntl(sv[1], F_DUPFD, 3); /* a new fd: without close-on-exec */
+    char fd[16];
+    snprintf(fd, sizeof fd, "%d", chan);
+    if (chan >= 0) execl(spawn, spawn, fd, (char *)NULL);
+    _exit(127);
+  }
+  close(sv[1]);
+  int node_end = pid > 0 ? fcntl(sv[0], F_DUPFD, 3) : -1;
+  close(sv[0]);
+  if (node_end < 0) return;
+  char env[64];
+  snprintf(env, sizeof env, "%d %d", node_end, (int)pid);
+  setenv("BERTH_SPAWN_CHANNEL", env, 1);
+}
+
 /* Runs the Node CLI (its V8 start-up snapshot when built) with our arguments, as the shell
  * launcher did: repository paths from where this binary is, BERTH_SPAWN for the snapshot, and
  * without NODE_EXTRA_CA_CERTS, which makes every Node start read a CA bundle (~30 ms) for TLS
  * connections berth-runtime never makes. */
-static __attribute__((noreturn)) void run_node(int argc, char **argv) {
+static __attribute__((noreturn)) void run_node(int argc, char **argv, const char *command) {
   char repo[PATH_MAX], spawn[PATH_MAX + 64], blob[PATH_MAX + 64], cjs[PATH_MAX + 64];
   ssize_t n = readlink("/proc/self/exe", repo, sizeof repo - 1);
   if (n <= 0) {
@@ -47,13 +76,17 @@ static __attribute__((noreturn)) void run_node(int argc, char **argv) {
   const char *given = getenv("BERTH_SPAWN");
   if (!given || !*given) setenv("BERTH_SPAWN", spawn, 1);
   unsetenv("NODE_EXTRA_CA_CERTS");
+  unsetenv("BERTH_SPAWN_CHANNEL"); /* only ever meant for the Node we start */
   signal(SIGPIPE, SIG_DFL);
-  char **args = calloc((size_t)argc + 4, sizeof *args);
+  if (command && (strcmp(command, "create") == 0 || strcmp(command, "run") == 0 || strcmp(command, "exec") == 0)) pre_spawn(getenv("BERTH_SPAWN"));
+  char **args = calloc((size_t)argc + 5, sizeof *args);
   if (!args) _exit(127);
   int k = 0;
   args[k++] = "node";
   if (access(blob, R_OK) == 0) {
-    /* The snapshot is tied to this node binary; "--" keeps our flags away from node's parser. */
+    /* The snapshot is tied to this node binary and to the flag that scripts/bundle.mjs built it
+     * with; "--" keeps our flags away from node's parser. */
+    args[k++] = "--no-rehash-snapshot";
     args[k++] = "--snapshot-blob";
     args[k++] = blob;
     args[k++] = "--";
@@ -144,9 +177,19 @@ static int plain_root(const char *root) {
   return 1;
 }
 
+/* The command name, once global flags are parsed (NULL if argv is not what the front reads). */
+static const char *command;
+
+/* Parses the global flags; returns the index of the command (argc if none), or FALL_THROUGH. */
+static int parse_globals(int argc, char **argv, struct parsed *g) {
+  int i = parse(argc, argv, 1, GLOBAL_FLAGS, g, 1);
+  if (i >= 0 && i < argc) command = argv[i];
+  return i;
+}
+
 static int answer(int argc, char **argv) {
   struct parsed g = {0};
-  int i = parse(argc, argv, 1, GLOBAL_FLAGS, &g, 1);
+  int i = parse_globals(argc, argv, &g);
   if (i < 0) return FALL_THROUGH;
   if (i >= argc) return fall_through("no command", NULL);
   if (g.on[G_HELP] || g.on[G_VERSION] || g.on[G_SYSTEMD_CGROUP]) return fall_through("--help, --version or --systemd-cgroup", NULL);
@@ -155,7 +198,6 @@ static int answer(int argc, char **argv) {
   if (strcmp(log_format, "text") != 0 && strcmp(log_format, "json") != 0) return fall_through("--log-format", log_format);
   if (!plain_root(root)) return fall_through("--root", root);
 
-  const char *command = argv[i];
   const struct flag *table = strcmp(command, "kill") == 0     ? KILL_FLAGS
                              : strcmp(command, "delete") == 0 ? DELETE_FLAGS
                              : strcmp(command, "list") == 0   ? LIST_FLAGS
@@ -183,12 +225,17 @@ static int answer(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   const char *mode = getenv("BERTH_RUNTIME_FRONT");
-  if (mode && strcmp(mode, "node") == 0) run_node(argc, argv);
-  int rc = answer(argc, argv);
+  int rc = FALL_THROUGH;
+  if (mode && strcmp(mode, "node") == 0) {
+    struct parsed g = {0};
+    parse_globals(argc, argv, &g); /* for the command's name */
+  } else {
+    rc = answer(argc, argv);
+  }
   if (rc != FALL_THROUGH) return rc;
   if (mode && strcmp(mode, "native") == 0) {
     dprintf(2, "berth-runtime: front: would run Node: %s\n", reason);
     return NATIVE_ONLY_STATUS;
   }
-  run_node(argc, argv);
+  run_node(argc, argv, command);
 }

@@ -402,7 +402,7 @@ export class Runtime {
   /** Waits for a foreground berth-spawn (wait mode), forwarding signals; its status is the process's. */
   private async waitForeground(session: SpawnSession): Promise<number> {
     const forward = (sig: NodeJS.Signals): void => {
-      if (session.child.pid) killQuietly(session.child.pid, sig);
+      if (session.pid) killQuietly(session.pid, sig);
     };
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
     for (const s of signals) process.on(s, forward);

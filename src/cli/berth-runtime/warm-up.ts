@@ -10,9 +10,18 @@ import { planCgroupWrites, withDefaultDeviceRules } from '../../runtime/cgroups/
 import { parseArgs } from '../argv.ts';
 import { Runtime } from '../../runtime/container.ts';
 import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
+import { cgroupManagerFromJSON } from '../../runtime/cgroups/index.ts';
+import { encodeFastPath } from '../../runtime/fast-path.ts';
+import type { ContainerRecord } from '../../runtime/state-store.ts';
 
 export function warmUp(): void {
-  const spec = parseSpec(JSON.stringify({ ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } }));
+  const spec = parseSpec(
+    JSON.stringify({
+      ...defaultSpec(),
+      process: { ...defaultSpec().process!, terminal: false },
+      linux: { ...defaultSpec().linux, seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }] } },
+    }),
+  );
   const plan = compilePlan({
     spec,
     bundle: '/bundle',
@@ -25,7 +34,10 @@ export function warmUp(): void {
   planCgroupWrites(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices), 'v1');
   parseArgs(['--root', '/run/x'], GLOBAL_FLAGS);
   for (const c of COMMANDS) parseArgs([], c.flags, c.stopAfterPositionals);
-  JSON.stringify(spec);
+  const cgroup = { version: 1, mode: 'v1', paths: { cpu: '/sys/fs/cgroup/cpu/x' }, mountpoints: { cpu: '/sys/fs/cgroup/cpu' }, createdParents: [] };
+  const record: ContainerRecord = { id: 'x', bundle: '/b', rootfs: '/b/rootfs', pid: 1, pidStartTime: 1, created: '', creating: false, owner: '', config: spec, cgroup };
+  encodeFastPath(record, cgroupManagerFromJSON(cgroup).removal(), { ino: 1n, size: 1n, mtimeNs: 1n });
+  JSON.stringify(record);
   const runtime = new Runtime({ root: '/nonexistent/berth-warm-up' });
   runtime.list();
   try {

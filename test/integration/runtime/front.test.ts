@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle, type TestBundle } from '../../support/bundle.ts';
-import { leftovers, RuntimeCli, type RunResult } from '../../support/cli.ts';
+import { leftovers, repoRoot, runCli, RuntimeCli, type RunResult } from '../../support/cli.ts';
 import { processAlive } from '../../../src/sys/proc.ts';
 import { decodeFields, encodeFields } from '../../../src/runtime/fast-path.ts';
 
@@ -197,7 +197,9 @@ test('the front checks the start time: a reused pid is not the container', () =>
     const realPid = stateOf(id).pid;
     const withPid = (pid: number) => writeFileSync(file, encodeFields(fields.map(([k, v]) => [k, k === 'pid' ? String(pid) : v] as const)));
     withPid(process.pid); // alive, but started at another time than the container's init
-    assert.equal(JSON.parse(same(['state', id]).stdout).status, 'stopped');
+    const r = native(['state', id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).status, 'stopped');
     withPid(realPid);
     assert.equal(JSON.parse(same(['state', id]).stdout).status, 'running');
   } finally {
@@ -265,5 +267,28 @@ test('a bundle path that is not ASCII: the table is Node\'s, the JSON the front\
   } finally {
     rt.run(['delete', '-f', id]);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('berth-spawn started by the front while Node boots: exit statuses of run and exec; Node alone still works', () => {
+  const b = makeBundle(['sh', '-c', 'exit 7']);
+  const cjs = join(repoRoot, 'dist/berth-runtime.cjs');
+  const spawnBin = { BERTH_SPAWN: join(repoRoot, 'native/build/berth-spawn') };
+  try {
+    assert.equal(rt.run(['run', '--bundle', b.dir, `${prefix}-st1`]).code, 7, 'through the front');
+    assert.equal(runCli('node', [cjs, '--root', rt.root, 'run', '--bundle', b.dir, `${prefix}-st2`], { env: spawnBin }).code, 7, 'Node spawning it');
+    const bogus = runCli('node', [cjs, '--root', rt.root, 'run', '--bundle', b.dir, `${prefix}-st3`], { env: { ...spawnBin, BERTH_SPAWN_CHANNEL: '99 1' } });
+    assert.equal(bogus.code, 7, `a channel that is not there: Node spawns its own (${bogus.stderr})`);
+    const id = `${prefix}-ex`;
+    rt.ok(['run', '-d', '--bundle', sleeper.dir, id]);
+    try {
+      const r = rt.run(['exec', id, 'sh', '-c', 'echo out; exit 3']);
+      assert.equal(r.code, 3, r.stderr);
+      assert.equal(r.stdout, 'out\n');
+    } finally {
+      rt.ok(['delete', '-f', id]);
+    }
+  } finally {
+    b.cleanup();
   }
 });
