@@ -138,9 +138,9 @@ export class Runtime {
    * Creates the container: init runs the plan up to the exec fifo. Any failure leaves nothing
    * behind. With `wait`, berth-spawn stays as init's parent and the session is returned open.
    */
-  async create(options: CreateOptions, wait = false): Promise<{ record: ContainerRecord; session: SpawnSession }> {
+  async create(options: CreateOptions, wait = false, loaded?: ReturnType<typeof loadBundle>): Promise<{ record: ContainerRecord; session: SpawnSession }> {
     validateId(options.id);
-    const { spec, rootfs, bundle } = loadBundle(options.bundle);
+    const { spec, rootfs, bundle } = loaded ?? loadBundle(options.bundle);
     const host = gatherHostFacts(spec, bundle, rootfs);
     const fifoPath = this.store.fifoPath(options.id);
     const plan = compilePlan({
@@ -460,13 +460,14 @@ export class Runtime {
   async run(options: CreateOptions, opts: { detach?: boolean; keep?: boolean } = {}): Promise<number> {
     // A terminal without a console socket: relay it to our own stdio (runc does the same).
     let relay: ConsoleRelay | undefined;
-    if (!options.consoleSocket && !opts.detach && loadBundle(options.bundle).spec.process?.terminal) {
+    const loaded = loadBundle(options.bundle);
+    if (!options.consoleSocket && !opts.detach && loaded.spec.process?.terminal) {
       relay = await startConsoleRelay({ stdin: options.stdin !== 'none' });
       options = { ...options, consoleSocket: relay.socketPath };
     }
     let session: SpawnSession;
     try {
-      ({ session } = await this.create(options, !opts.detach));
+      ({ session } = await this.create(options, !opts.detach, loaded));
     } catch (err) {
       relay?.close();
       throw err;

@@ -12,7 +12,13 @@ import { Runtime } from '../../runtime/container.ts';
 import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
 import { cgroupManagerFromJSON } from '../../runtime/cgroups/index.ts';
 import { encodeFastPath } from '../../runtime/fast-path.ts';
-import type { ContainerRecord } from '../../runtime/state-store.ts';
+import { StateStore, type ContainerRecord } from '../../runtime/state-store.ts';
+import { gatherHostFacts } from '../../runtime/host-facts.ts';
+import { compileExecPlan } from '../../runtime/exec-plan.ts';
+import { processFromFlags } from '../../runtime/exec-process.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export function warmUp(): void {
   const spec = parseSpec(
@@ -38,6 +44,21 @@ export function warmUp(): void {
   const record: ContainerRecord = { id: 'x', bundle: '/b', rootfs: '/b/rootfs', pid: 1, pidStartTime: 1, created: '', creating: false, owner: '', config: spec, cgroup };
   encodeFastPath(record, cgroupManagerFromJSON(cgroup).removal(), { ino: 1n, size: 1n, mtimeNs: 1n });
   JSON.stringify(record);
+  const host = gatherHostFacts(spec, '/nonexistent/berth-warm-up', '/nonexistent/berth-warm-up/rootfs');
+  encodePlan(compileExecPlan({ pid: 1, namespaces: (spec.linux?.namespaces ?? []).map((n) => n.type), process: spec.process!, seccomp: spec.linux?.seccomp, host }));
+  processFromFlags(spec.process, { args: ['true'], tty: false, env: [], additionalGids: [], caps: [], noNewPrivs: false });
+  // The state store's round trip, in a directory of its own that goes again.
+  const root = mkdtempSync(join(tmpdir(), 'berth-warm-up-'));
+  try {
+    const store = new StateStore(root);
+    store.claim(record.id);
+    store.write(record);
+    store.read(record.id);
+    new Runtime({ root }).list();
+    store.remove(record.id);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
   const runtime = new Runtime({ root: '/nonexistent/berth-warm-up' });
   runtime.list();
   try {
