@@ -16,7 +16,7 @@ import { StateStore, type ContainerRecord } from '../../runtime/state-store.ts';
 import { gatherHostFacts } from '../../runtime/host-facts.ts';
 import { compileExecPlan } from '../../runtime/exec-plan.ts';
 import { processFromFlags } from '../../runtime/exec-process.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,23 +47,36 @@ export function warmUp(): void {
   const host = gatherHostFacts(spec, '/nonexistent/berth-warm-up', '/nonexistent/berth-warm-up/rootfs');
   encodePlan(compileExecPlan({ pid: 1, namespaces: (spec.linux?.namespaces ?? []).map((n) => n.type), process: spec.process!, seccomp: spec.linux?.seccomp, host }));
   processFromFlags(spec.process, { args: ['true'], tty: false, env: [], additionalGids: [], caps: [], noNewPrivs: false });
-  // The state store's round trip, in a directory of its own that goes again.
-  const root = mkdtempSync(join(tmpdir(), 'berth-warm-up-'));
-  try {
-    const store = new StateStore(root);
-    store.claim(record.id);
-    store.write(record);
-    store.read(record.id);
-    new Runtime({ root }).list();
-    store.remove(record.id);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  void warmUpStateRoundTrip(record);
   const runtime = new Runtime({ root: '/nonexistent/berth-warm-up' });
   runtime.list();
   try {
     runtime.state('warm-up');
   } catch {
     // expected: no such container
+  }
+}
+
+/**
+ * A container's state written, listed and deleted with its "cgroup", all in a directory of its
+ * own that goes again (the cgroup is a plain directory there). Asynchronous: the snapshot is
+ * taken once it has run.
+ */
+async function warmUpStateRoundTrip(base: ContainerRecord): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'berth-warm-up-'));
+  try {
+    const mountpoint = join(root, 'cgroup');
+    const cgroup = { version: 1, mode: 'v1', paths: { cpu: join(mountpoint, 'x') }, mountpoints: { cpu: mountpoint }, createdParents: [] };
+    mkdirSync(cgroup.paths.cpu, { recursive: true });
+    const store = new StateStore(join(root, 'state'));
+    store.claim(base.id);
+    // pid 0: no process is ever signalled (a stopped container)
+    store.write({ ...base, pid: 0, pidStartTime: 0, cgroup });
+    store.read(base.id);
+    const runtime = new Runtime({ root: store.root });
+    runtime.list();
+    await runtime.delete(base.id, true);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 }
