@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,13 @@ static int write_fifo(const char *fifo, const struct field *msg) {
     if (n >= 0) off += (size_t)n;
     else if (errno == EAGAIN) sleep_ms(1);
     else if (errno != EINTR) break;
+  }
+  /* As runc's start, return once init has taken the message and exec'd: it holds the fifo open
+   * (close-on-exec) until then, and a fifo without readers polls as an error for its writer. */
+  if (off == msg->len) {
+    struct pollfd p = {.fd = fd, .events = 0}; /* POLLERR is reported unasked */
+    while (!(p.revents & (POLLERR | POLLHUP | POLLNVAL)))
+      if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
   }
   close(fd);
   signal(SIGPIPE, SIG_DFL);

@@ -273,6 +273,7 @@ export class Runtime {
     } finally {
       closeSync(fd);
     }
+    await initExeced(fifo);
     try {
       unlinkSync(fifo);
     } catch {
@@ -509,6 +510,23 @@ function killQuietly(pid: number, sig: NodeJS.Signals | number): void {
     process.kill(pid, sig);
   } catch {
     // already gone
+  }
+}
+
+/**
+ * Returns once init has read the start message and exec'd (or died), as runc's start does: init
+ * holds the fifo open, close-on-exec, until then, and without a reader opening it fails (ENXIO).
+ */
+async function initExeced(fifo: string): Promise<void> {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      return;
+    }
+    closeSync(fd);
+    await delay(1);
   }
 }
 

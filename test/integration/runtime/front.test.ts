@@ -292,3 +292,18 @@ test('berth-spawn started by the front while Node boots: exit statuses of run an
     b.cleanup();
   }
 });
+
+test('start returns once the container runs its program, from the front and from Node (as runc)', () => {
+  for (const env of [NATIVE, NODE]) {
+    const id = `${prefix}-exec-${env.BERTH_RUNTIME_FRONT}`;
+    rt.ok(['create', '--bundle', sleeper.dir, id]);
+    try {
+      const { pid } = stateOf(id);
+      const r = rt.run(['start', id], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^sleep\0 ?60/);
+    } finally {
+      rt.ok(['delete', '-f', id]);
+    }
+  }
+});
