@@ -9,6 +9,7 @@ import { capabilityMasks, capabilityNames } from './capabilities.ts';
 import type { HostFacts } from './plan-compiler.ts';
 import { rlimitNumber, rlimitValue } from './rlimits.ts';
 import { compileSeccomp, seccompConfigured } from './seccomp/index.ts';
+import { cachedSeccompFilter } from './seccomp-cache.ts';
 
 export type Add = (op: PlanOp, origin?: string) => void;
 
@@ -66,8 +67,11 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
 }
 
 function seccompOp(profile: Seccomp): PlanOp {
-  const compiled = compileSeccomp(profile);
-  return { kind: 'seccomp', flags: compiled.flags, program: compiled.program };
+  const { flags, program } = cachedSeccompFilter(profile, () => {
+    const compiled = compileSeccomp(profile);
+    return { flags: compiled.flags, program: compiled.program };
+  });
+  return { kind: 'seccomp', flags, program };
 }
 
 function invalidCaps(missing: bigint, field: string): never {
