@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { BerthError, invalid, notFound } from '../oci/errors.ts';
+import { BerthError, fromSystemError, invalid, notFound } from '../oci/errors.ts';
 import { Digester, parseDigest, sha256Of, type Digest } from '../oci/digest.ts';
 import { detectManifestKind, parseImageConfig, parseIndex, parseManifest } from '../oci/image-parse.ts';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, MediaType, type Descriptor, type ImageManifest } from '../oci/image-spec.ts';
@@ -18,6 +18,7 @@ import { decompress, sniffCompression } from './decompress.ts';
 import { createLease, type Lease } from './leases.ts';
 import { ensureSnapshots } from './unpack-image.ts';
 import { resolveImage } from './image-resolve.ts';
+import { collectGarbage } from './gc.ts';
 
 export interface LoadResult {
   images: Array<{ name: string; digest: Digest }>;
@@ -41,21 +42,45 @@ export async function loadArchive(store: ImageStore, input: string, opts: { unpa
     }
     const hasIndex = await exists(join(dir, 'index.json'));
     const hasDockerManifest = await exists(join(dir, 'manifest.json'));
-    let images: LoadResult['images'];
+    let images: NameToRecord[];
     if (hasIndex) images = await loadOciLayout(store, dir, lease);
     else if (hasDockerManifest) images = await loadDockerArchive(store, dir, lease);
     else throw invalid(`${input} is neither an OCI image layout (index.json) nor a docker save archive (manifest.json)`, { path: input });
     if (opts.unpack !== false) {
+      const unpacked = new Set<Digest>();
       for (const img of images) {
-        const r = await resolveImage(store, img.name);
+        if (unpacked.has(img.digest)) continue;
+        unpacked.add(img.digest);
+        const r = await resolveImage(store, { ...img, createdAt: 0, updatedAt: 0 });
         await ensureSnapshots(store, r.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: r.config.rootfs.diff_ids[i]! })), { lease });
       }
     }
-    return { images };
-  } finally {
+    // Everything verified and unpacked: the names appear together, or not at all.
+    store.db.transaction(() => {
+      for (const img of images) store.records.put(img);
+    })();
     lease.release();
+    return { images: images.map(({ name, digest }) => ({ name, digest })) };
+  } catch (err) {
+    // What this load stored and no name references goes again.
+    try {
+      lease.release();
+    } catch {
+      // Cleaning up must not hide why the load failed; GC removes what the lease still holds later.
+    }
+    await collectGarbage(store).catch(() => undefined);
+    throw err;
+  } finally {
     if (staging) await fs.rm(staging, { recursive: true, force: true });
   }
+}
+
+/** A name the load records once everything verified. */
+interface NameToRecord {
+  name: string;
+  digest: Digest;
+  mediaType: string;
+  size: number;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -75,7 +100,13 @@ async function extractArchive(file: string, dir: string): Promise<void> {
       if (!s) await fs.mkdir(parent);
       else if (!s.isDirectory()) throw invalid(`archive entry ${entry.header.name}: ${p} is not a directory`, { field: entry.header.name });
     }
-    const fh = await fs.open(join(parent, parts[parts.length - 1]!), 'wx', 0o600);
+    const path = join(parent, parts[parts.length - 1]!);
+    // A later entry of the same name replaces the earlier one, as tar does; never followed if a link.
+    const fh = await fs.open(path, 'wx', 0o600).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw fromSystemError(err, 'open', path);
+      await fs.rm(path, { recursive: true, force: true });
+      return fs.open(path, 'wx', 0o600);
+    });
     try {
       for await (const chunk of entry.body()) await fh.write(chunk);
     } finally {
@@ -135,14 +166,12 @@ async function importManifestTree(store: ImageStore, dir: string, desc: Descript
   store.records.addRefs(desc.digest, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
 }
 
-async function loadOciLayout(store: ImageStore, dir: string, lease: Lease): Promise<LoadResult['images']> {
+async function loadOciLayout(store: ImageStore, dir: string, lease: Lease): Promise<NameToRecord[]> {
   const index = parseIndex(await fs.readFile(join(dir, 'index.json')), 'index.json');
-  const out: LoadResult['images'] = [];
+  const out: NameToRecord[] = [];
   for (const desc of index.manifests) {
     await importManifestTree(store, dir, desc, lease);
-    const name = nameFor(desc, 'docker.io/library/loaded');
-    store.records.put({ name, digest: desc.digest, mediaType: desc.mediaType, size: desc.size });
-    out.push({ name, digest: desc.digest });
+    out.push({ name: nameFor(desc, 'docker.io/library/loaded'), digest: desc.digest, mediaType: desc.mediaType, size: desc.size });
   }
   return out;
 }
@@ -157,7 +186,7 @@ function archivePath(dir: string, rel: string, what: string): string {
   return join(dir, ...entryComponents(rel, what));
 }
 
-async function loadDockerArchive(store: ImageStore, dir: string, lease: Lease): Promise<LoadResult['images']> {
+async function loadDockerArchive(store: ImageStore, dir: string, lease: Lease): Promise<NameToRecord[]> {
   let entries: DockerArchiveEntry[];
   try {
     entries = JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8')) as DockerArchiveEntry[];
@@ -165,7 +194,7 @@ async function loadDockerArchive(store: ImageStore, dir: string, lease: Lease): 
   } catch (err) {
     throw invalid(`manifest.json: ${(err as Error).message}`, { path: 'manifest.json' });
   }
-  const out: LoadResult['images'] = [];
+  const out: NameToRecord[] = [];
   for (const [i, e] of entries.entries()) {
     if (typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw invalid(`manifest.json[${i}]: needs Config and Layers`, { field: `manifest.json[${i}]` });
     const configBytes = await fs.readFile(archivePath(dir, e.Config, 'Config'));
@@ -209,10 +238,7 @@ async function loadDockerArchive(store: ImageStore, dir: string, lease: Lease): 
     store.records.addRefs(manifestDigest, [configDigest, ...layers.map((l) => l.digest)]);
     const names = (e.RepoTags ?? []).map((t) => formatReference(parseReference(t, 'RepoTags')));
     if (names.length === 0) names.push(formatReference(parseReference(`docker.io/library/loaded@${manifestDigest}`)));
-    for (const name of names) {
-      store.records.put({ name, digest: manifestDigest, mediaType: MediaType.ociManifest, size: manifestBytes.length });
-      out.push({ name, digest: manifestDigest });
-    }
+    for (const name of names) out.push({ name, digest: manifestDigest, mediaType: MediaType.ociManifest, size: manifestBytes.length });
   }
   return out;
 }
