@@ -6,7 +6,9 @@ import * as fs from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { BerthError, fromSystemError, invalid, notFound } from '../oci/errors.ts';
+import { BerthError, fromSystemError, invalid, notFound, unimplemented } from '../oci/errors.ts';
+import { checkDocumentSize, parseJsonDocument } from '../oci/json-document.ts';
+import { isMissingFile, readDocumentFile } from './document-file.ts';
 import { Digester, parseDigest, sha256Of, type Digest } from '../oci/digest.ts';
 import { detectManifestKind, parseImageConfig, parseIndex, parseManifest } from '../oci/image-parse.ts';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, MediaType, type Descriptor, type ImageManifest } from '../oci/image-spec.ts';
@@ -93,6 +95,8 @@ async function extractArchive(file: string, dir: string): Promise<void> {
   for await (const entry of readTar(createReadStream(file))) {
     const parts = entryComponents(entry.header.name, 'archive entry');
     if (entry.header.type !== 'file' || parts.length === 0) continue;
+    // The archive's JSON documents are refused by their header, before a byte of them is stored.
+    if (isDocumentName(parts)) checkDocumentSize(`archive entry ${parts.join('/')}`, entry.header.size);
     let parent = dir;
     for (const p of parts.slice(0, -1)) {
       parent = join(parent, p);
@@ -109,15 +113,29 @@ async function extractArchive(file: string, dir: string): Promise<void> {
     });
     try {
       for await (const chunk of entry.body()) await fh.write(chunk);
+    } catch (err) {
+      throw fromSystemError(err, 'write', path);
     } finally {
       await fh.close();
     }
   }
 }
 
+/** The documents of an OCI layout or a docker save archive (blobs/ holds configs too, but unnamed). */
+function isDocumentName(parts: readonly string[]): boolean {
+  const base = parts[parts.length - 1]!;
+  return (parts.length === 1 && ['index.json', 'oci-layout', 'manifest.json', 'repositories'].includes(base)) || base.endsWith('.json');
+}
+
 export async function importBlobFile(store: ImageStore, path: string, expected: { digest: Digest; size?: number }, lease: Lease): Promise<void> {
   lease.addBlob(expected.digest);
   if (await store.content.info(expected.digest)) return;
+  const st = await fs.stat(path).catch(() => undefined);
+  if (!st?.isFile()) throw notFound(`archive lacks blob ${expected.digest}`, { path });
+  // A file of the wrong size is refused before it is copied (it could be any size at all).
+  if (expected.size !== undefined && st.size !== expected.size) {
+    throw new BerthError('data-loss', `blob ${expected.digest}: size mismatch: expected ${expected.size} bytes, the archive has ${st.size}`, { path, field: expected.digest });
+  }
   const w = await store.content.writer(`load-${expected.digest}-${randomUUID()}`);
   try {
     for await (const chunk of createReadStream(path)) await w.write(chunk as Buffer);
@@ -125,9 +143,21 @@ export async function importBlobFile(store: ImageStore, path: string, expected: 
   } catch (err) {
     await w.close();
     await store.content.abortIngest(w.ref);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`archive lacks blob ${expected.digest}`, { path });
+    throw fromSystemError(err, 'read', path);
+  }
+}
+
+/** An OCI layout's oci-layout file, when present, must name the one layout version there is. */
+function checkLayoutVersion(dir: string): void {
+  let bytes: Buffer;
+  try {
+    bytes = readDocumentFile(join(dir, 'oci-layout'), 'oci-layout');
+  } catch (err) {
+    if (isMissingFile(err)) return;
     throw err;
   }
+  const version = (parseJsonDocument(bytes, 'oci-layout') as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
+  if (version !== '1.0.0') throw unimplemented(`oci-layout: unsupported imageLayoutVersion ${JSON.stringify(version)} (berth reads 1.0.0)`, { path: 'oci-layout' });
 }
 
 function blobFile(dir: string, digest: Digest): string {
@@ -147,6 +177,7 @@ function nameFor(desc: Descriptor, fallback: string): string {
 }
 
 async function importManifestTree(store: ImageStore, dir: string, desc: Descriptor, lease: Lease): Promise<void> {
+  checkDocumentSize(`manifest ${desc.digest}`, desc.size);
   await importBlobFile(store, blobFile(dir, desc.digest), desc, lease);
   const bytes = await store.content.readBlob(desc.digest);
   if (detectManifestKind(bytes, desc.mediaType) === 'index') {
@@ -161,13 +192,15 @@ async function importManifestTree(store: ImageStore, dir: string, desc: Descript
     return;
   }
   const manifest = parseManifest(bytes, `manifest ${desc.digest}`);
+  checkDocumentSize(`config ${manifest.config.digest}`, manifest.config.size);
   for (const d of [manifest.config, ...manifest.layers]) await importBlobFile(store, blobFile(dir, d.digest), d, lease);
   parseImageConfig(await store.content.readBlob(manifest.config.digest));
   store.records.addRefs(desc.digest, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
 }
 
 async function loadOciLayout(store: ImageStore, dir: string, lease: Lease): Promise<NameToRecord[]> {
-  const index = parseIndex(await fs.readFile(join(dir, 'index.json')), 'index.json');
+  checkLayoutVersion(dir);
+  const index = parseIndex(readDocumentFile(join(dir, 'index.json'), 'index.json'), 'index.json');
   const out: NameToRecord[] = [];
   for (const desc of index.manifests) {
     await importManifestTree(store, dir, desc, lease);
@@ -187,17 +220,12 @@ function archivePath(dir: string, rel: string, what: string): string {
 }
 
 async function loadDockerArchive(store: ImageStore, dir: string, lease: Lease): Promise<NameToRecord[]> {
-  let entries: DockerArchiveEntry[];
-  try {
-    entries = JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8')) as DockerArchiveEntry[];
-    if (!Array.isArray(entries)) throw new Error('not an array');
-  } catch (err) {
-    throw invalid(`manifest.json: ${(err as Error).message}`, { path: 'manifest.json' });
-  }
+  const entries = parseJsonDocument(readDocumentFile(join(dir, 'manifest.json'), 'manifest.json'), 'manifest.json') as DockerArchiveEntry[];
+  if (!Array.isArray(entries)) throw invalid('manifest.json: not a JSON array', { path: 'manifest.json' });
   const out: NameToRecord[] = [];
   for (const [i, e] of entries.entries()) {
     if (typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw invalid(`manifest.json[${i}]: needs Config and Layers`, { field: `manifest.json[${i}]` });
-    const configBytes = await fs.readFile(archivePath(dir, e.Config, 'Config'));
+    const configBytes = readDocumentFile(archivePath(dir, e.Config, 'Config'), e.Config);
     const config = parseImageConfig(configBytes, `config ${e.Config}`);
     if (config.rootfs.diff_ids.length !== e.Layers.length) {
       throw invalid(`manifest.json[${i}]: ${e.Layers.length} layers but the config lists ${config.rootfs.diff_ids.length}`, { field: `manifest.json[${i}]` });

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { BerthError, fromSystemError, notFound } from '../oci/errors.ts';
 import { Digester, digestHex, isDigest, sha256Of, verifyDigest, type Digest } from '../oci/digest.ts';
 import { VerifyingStream } from './verifying-stream.ts';
+import { MAX_DOCUMENT_BYTES, checkDocumentSize } from '../oci/json-document.ts';
 
 export interface BlobInfo {
   digest: Digest;
@@ -40,7 +41,7 @@ export interface BlobWriter {
 
 export interface ContentStore {
   info(digest: Digest): Promise<BlobInfo | undefined>;
-  /** The whole blob, verified; refuses blobs above `maxBytes`. */
+  /** The whole blob (a JSON document), verified; refuses blobs above `maxBytes`. */
   readBlob(digest: Digest, maxBytes?: number): Promise<Buffer>;
   /** A stream of the blob, verified as it flows (the final chunk is withheld on mismatch). */
   reader(digest: Digest): Promise<Readable>;
@@ -59,8 +60,6 @@ export interface ContentStore {
   /** The file path of a committed blob (for tools that need it); undefined when absent. */
   blobPath(digest: Digest): string;
 }
-
-export const DEFAULT_MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 
 export class DirectoryContentStore implements ContentStore {
   readonly blobsDir: string;
@@ -85,16 +84,14 @@ export class DirectoryContentStore implements ContentStore {
     }
   }
 
-  async readBlob(digest: Digest, maxBytes = DEFAULT_MAX_DOCUMENT_BYTES): Promise<Buffer> {
+  async readBlob(digest: Digest, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {
     const path = this.blobPath(digest);
     let data: Buffer;
     try {
       const fh = await fs.open(path, 'r');
       try {
         const st = await fh.stat();
-        if (st.size > maxBytes) {
-          throw new BerthError('resource-exhausted', `blob ${digest} is ${st.size} bytes, more than the ${maxBytes} allowed here`, { path });
-        }
+        checkDocumentSize(`blob ${digest}`, st.size, maxBytes);
         data = await fh.readFile();
       } finally {
         await fh.close();

@@ -2,6 +2,7 @@
 // and unpack the layers into snapshots while they download (one pass: network -> ingest file and
 // -> decompress -> untar). The image name is recorded only when everything verified.
 import { BerthError } from '../oci/errors.ts';
+import { checkDocumentSize } from '../oci/json-document.ts';
 import type { Digest } from '../oci/digest.ts';
 import { detectManifestKind, parseImageConfig, parseIndex, parseManifest } from '../oci/image-parse.ts';
 import { MediaType, type Descriptor, type ImageConfig, type Platform } from '../oci/image-spec.ts';
@@ -68,6 +69,7 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
     const manifest = parseManifest(manifestBytes, `manifest of ${shown}`);
     blobs = [manifest.config, ...manifest.layers];
     manifest.layers.forEach((l, i) => checkLayerMediaType(l, i));
+    checkDocumentSize(`config of ${shown}`, manifest.config.size);
     const configBytes = await fetchSmallBlob(store, client, repo, manifest.config, lease);
     const config = parseImageConfig(configBytes, `config of ${shown}`);
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {

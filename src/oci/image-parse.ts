@@ -2,6 +2,7 @@
 // become typed values, or an invalid-argument error naming the document and field.
 import { invalid, unimplemented } from './errors.ts';
 import { parseDigest } from './digest.ts';
+import { parseJsonDocument } from './json-document.ts';
 import {
   INDEX_MEDIA_TYPES,
   MANIFEST_MEDIA_TYPES,
@@ -13,20 +14,10 @@ import {
   type Platform,
 } from './image-spec.ts';
 
-/** Manifests and configs larger than this are refused (containerd and the registry use 4 MiB). */
-export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
-
 type Json = Record<string, unknown>;
 
 function parseJson(bytes: Uint8Array | string, what: string): Json {
-  const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8');
-  if (text.length > MAX_DOCUMENT_BYTES) throw invalid(`${what}: larger than ${MAX_DOCUMENT_BYTES} bytes`);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw invalid(`${what}: not valid JSON: ${(err as Error).message}`);
-  }
+  const value = parseJsonDocument(bytes, what);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`${what}: not a JSON object`);
   return value as Json;
 }
