@@ -21,6 +21,7 @@ import { createLease, type Lease } from './leases.ts';
 import { ensureSnapshots } from './unpack-image.ts';
 import { resolveImage } from './image-resolve.ts';
 import { collectGarbage } from './gc.ts';
+import { ENTRY_COST_BYTES, SpaceGuard, isOutOfSpace, outOfSpaceError } from './free-space.ts';
 
 export interface LoadResult {
   images: Array<{ name: string; digest: Digest }>;
@@ -64,14 +65,16 @@ export async function loadArchive(store: ImageStore, input: string, opts: { unpa
     lease.release();
     return { images: images.map(({ name, digest }) => ({ name, digest })) };
   } catch (err) {
-    // What this load stored and no name references goes again.
+    // What this load stored and no name references goes again, the staged archive first.
+    if (staging) await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    store.releaseSpaceReserveIfLow();
     try {
       lease.release();
     } catch {
       // Cleaning up must not hide why the load failed; GC removes what the lease still holds later.
     }
     await collectGarbage(store).catch(() => undefined);
-    throw err;
+    throw isOutOfSpace(err) ? outOfSpaceError(err, `load ${input}`, store.root) : err;
   } finally {
     if (staging) await fs.rm(staging, { recursive: true, force: true });
   }
@@ -92,6 +95,7 @@ async function exists(p: string): Promise<boolean> {
 /** Extracts regular files only, by safe names, into `dir` (created). */
 async function extractArchive(file: string, dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
+  const space = new SpaceGuard(dir, undefined, `unpack archive ${file}: `);
   for await (const entry of readTar(createReadStream(file))) {
     const parts = entryComponents(entry.header.name, 'archive entry');
     if (entry.header.type !== 'file' || parts.length === 0) continue;
@@ -112,7 +116,11 @@ async function extractArchive(file: string, dir: string): Promise<void> {
       return fs.open(path, 'wx', 0o600);
     });
     try {
-      for await (const chunk of entry.body()) await fh.write(chunk);
+      space.wrote(ENTRY_COST_BYTES);
+      for await (const chunk of entry.body()) {
+        space.wrote(chunk.length);
+        await fh.write(chunk);
+      }
     } catch (err) {
       throw fromSystemError(err, 'write', path);
     } finally {

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { BerthError, fromSystemError, notFound } from '../oci/errors.ts';
 import { Digester, digestHex, isDigest, sha256Of, verifyDigest, type Digest } from '../oci/digest.ts';
 import { VerifyingStream } from './verifying-stream.ts';
+import { SpaceGuard } from './free-space.ts';
 import { MAX_DOCUMENT_BYTES, checkDocumentSize } from '../oci/json-document.ts';
 
 export interface BlobInfo {
@@ -264,6 +265,7 @@ class IngestWriter implements BlobWriter {
     readonly ref: string,
     private fh: fs.FileHandle,
     private digester: Digester,
+    private readonly space: SpaceGuard,
   ) {}
 
   get offset(): number {
@@ -276,11 +278,12 @@ class IngestWriter implements BlobWriter {
     const fh = await fs.open(path, 'a+');
     const digester = new Digester();
     for await (const chunk of fh.createReadStream({ start: 0, autoClose: false })) digester.update(chunk as Buffer);
-    return new IngestWriter(store, dir, ref, fh, digester);
+    return new IngestWriter(store, dir, ref, fh, digester, new SpaceGuard(dir, undefined, `write ${path}: `));
   }
 
   async write(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
+    this.space.wrote(chunk.length);
     try {
       // write(2) may take only part of a chunk (a filling disk does that before ENOSPC).
       for (let done = 0; done < chunk.length; ) done += (await this.fh.write(chunk, done, chunk.length - done)).bytesWritten;

@@ -86,5 +86,6 @@ export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: 
     const held = await fs.access(lock).then(() => true, () => false);
     if (!held) await store.content.abortIngest(ing.ref);
   }
+  store.keepSpaceReserve();
   return result;
 }

@@ -36,6 +36,7 @@ export interface RemoveResult extends GcResult {
  * container still uses is refused unless `force` (its snapshots stay until the container goes).
  */
 export async function removeImages(store: ImageStore, inputs: readonly string[], opts: { force?: boolean } = {}): Promise<RemoveResult> {
+  store.releaseSpaceReserveIfLow();
   const used = chainsInUse(store);
   const untagged: string[] = [];
   for (const input of inputs) {
@@ -52,6 +53,7 @@ export async function removeImages(store: ImageStore, inputs: readonly string[],
 
 /** `image prune`: unreferenced content; with `all`, also every image no container uses. */
 export async function pruneImages(store: ImageStore, opts: { all?: boolean } = {}): Promise<RemoveResult> {
+  store.releaseSpaceReserveIfLow();
   const untagged: string[] = [];
   if (opts.all) {
     const used = chainsInUse(store);

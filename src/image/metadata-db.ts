@@ -1,6 +1,12 @@
 // The metadata database (SQLite through better-sqlite3): images, the content reference graph,
-// blob labels, snapshots and leases. WAL mode and a busy timeout let `berth` and `berthd` share one
-// store; every multi-row change runs in a transaction.
+// blob labels, snapshots and leases. A busy timeout lets `berth` and `berthd` share one store; every
+// multi-row change runs in a transaction.
+// The journal is a persistent rollback journal, not WAL, so that a full disk does not lock the
+// store: in WAL mode a reader needs the -shm file, which SQLite cannot allocate on a full disk
+// (`berth images` failed), while a rollback-journal reader writes nothing; and a persisted journal
+// keeps its blocks, so the small deletes of `rmi` and `prune` reuse them instead of needing new
+// space (image-store.ts keeps a little more in reserve for larger ones). Opening writes nothing
+// either once the schema is current.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,7 +69,7 @@ export function openMetadataDb(root: string): Db {
   try {
     mkdirSync(dir, { recursive: true });
     const db = new Database(path, { timeout: 15000 });
-    db.pragma('journal_mode = WAL');
+    useRollbackJournal(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -71,11 +77,28 @@ export function openMetadataDb(root: string): Db {
       db.close();
       throw new BerthError('failed-precondition', `metadata database schema ${version} is newer than this berth (${SCHEMA_VERSION})`, { path });
     }
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (version < SCHEMA_VERSION) {
+      db.transaction(() => {
+        db.exec(SCHEMA);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      }).immediate();
+    }
     return db;
   } catch (err) {
     if (err instanceof BerthError) throw err;
     throw new BerthError('internal', `open metadata database: ${(err as Error).message}`, { path, op: 'open' }, { cause: err });
+  }
+}
+
+/**
+ * PERSIST: the journal file stays (its header zeroed) after each transaction. A store that an
+ * earlier berth left in WAL mode is switched over when no other process has it open; until then it
+ * works as before.
+ */
+function useRollbackJournal(db: Db): void {
+  try {
+    db.pragma('journal_mode = PERSIST');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
   }
 }

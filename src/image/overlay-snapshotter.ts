@@ -155,6 +155,13 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async remove(key: string): Promise<void> {
+    const current = this.require(key);
+    if (current.kind !== 'committed') {
+      // An active or view snapshot (an extraction, a container's upper) has no children and nothing
+      // refers to its files: they go first, so that on a full disk their space is back before the
+      // database has to record the removal.
+      await removeTree(join(this.snapshotsDir, String(current.id)));
+    }
     const r = this.db.transaction(() => {
       const row = this.require(key);
       const child = this.db.prepare('SELECT key FROM snapshots WHERE parent_id = ? LIMIT 1').get(row.id) as { key: string } | undefined;

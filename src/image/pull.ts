@@ -15,6 +15,7 @@ import { createLease, type Lease } from './leases.ts';
 import { checkLayerMediaType, ensureSnapshots, mapLimited, type LayerJob, type LayerProgress } from './unpack-image.ts';
 import type { ApplyLimits } from './layer-applier.ts';
 import { collectGarbage } from './gc.ts';
+import { isOutOfSpace, outOfSpaceError } from './free-space.ts';
 
 export type PullEvent =
   | { type: 'resolved'; reference: string; digest: Digest; mediaType: string }
@@ -123,26 +124,20 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
     // pull go. An interrupted download stays in ingest/ so that the next pull resumes it, unless
     // the disk is full: then its space goes back first (the database needs some to record the rest).
     const full = isOutOfSpace(err);
-    if (full) await dropIngests(store, blobs);
+    if (full) {
+      await dropIngests(store, blobs);
+      store.releaseSpaceReserveIfLow();
+    }
     try {
       lease.release();
     } catch {
       // Cleaning up must not hide why the pull failed; GC removes what the lease still holds later.
     }
     await collectGarbage(store).catch(() => undefined);
-    if (full && !(err instanceof BerthError)) {
-      throw new BerthError('resource-exhausted', `pull ${shown}: metadata database in ${store.root}: ${(err as Error).message}`, { path: store.root, errno: 'ENOSPC' }, { cause: err });
-    }
-    throw err;
+    throw full ? outOfSpaceError(err, `pull ${shown}`, store.root) : err;
   }
 }
 
-/** ENOSPC or EDQUOT from a file write, or SQLite's SQLITE_FULL from the metadata database. */
-function isOutOfSpace(err: unknown): boolean {
-  if (err instanceof BerthError) return err.where.errno === 'ENOSPC' || err.where.errno === 'EDQUOT';
-  const code = (err as { code?: unknown })?.code;
-  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
-}
 
 /** Removes this pull's partial downloads that no writer holds. */
 async function dropIngests(store: ImageStore, blobs: readonly Descriptor[]): Promise<void> {
