@@ -2,7 +2,8 @@
 // ingests, archive staging) stop while a reserve is still free, checking statfs as they write: a
 // 2 MB layer that expands to 2 GiB fails with `no space left on device` naming the layer, and the
 // store keeps room to remove what was written and to update its database. The policy is pure.
-import { statfsSync } from 'node:fs';
+import { lstatSync, readdirSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
 import { BerthError, fromSystemError } from '../oci/errors.ts';
 
 export interface SpaceReserve {
@@ -105,4 +106,34 @@ export function isOutOfSpace(err: unknown): boolean {
 export function outOfSpaceError(err: unknown, what: string, root: string): unknown {
   if (err instanceof BerthError) return err;
   return new BerthError('resource-exhausted', `${what}: metadata database in ${root}: ${(err as Error).message}`, { path: root, errno: 'ENOSPC' }, { cause: err });
+}
+
+/**
+ * The space that removing `path` (a file or a whole tree) gives back: allocated blocks, as du
+ * counts them, of every inode whose links are all inside it. 0 when it does not exist.
+ */
+export function allocatedBytes(path: string): number {
+  const links = new Map<string, { seen: number; nlink: number; bytes: number }>();
+  let total = 0;
+  const visit = (p: string): void => {
+    const st = lstatSync(p, { throwIfNoEntry: false, bigint: false });
+    if (!st) return;
+    const bytes = st.blocks * 512;
+    if (st.nlink > 1 && !st.isDirectory()) {
+      const id = `${st.dev}:${st.ino}`;
+      const l = links.get(id) ?? { seen: 0, nlink: st.nlink, bytes };
+      l.seen++;
+      links.set(id, l);
+    } else {
+      total += bytes;
+    }
+    if (st.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
+  };
+  try {
+    visit(path);
+  } catch {
+    // A tree changing under us: what was counted so far.
+  }
+  for (const l of links.values()) if (l.seen >= l.nlink) total += l.bytes;
+  return total;
 }

@@ -14,7 +14,7 @@ import { BerthError } from '../oci/errors.ts';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -48,10 +48,12 @@ CREATE TABLE IF NOT EXISTS snapshots (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent_id);
--- A lease keeps blobs and snapshots alive while an operation (a pull) is in flight.
+-- A lease keeps blobs and snapshots alive while an operation (a pull) is in flight. Its owner is
+-- the process pid that started at start_time (/proc/<pid>/stat).
 CREATE TABLE IF NOT EXISTS leases (
   id TEXT PRIMARY KEY,
   pid INTEGER NOT NULL,
+  start_time INTEGER,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
@@ -79,7 +81,12 @@ export function openMetadataDb(root: string): Db {
     }
     if (version < SCHEMA_VERSION) {
       db.transaction(() => {
+        // Read again under the write lock: another process may have upgraded it meanwhile.
+        const current = db.pragma('user_version', { simple: true }) as number;
+        if (current >= SCHEMA_VERSION) return;
         db.exec(SCHEMA);
+        // Schema 2: leases record their owner's start time.
+        if (current === 1) db.exec('ALTER TABLE leases ADD COLUMN start_time INTEGER');
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       }).immediate();
     }

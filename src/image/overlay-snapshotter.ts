@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { BerthError, alreadyExists, fromSystemError, notFound, precondition } from '../oci/errors.ts';
 import type { Db } from './metadata-db.ts';
 import { overlayMountSpec, type MountSpec } from './mount-spec.ts';
+import { allocatedBytes } from './free-space.ts';
 
 export type SnapshotKind = 'active' | 'view' | 'committed';
 
@@ -32,7 +33,8 @@ export interface Snapshotter {
   mounts(key: string): MountSpec;
   /** Commits an active snapshot as `name`; `parent` (committed) may be given when the active one was prepared without it. */
   commit(name: string, key: string, parent?: string): Promise<void>;
-  remove(key: string): Promise<void>;
+  /** Returns the bytes its files took (what removing them gave back). */
+  remove(key: string): Promise<number>;
   walk(): SnapshotInfo[];
   /** The directory holding the snapshot's own files (the upper dir of an active snapshot). */
   contentDir(key: string): string;
@@ -154,13 +156,15 @@ export class OverlaySnapshotter implements Snapshotter {
     await fs.rm(join(this.snapshotsDir, String(r.id), 'work'), { recursive: true, force: true });
   }
 
-  async remove(key: string): Promise<void> {
+  async remove(key: string): Promise<number> {
     const current = this.require(key);
+    const dir = join(this.snapshotsDir, String(current.id));
+    const bytes = allocatedBytes(dir);
     if (current.kind !== 'committed') {
       // An active or view snapshot (an extraction, a container's upper) has no children and nothing
       // refers to its files: they go first, so that on a full disk their space is back before the
       // database has to record the removal.
-      await removeTree(join(this.snapshotsDir, String(current.id)));
+      await removeTree(dir);
     }
     const r = this.db.transaction(() => {
       const row = this.require(key);
@@ -170,6 +174,7 @@ export class OverlaySnapshotter implements Snapshotter {
       return row;
     }).immediate();
     await removeTree(join(this.snapshotsDir, String(r.id)));
+    return bytes;
   }
 
   walk(): SnapshotInfo[] {

@@ -11,7 +11,7 @@ import { familiarReference, formatReference, parseReference, type ImageReference
 import type { ImageStore } from './image-store.ts';
 import { RegistryClient, type ClientOptions } from './registry-client.ts';
 import { loadRegistriesConfig } from './registry-hosts.ts';
-import { createLease, type Lease } from './leases.ts';
+import { createLease } from './leases.ts';
 import { checkLayerMediaType, ensureSnapshots, mapLimited, type LayerJob, type LayerProgress } from './unpack-image.ts';
 import type { ApplyLimits } from './layer-applier.ts';
 import { collectGarbage } from './gc.ts';
@@ -71,7 +71,9 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
     blobs = [manifest.config, ...manifest.layers];
     manifest.layers.forEach((l, i) => checkLayerMediaType(l, i));
     checkDocumentSize(`config of ${shown}`, manifest.config.size);
-    const configBytes = await fetchSmallBlob(store, client, repo, manifest.config, lease);
+    // Everything this pull stores is held from the start, in one transaction.
+    lease.add({ blobs: [top.digest, manifestDigest, ...blobs.map((b) => b.digest)] });
+    const configBytes = await fetchSmallBlob(store, client, repo, manifest.config);
     const config = parseImageConfig(configBytes, `config of ${shown}`);
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new BerthError('invalid-argument', `image ${shown}: manifest has ${manifest.layers.length} layers but its config lists ${config.rootfs.diff_ids.length} diff_ids`, { field: 'rootfs.diff_ids' });
@@ -88,25 +90,21 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
 
     let chain: Digest[] = [];
     if (opts.unpack === false) {
-      await Promise.all(mapLimited(jobs, opts.concurrency ?? 3, (j) => downloadBlob(store, client, repo, j.descriptor, lease, onProgress)));
+      await Promise.all(mapLimited(jobs, opts.concurrency ?? 3, (j) => downloadBlob(store, client, repo, j.descriptor, onProgress)));
     } else {
       chain = await ensureSnapshots(store, jobs, {
         concurrency: opts.concurrency,
         lease,
         onProgress,
         applyLimits: opts.applyLimits,
-        ensureBlob: (j) => downloadBlob(store, client, repo, j.descriptor, lease, onProgress),
-        source: (j) => streamingSource(store, client, repo, j.descriptor, lease, onProgress),
+        ensureBlob: (j) => downloadBlob(store, client, repo, j.descriptor, onProgress),
+        source: (j) => streamingSource(store, client, repo, j.descriptor, onProgress),
       });
     }
 
     // Everything verified: store the documents and record the name, in that order.
     await store.content.writeBlob(manifestBytes, { digest: manifestDigest });
-    lease.addBlob(manifestDigest);
-    if (top.digest !== manifestDigest) {
-      await store.content.writeBlob(top.bytes, { digest: top.digest });
-      lease.addBlob(top.digest);
-    }
+    if (top.digest !== manifestDigest) await store.content.writeBlob(top.bytes, { digest: top.digest });
     const name = formatReference(ref.tag !== undefined ? { ...ref, digest: undefined } : ref);
     store.db.transaction(() => {
       store.records.addRefs(manifestDigest, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
@@ -165,7 +163,7 @@ export function addSource(store: ImageStore, digest: Digest, domain: string, rep
   store.records.setLabel(digest, key, [...repos].join(','));
 }
 
-async function fetchSmallBlob(store: ImageStore, client: RegistryClient, repo: string, desc: Descriptor, lease: Lease): Promise<Buffer> {
+async function fetchSmallBlob(store: ImageStore, client: RegistryClient, repo: string, desc: Descriptor): Promise<Buffer> {
   if (await store.content.info(desc.digest)) {
     try {
       return await store.content.readBlob(desc.digest);
@@ -173,7 +171,7 @@ async function fetchSmallBlob(store: ImageStore, client: RegistryClient, repo: s
       if (!(err instanceof BerthError && err.kind === 'data-loss')) throw err;
     }
   }
-  await downloadBlob(store, client, repo, desc, lease);
+  await downloadBlob(store, client, repo, desc);
   return store.content.readBlob(desc.digest);
 }
 
@@ -183,10 +181,8 @@ async function downloadBlob(
   client: RegistryClient,
   repo: string,
   desc: Descriptor,
-  lease: Lease,
   onProgress?: (p: LayerProgress) => void,
 ): Promise<void> {
-  lease.addBlob(desc.digest);
   if (await store.content.info(desc.digest)) return;
   const w = await store.content.writer(`pull-${desc.digest}`);
   try {
@@ -211,15 +207,13 @@ async function streamingSource(
   client: RegistryClient,
   repo: string,
   desc: Descriptor,
-  lease: Lease,
   onProgress: (p: LayerProgress) => void,
 ) {
-  lease.addBlob(desc.digest);
   if (await store.content.info(desc.digest)) return { stream: await store.content.reader(desc.digest) };
   const w = await store.content.writer(`pull-${desc.digest}`);
   if (w.offset > 0) {
     await w.close();
-    await downloadBlob(store, client, repo, desc, lease, onProgress);
+    await downloadBlob(store, client, repo, desc, onProgress);
     return { stream: await store.content.reader(desc.digest) };
   }
   const stream = (async function* () {
