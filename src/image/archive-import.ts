@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { BerthError, fromSystemError, invalid, notFound, unimplemented } from '../oci/errors.ts';
 import { checkDocumentSize, parseJsonDocument } from '../oci/json-document.ts';
+import { quote } from '../oci/quote.ts';
 import { isMissingFile, readDocumentFile } from './document-file.ts';
 import { Digester, parseDigest, sha256Of, type Digest } from '../oci/digest.ts';
 import { detectManifestKind, parseImageConfig, parseIndex, parseManifest } from '../oci/image-parse.ts';
@@ -106,7 +107,7 @@ async function extractArchive(file: string, dir: string): Promise<void> {
       parent = join(parent, p);
       const s = await fs.lstat(parent).catch(() => undefined);
       if (!s) await fs.mkdir(parent);
-      else if (!s.isDirectory()) throw invalid(`archive entry ${entry.header.name}: ${p} is not a directory`, { field: entry.header.name });
+      else if (!s.isDirectory()) throw invalid(`archive entry ${quote(entry.header.name)}: ${quote(p)} is not a directory`, { field: entry.header.name });
     }
     const path = join(parent, parts[parts.length - 1]!);
     // A later entry of the same name replaces the earlier one, as tar does; never followed if a link.
@@ -233,8 +234,8 @@ async function loadDockerArchive(store: ImageStore, dir: string, lease: Lease): 
   const out: NameToRecord[] = [];
   for (const [i, e] of entries.entries()) {
     if (typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw invalid(`manifest.json[${i}]: needs Config and Layers`, { field: `manifest.json[${i}]` });
-    const configBytes = readDocumentFile(archivePath(dir, e.Config, 'Config'), e.Config);
-    const config = parseImageConfig(configBytes, `config ${e.Config}`);
+    const configBytes = readDocumentFile(archivePath(dir, e.Config, 'Config'), `config ${quote(e.Config)}`);
+    const config = parseImageConfig(configBytes, `config ${quote(e.Config)}`);
     if (config.rootfs.diff_ids.length !== e.Layers.length) {
       throw invalid(`manifest.json[${i}]: ${e.Layers.length} layers but the config lists ${config.rootfs.diff_ids.length}`, { field: `manifest.json[${i}]` });
     }
@@ -253,9 +254,9 @@ async function loadDockerArchive(store: ImageStore, dir: string, lease: Lease): 
       for await (const c of createReadStream(path)) d.update(c as Buffer);
       const digest = d.digest();
       const diff = new Digester();
-      for await (const c of decompress(createReadStream(path), compression, rel)) diff.update(c);
+      for await (const c of decompress(createReadStream(path), compression, `layer ${quote(rel)}`)) diff.update(c);
       if (diff.digest() !== config.rootfs.diff_ids[j]) {
-        throw new BerthError('data-loss', `layer ${rel}: content hashes to ${diff.digest()} but the config says ${config.rootfs.diff_ids[j]}`, { field: rel });
+        throw new BerthError('data-loss', `layer ${quote(rel)}: content hashes to ${diff.digest()} but the config says ${config.rootfs.diff_ids[j]}`, { field: rel });
       }
       await importBlobFile(store, path, { digest, size: d.size }, lease);
       const mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : compression === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayer;

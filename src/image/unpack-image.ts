@@ -2,6 +2,7 @@
 // Layers extract in parallel, each into its own parentless active snapshot (overlay needs no parent
 // content to unpack a layer); they are committed strictly in order, each onto the one below.
 import { BerthError, unimplemented } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import type { Digest } from '../oci/digest.ts';
 import { layerCompression, type Descriptor } from '../oci/image-spec.ts';
 import { chainIds } from '../oci/image-chain-id.ts';
@@ -51,7 +52,7 @@ export interface LayerSource {
 
 export function checkLayerMediaType(d: Descriptor, index: number): void {
   if (layerCompression(d.mediaType) === undefined) {
-    throw unimplemented(`layer ${index} (${d.digest}) has unsupported media type "${d.mediaType}"`, { field: `layers[${index}].mediaType` });
+    throw unimplemented(`layer ${index} (${d.digest}) has unsupported media type ${quote(d.mediaType)}`, { field: `layers[${index}].mediaType` });
   }
 }
 

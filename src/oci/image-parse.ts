@@ -3,6 +3,7 @@
 import { invalid, unimplemented } from './errors.ts';
 import { parseDigest } from './digest.ts';
 import { parseJsonDocument } from './json-document.ts';
+import { quote } from './quote.ts';
 import {
   INDEX_MEDIA_TYPES,
   MANIFEST_MEDIA_TYPES,
@@ -106,7 +107,7 @@ export function detectManifestKind(bytes: Uint8Array, contentType?: string): 'in
   if (mt === MediaType.dockerSchema1 || mt === MediaType.dockerSchema1Signed || o.schemaVersion === 1) {
     throw unimplemented('Docker manifest schema 1 is not supported', { field: 'mediaType' });
   }
-  if (mt) throw unimplemented(`unsupported manifest media type "${mt}"`, { field: 'mediaType' });
+  if (mt) throw unimplemented(`unsupported manifest media type ${quote(mt)}`, { field: 'mediaType' });
   if (Array.isArray(o.manifests)) return 'index';
   if (o.config !== undefined && Array.isArray(o.layers)) return 'manifest';
   throw invalid('manifest: neither an image manifest nor an index', { field: 'mediaType' });
@@ -117,7 +118,7 @@ export function parseManifest(bytes: Uint8Array | string, what = 'manifest'): Im
   schemaVersion2(o, what);
   const mediaType = str(o, 'mediaType', what);
   if (mediaType !== undefined && !MANIFEST_MEDIA_TYPES.includes(mediaType)) {
-    throw unimplemented(`${what}: unsupported manifest media type "${mediaType}"`, { field: 'mediaType' });
+    throw unimplemented(`${what}: unsupported manifest media type ${quote(mediaType)}`, { field: 'mediaType' });
   }
   if (!Array.isArray(o.layers)) throw invalid(`${what}: layers must be an array`, { field: 'layers' });
   const m: ImageManifest = {
@@ -139,7 +140,7 @@ export function parseIndex(bytes: Uint8Array | string, what = 'index'): ImageInd
   schemaVersion2(o, what);
   const mediaType = str(o, 'mediaType', what);
   if (mediaType !== undefined && !INDEX_MEDIA_TYPES.includes(mediaType)) {
-    throw unimplemented(`${what}: unsupported index media type "${mediaType}"`, { field: 'mediaType' });
+    throw unimplemented(`${what}: unsupported index media type ${quote(mediaType)}`, { field: 'mediaType' });
   }
   if (!Array.isArray(o.manifests)) throw invalid(`${what}: manifests must be an array`, { field: 'manifests' });
   const idx: ImageIndex = {

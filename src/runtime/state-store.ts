@@ -4,6 +4,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { alreadyExists, fromSystemError, invalid, notFound } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import type { Spec } from '../oci/runtime-spec.ts';
 
 export interface ContainerRecord {
@@ -29,7 +30,7 @@ const ID = /^[\w+\-.]+$/;
 
 export function validateId(id: string): void {
   if (!id || !ID.test(id) || id === '.' || id === '..' || id.length > 1024) {
-    throw invalid(`invalid container id "${id}": use letters, digits, and _ + - .`, { field: 'container-id' });
+    throw invalid(`invalid container id ${quote(id)}: use letters, digits, and _ + - .`, { field: 'container-id' });
   }
 }
 

@@ -4,6 +4,7 @@ import { existsSync, openSync, readFileSync, readSync, closeSync, fstatSync } fr
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { precondition } from '../../oci/errors.ts';
+import { quote } from '../../oci/quote.ts';
 import type { RuntimeHandler } from '../../runtime/runtime-handler.ts';
 import { readExitFile, startMonitored } from '../../runtime/monitor.ts';
 import { LogLineJoiner, parseCriLog, type LogLine } from '../../runtime/cri-log.ts';
@@ -69,7 +70,7 @@ export async function logsCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const meta = findContainer(ctx.root, p.args[0]!);
   const files = monitorFiles(join(containersDir(ctx.root), meta.id));
   if (!existsSync(files.logFile)) {
-    throw precondition(`container ${meta.name} has no logs: only containers run with -d keep their output`, { field: 'container' });
+    throw precondition(`container ${quote(meta.name)} has no logs: only containers run with -d keep their output`, { field: 'container' });
   }
   const print = (lines: LogLine[]): void => {
     for (const l of lines) (l.stream === 'stdout' ? ctx.stdout : ctx.stderr).write(`${p.flags.timestamps ? `${l.time} ` : ''}${l.text}\n`);
@@ -108,7 +109,7 @@ export async function attachCommand(ctx: CliContext, p: Parsed): Promise<number>
   const dir = join(containersDir(ctx.root), meta.id);
   const files = monitorFiles(dir);
   if (!existsSync(files.attachSocket)) {
-    throw precondition(`container ${meta.name} cannot be attached: it is not running in the background (run -d)`, { field: 'container' });
+    throw precondition(`container ${quote(meta.name)} cannot be attached: it is not running in the background (run -d)`, { field: 'container' });
   }
   const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Spec;
   await attach(files.attachSocket, { stdin: p.flags['no-stdin'] ? undefined : process.stdin, stdout: ctx.stdout, stderr: ctx.stderr, tty: !!spec.process?.terminal });
@@ -119,7 +120,7 @@ export async function attachCommand(ctx: CliContext, p: Parsed): Promise<number>
 
 export async function stopCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const grace = typeof p.flags.time === 'string' ? Number(p.flags.time) : 10;
-  if (!Number.isInteger(grace) || grace < 0) throw precondition(`--time: "${p.flags.time}" is not a number of seconds`, { field: '--time' });
+  if (!Number.isInteger(grace) || grace < 0) throw precondition(`--time: ${quote(String(p.flags.time))} is not a number of seconds`, { field: '--time' });
   for (const key of p.args) {
     const meta = findContainer(ctx.root, key);
     const runtime = handlerFor(ctx, meta.runtime);

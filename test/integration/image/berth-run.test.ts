@@ -150,7 +150,7 @@ test('stop kills after the grace period; logs -f follows a running container to 
   ok('rm', 'counter');
   // rm -f of a running background container: killed, its monitor done, nothing left.
   ok('run', '-d', '--name', 'busy', imageName(), 'sh', '-c', 'while true; do echo x; sleep 0.05; done');
-  assert.match(berth('rm', 'busy').stderr, /container busy is running: stop it first or use --force/);
+  assert.match(berth('rm', 'busy').stderr, /container "busy" is running: stop it first or use --force/);
   ok('rm', '-f', 'busy');
   assert.deepEqual(readdirSync(join(root, 'containers')), []);
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
@@ -163,7 +163,7 @@ test('run -d that cannot start leaves nothing', () => {
   assert.match(bad.stderr, /\/no\/such\/program/);
   assert.deepEqual(readdirSync(join(root, 'containers')), []);
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
-  assert.match(berth('logs', 'nope').stderr, /no such container: nope/);
+  assert.match(berth('logs', 'nope').stderr, /no such container: "nope"/);
 });
 
 test('exec: the container\'s env, cwd and user, flags over them, names from its passwd; -i, -t, -d', async () => {
@@ -254,6 +254,6 @@ test('attach: our input reaches a background container (pipe or terminal), its o
   assert.ok(tty.stdout.replace(/\r/g, '').split('\n').includes('sum=3'), tty.stdout);
   assert.match(ok('ps', '-a'), /Exited \(4\)\s+att-tty$/m);
   ok('run', '--name', 'att-fg', imageName(), 'true');
-  assert.match(berth('attach', 'att-fg').stderr, /container att-fg cannot be attached: it is not running in the background/);
+  assert.match(berth('attach', 'att-fg').stderr, /container "att-fg" cannot be attached: it is not running in the background/);
   ok('rm', 'att-pipe', 'att-tty', 'att-fg');
 });
