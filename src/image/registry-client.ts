@@ -167,6 +167,10 @@ export class RegistryClient {
             chunk = chunk.subarray(drop);
             if (chunk.length === 0) continue;
           }
+          // A blob is exactly its descriptor's size: a registry that sends more is cut off here.
+          if (position + chunk.length > desc.size) {
+            throw new BerthError('data-loss', `${what}: the registry sent more than the ${desc.size} bytes the manifest gives it`, { field: desc.digest });
+          }
           position += chunk.length;
           failures = 0;
           yield chunk;

@@ -168,6 +168,7 @@ describe('registry responses above the cap: refused while they stream, the conne
     { repo: 'declared-manifest', code: 10, match: /^berth: image [^ ]+\/declared-manifest\/app:v1 is 1610612736 bytes, more than the 4 MiB allowed/ },
     { repo: 'huge-error', code: 3, match: /^berth: image [^ ]+\/huge-error\/app:v1 not found in registry [^ ]+$/ },
     { repo: 'token', code: 10, match: /^berth: token response from http:\/\/127\.0\.0\.1:\d+ is larger than the 4 MiB allowed/ },
+    { repo: 'long-blob', code: 9, match: /^berth: blob sha256:[0-9a-f]{64}: the registry sent more than the 100 bytes the manifest gives it/ },
     { repo: 'huge-config', code: 10, match: /^berth: config of [^ ]+\/huge-config\/app:v1 is 1610612736 bytes, more than the 4 MiB allowed/ },
   ];
   for (const c of cases) {
