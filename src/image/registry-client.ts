@@ -3,7 +3,7 @@
 // cross-repository mount, monolithic or chunked upload, manifest PUT). Pulls try mirrors first.
 import { BerthError } from '../oci/errors.ts';
 import { sha256Of, type Digest } from '../oci/digest.ts';
-import { MAX_DOCUMENT_BYTES } from '../oci/image-parse.ts';
+import { MAX_DOCUMENT_BYTES, documentTooLarge, readDocument } from '../oci/json-document.ts';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor } from '../oci/image-spec.ts';
 import { RegistryHttp, abortResponse, responseError, retryDelay, type HttpOptions } from './registry-http.ts';
 import { endpointsFor, type RegistriesConfig } from './registry-hosts.ts';
@@ -27,25 +27,16 @@ const pullScope = (repo: string): string => `repository:${repo}:pull`;
 const pushScope = (repo: string): string => `repository:${repo}:pull,push`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A JSON document from a response body, under the document cap (Content-Length checked first). */
 async function readLimited(res: Response, limit: number, what: string, idle: IdleTimeout): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > limit) {
     await res.body?.cancel().catch(() => undefined);
-    throw new BerthError('resource-exhausted', `${what} is ${declared} bytes, more than the ${limit} allowed`);
+    throw documentTooLarge(what, limit, declared);
   }
-  const parts: Buffer[] = [];
-  let total = 0;
-  if (res.body) {
-    for await (const chunk of withIdleTimeout(res.body as unknown as AsyncIterable<Uint8Array>, res, idle)) {
-      total += chunk.length;
-      if (total > limit) {
-        // Leaving the loop aborts the connection (withIdleTimeout).
-        throw new BerthError('resource-exhausted', `${what} is more than the ${limit} bytes allowed`);
-      }
-      parts.push(Buffer.from(chunk));
-    }
-  }
-  return Buffer.concat(parts);
+  if (!res.body) return Buffer.alloc(0);
+  // Leaving the loop early (over the cap) aborts the connection (withIdleTimeout).
+  return readDocument(withIdleTimeout(res.body as unknown as AsyncIterable<Uint8Array>, res, idle), what, limit);
 }
 
 export class RegistryClient {
@@ -175,6 +166,10 @@ export class RegistryClient {
             skip -= drop;
             chunk = chunk.subarray(drop);
             if (chunk.length === 0) continue;
+          }
+          // A blob is exactly its descriptor's size: a registry that sends more is cut off here.
+          if (position + chunk.length > desc.size) {
+            throw new BerthError('data-loss', `${what}: the registry sent more than the ${desc.size} bytes the manifest gives it`, { field: desc.digest });
           }
           position += chunk.length;
           failures = 0;

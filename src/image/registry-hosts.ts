@@ -4,9 +4,10 @@
 //                     "myreg:5000": { "insecure": true } } }
 // Plain HTTP is used for hosts marked insecure and, like docker's default insecure range, for
 // localhost, 127.0.0.0/8 and ::1 (set "insecure": false to force HTTPS for them).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalid, fromSystemError } from '../oci/errors.ts';
+import { invalid } from '../oci/errors.ts';
+import { parseJsonDocument } from '../oci/json-document.ts';
+import { isMissingFile, readDocumentFile } from './document-file.ts';
 import { DEFAULT_DOMAIN } from '../oci/reference.ts';
 
 export interface RegistryHostConfig {
@@ -31,23 +32,18 @@ export const REGISTRIES_FILE = 'registries.json';
 export function loadRegistriesConfig(configDir: string | undefined): RegistriesConfig {
   if (!configDir) return { registries: {} };
   const path = join(configDir, REGISTRIES_FILE);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readDocumentFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { registries: {} };
-    throw fromSystemError(err, 'read', path);
+    if (isMissingFile(err)) return { registries: {} };
+    throw err;
   }
-  return parseRegistriesConfig(text, path);
+  return parseRegistriesConfig(bytes, path);
 }
 
-export function parseRegistriesConfig(text: string, path = REGISTRIES_FILE): RegistriesConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw invalid(`${path}: not valid JSON: ${(err as Error).message}`, { path });
-  }
+export function parseRegistriesConfig(text: string | Buffer, path = REGISTRIES_FILE): RegistriesConfig {
+  const value = parseJsonDocument(text, path);
   const regs = (value as { registries?: unknown })?.registries ?? {};
   if (typeof regs !== 'object' || regs === null || Array.isArray(regs)) throw invalid(`${path}: registries must be an object`, { path, field: 'registries' });
   const out: RegistriesConfig = { registries: {} };

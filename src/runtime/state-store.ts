@@ -6,6 +6,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, r
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { alreadyExists, fromSystemError, invalid, notFound } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { cgroupManagerFromJSON, type CgroupRemoval } from './cgroups/index.ts';
 import { encodeFastPath, FAST_PATH_FILE, FIFO_FILE, STATE_FILE, type StateFileIdentity } from './fast-path.ts';
@@ -35,7 +36,7 @@ const ID = /^[\w+\-.]+$/;
 
 export function validateId(id: string): void {
   if (!id || !ID.test(id) || id === '.' || id === '..' || id.length > 1024) {
-    throw invalid(`invalid container id "${id}": use letters, digits, and _ + - .`, { field: 'container-id' });
+    throw invalid(`invalid container id ${quote(id)}: use letters, digits, and _ + - .`, { field: 'container-id' });
   }
 }
 

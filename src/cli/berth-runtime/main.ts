@@ -4,6 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BerthError, exitCodeOf, invalid, unimplemented } from '../../oci/errors.ts';
+import { quote } from '../../oci/quote.ts';
 import { parseArgs, usage, type CommandSpec, type Parsed } from '../argv.ts';
 import type { Process } from '../../oci/runtime-spec.ts';
 import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
@@ -50,7 +51,7 @@ function logLine(g: Globals, level: 'error' | 'warning' | 'debug', msg: string):
 function need(cmd: CommandSpec, p: Parsed, n: number): string[] {
   const required = cmd.args.filter((a) => a.startsWith('<')).length;
   if (p.positionals.length < required) throw invalid(`${cmd.name}: missing ${cmd.args.slice(p.positionals.length, required).join(' ')}\n${usage(PROGRAM, cmd)}`);
-  if (p.positionals.length > n) throw invalid(`${cmd.name}: unexpected argument "${p.positionals[n]}"`);
+  if (p.positionals.length > n) throw invalid(`${cmd.name}: unexpected argument ${quote(p.positionals[n]!)}`);
   return p.positionals;
 }
 
@@ -78,7 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${target ? usage(PROGRAM, target) : generalHelp()}\n`);
       return 0;
     }
-    if (!cmd) throw invalid(`unknown command "${name}"\n${generalHelp()}`);
+    if (!cmd) throw invalid(`unknown command ${quote(name)}\n${generalHelp()}`);
     if (globals.flags['systemd-cgroup']) {
       throw unimplemented('--systemd-cgroup: the systemd cgroup driver is not supported by berth-runtime; use cgroupfs paths');
     }
