@@ -43,10 +43,9 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> implement
     socket.on('drain', () => this.drained());
     socket.on('error', (err: Error) => this.destroy(err));
     socket.on('close', () => this.closed());
-    socket.on('end', () => {
-      // The peer half-closed: nothing more will arrive. Finish once our side is done too.
-      if (this.streams.size === 0) this.close();
-    });
+    // The peer closed its side: nothing more can arrive (no stdin, no ping). Go clients never
+    // half-close while they still want output, so this is the client going away.
+    socket.on('end', () => this.destroy(this.streams.size ? new Error('the client closed the connection') : undefined));
     if (opts.idleTimeoutMs > 0 && socket.setTimeout) {
       socket.setTimeout(opts.idleTimeoutMs);
       socket.on('timeout', () => this.destroy(new Error(`idle for ${opts.idleTimeoutMs} ms`)));
@@ -118,7 +117,6 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> implement
     if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id);
     this.full.delete(stream);
     this.updateReading();
-    if (this.streams.size === 0 && this.socket.readableEnded) this.close();
   }
 
   // --- frames in ---
