@@ -22,7 +22,8 @@ if pid == 0:
     os.execvp(cmd[0], cmd)
 os.close(slave)
 
-inputs = [0, 3, master]
+# Sizes first: a resize sent before some input is applied before the input is typed.
+inputs = [3, 0, master]
 control = b''
 while master in inputs:
     ready, _, _ = select.select(inputs, [], [])
