@@ -67,6 +67,18 @@ test('a client that vanishes aborts its own exec only', async () => {
   });
 });
 
+test('stopping the server ends its connections and aborts their execs', async () => {
+  const backend = new LocalProcessBackend();
+  const server = new StreamingServer({ backend });
+  await server.start();
+  const c = await connect(server.getExec(execReq(['sleep', '30'], { id: 'stopped' })).url);
+  for (const t of ['error', 'stdout']) await c.open({ streamtype: t });
+  await waitFor(() => backend.log.execs === 1);
+  await server.stop();
+  await c.closed;
+  await waitFor(() => backend.log.aborted.includes('stopped'));
+});
+
 test('a backend that fails reports an InternalError status', async () => {
   const failing: StreamingBackend = {
     exec: async () => { throw new Error('container c1 is not running'); },
