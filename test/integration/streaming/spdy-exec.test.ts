@@ -98,3 +98,21 @@ test('PING is answered; SETTINGS and WINDOW_UPDATE are ignored; data flows with 
   assert.equal((await s.stdout!.done()).length, 300000);
   assert.equal(await s.error!.done(), '{"metadata":{},"status":"Success"}');
 });
+
+test('session rules: even or repeated stream ids are refused, no new streams after GOAWAY, a bad frame ends the session', async () => {
+  const c = await connect(exec(['sleep', '2']));
+  const h = new Map([['streamtype', ['error']]]);
+  c.send({ type: 'syn_stream', streamId: 2, associatedTo: 0, priority: 0, fin: false, unidirectional: false, headers: h });
+  assert.deepEqual(await c.waitFor((f) => f.type === 'rst_stream' && f.streamId === 2), { type: 'rst_stream', streamId: 2, status: 1 });
+  await c.open({ streamtype: 'error' });
+  c.send({ type: 'rst_stream', streamId: 99, status: 5 });
+  c.goAway();
+  await assert.rejects(c.open({ streamtype: 'stdout' }), /reset: 3/);
+  c.socket.destroy();
+
+  const bad = await connect(exec(['true']));
+  bad.socket.write(Buffer.from('8002000600000004000000ff', 'hex'));
+  const goaway = await bad.waitFor((f) => f.type === 'goaway');
+  assert.deepEqual(goaway, { type: 'goaway', lastGoodStreamId: 0, status: 1 });
+  await bad.closed;
+});
