@@ -137,7 +137,11 @@ function lifecycle(key, id, record) {
   const pid = Number(readFileSync(pidFile, 'utf8'));
   const stat = procStat(pid);
   if (!stat) throw new Error(`${rt.name} create: init ${pid} from the pid file is not running`);
-  if (opts.breakdown) t.stateCreated = runner.time(rt.file, [...g, 'state', id]);
+  if (opts.breakdown) {
+    t.stateCreated = runner.time(rt.file, [...g, 'state', id]);
+    // signal 0: delivered to the created init without changing it (what a shim's liveness probe sends)
+    t.kill = runner.time(rt.file, [...g, 'kill', id, '0']);
+  }
   t.start = runner.time(rt.file, [...g, 'start', id]);
   const w0 = process.hrtime.bigint();
   waitForExit(pid, stat.startTime);
@@ -281,7 +285,7 @@ function report() {
       return [label, ms(b.median), ms(b.p90), ms(r.median), ms(r.p90), ratio(b.median, r.median), ms(b.median - r.median), ms(b.median - nodeFloor)];
     };
     out.push('');
-    out.push('breakdown (each subcommand timed on its own; lifecycle above excludes the two `state` calls):');
+    out.push('breakdown (each subcommand timed on its own; lifecycle above excludes the two `state` calls and `kill`):');
     out.push('');
     out.push(
       formatTable(
@@ -289,6 +293,7 @@ function report() {
         [
           step('create', 'create'),
           step('state (created)', 'stateCreated'),
+          step('kill (created, signal 0)', 'kill'),
           step('start', 'start'),
           step('wait for exit', 'wait'),
           step('state (stopped)', 'stateStopped'),

@@ -272,7 +272,8 @@ export class Runtime {
     }
   }
 
-  async start(id: string): Promise<void> {
+  /** With `untilExec` (berth-runtime start), returns once init has exec'd, as runc's start. */
+  async start(id: string, untilExec = true): Promise<void> {
     const record = this.store.read(id);
     const status = this.status(record);
     if (status !== 'created') throw precondition(`cannot start container "${id}": it is ${status}, not created`, { op: 'start' });
@@ -298,7 +299,8 @@ export class Runtime {
     } finally {
       closeSync(fd);
     }
-    await initExeced(fifo);
+    // Poststart hooks run once the container's process has been executed (OCI runtime spec).
+    if (untilExec || record.config.hooks?.poststart?.length) await initExeced(fifo);
     try {
       unlinkSync(fifo);
     } catch {
@@ -519,7 +521,7 @@ export class Runtime {
     }
     try {
       const running = this.waitForeground(session);
-      await this.start(options.id);
+      await this.start(options.id, false);
       const code = await running;
       if (relay) await withTimeout(relay.done, 2000, undefined);
       return code;
