@@ -1,40 +1,30 @@
 // The container lifecycle of the OCI runtime spec, as runc implements it: create (init waits on
 // the exec fifo), start, state, kill, delete, and run (create + start + wait).
 
-import { closeSync, constants, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { closeSync, constants, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BerthError, fromSystemError, invalid, notFound, precondition } from '../oci/errors.ts';
-import { parseSpec } from '../oci/runtime-spec-validate.ts';
-import { OCI_VERSION, type ContainerStatus, type Process, type Resources, type Spec, type State } from '../oci/runtime-spec.ts';
+import { BerthError, fromSystemError, invalid, precondition } from '../oci/errors.ts';
+import { OCI_VERSION, type ContainerStatus, type Process, type Resources, type State } from '../oci/runtime-spec.ts';
 import { mergeResources } from './update-resources.ts';
 import { compileExecPlan } from './exec-plan.ts';
-import { SpawnSession, spawnError } from '../sys/berth-spawn.ts';
+import { SpawnSession, spawnError, type StdioEntry } from '../sys/berth-spawn.ts';
 import { startConsoleRelay, type ConsoleRelay } from '../sys/console-relay.ts';
-import { processAlive, readProcStat } from '../sys/proc.ts';
-import type { Plan } from '../sys/plan-ops.ts';
+import { processAlive, signalQuietly, untilGone } from '../sys/proc.ts';
 import { gatherHostFacts } from './host-facts.ts';
-import { runHook, runHookInNamespaces } from './hooks.ts';
+import { runHook } from './hooks.ts';
+import { loadBundle } from './bundle.ts';
+import { createContainer, withTimeout, writePidFile, type ContainerHandle, type CreateOptions } from './create.ts';
 import { compilePlan, SYNC } from './plan-compiler.ts';
-import { StateStore, validateId, type ContainerRecord } from './state-store.ts';
-import { resolveSignal } from './signals.ts';
-import { writeIdMappings } from './id-mappings.ts';
-import { mountIdsBelow, unmountBelow } from './unmount-below.ts';
-import { cgroupManagerFromJSON, openCgroupManager, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
+import type { Plan } from '../sys/plan-ops.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { RuntimeContext } from './runtime-context.ts';
+import { StateStore, type ContainerRecord } from './state-store.ts';
+import { exitStatus, resolveSignal, type SignalSource } from './signals.ts';
+import { unmountBelow } from './unmount-below.ts';
+import { cgroupManagerFromJSON, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
 
-export interface CreateOptions {
-  id: string;
-  bundle: string;
-  pidFile?: string;
-  consoleSocket?: string;
-  noPivot?: boolean;
-  noNewKeyring?: boolean;
-  preserveFds?: number;
-  /** The container's stdin: the caller's (default) or /dev/null (`berth run` without -i). */
-  stdin?: 'inherit' | 'none';
-  /** Aborting stops the create: what it started is killed and removed (SIGTERM to the CLI). */
-  signal?: AbortSignal;
-}
+export { loadBundle } from './bundle.ts';
+export type { ContainerHandle, CreateOptions } from './create.ts';
 
 export interface ExecOptions {
   consoleSocket?: string;
@@ -45,11 +35,22 @@ export interface ExecOptions {
   stdin?: 'inherit' | 'none';
   /** Its stdout and stderr: the caller's (default) or /dev/null (a detached `berth exec`). */
   output?: 'inherit' | 'none';
+  /** Its stdin, stdout and stderr, when they are neither the caller's nor /dev/null (berthd's pipes). */
+  stdio?: [StdioEntry, StdioEntry, StdioEntry];
+  /** The caller's signals to pass on to the process while it runs in the foreground. */
+  signals?: SignalSource;
+}
+
+export interface RunOptions {
+  detach?: boolean;
+  keep?: boolean;
+  /** The caller's signals to pass on to the container while it runs in the foreground. */
+  signals?: SignalSource;
 }
 
 export interface RuntimeOptions {
   root: string;
-  /** Warnings that must not fail the operation (poststart/poststop hook failures). */
+  /** Warnings that must not fail the operation (poststart/poststop hook failures); default: dropped. */
   warn?: (message: string) => void;
 }
 
@@ -60,41 +61,16 @@ export interface StateOutput extends State {
   owner: string;
 }
 
-const interrupted = (): BerthError => new BerthError('internal', 'create was interrupted: the container was removed', { op: 'create' });
-
-export function loadBundle(bundle: string): { spec: Spec; rootfs: string; bundle: string } {
-  const dir = resolve(bundle);
-  const file = `${dir}/config.json`;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const e = fromSystemError(err, 'read', file);
-    throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(`bundle ${dir} has no config.json`, { path: file, errno: 'ENOENT' }) : e;
-  }
-  const spec = parseSpec(text, file);
-  if (!spec.root) throw invalid(`${file}: root: required`, { field: 'root', path: file });
-  const rootfs = resolve(dir, spec.root.path);
-  let isDir = false;
-  try {
-    isDir = statSync(rootfs).isDirectory();
-  } catch {
-    throw notFound(`root.path: rootfs ${rootfs} does not exist`, { field: 'root.path', path: rootfs, errno: 'ENOENT' });
-  }
-  if (!isDir) throw invalid(`root.path: rootfs ${rootfs} is not a directory`, { field: 'root.path', path: rootfs, errno: 'ENOTDIR' });
-  return { spec, rootfs, bundle: dir };
-}
-
-export class Runtime {
+export class Runtime implements RuntimeContext {
   readonly store: StateStore;
   /** The state root (`--root`). */
   readonly root: string;
-  private readonly warn: (message: string) => void;
+  readonly warn: (message: string) => void;
 
   constructor(options: RuntimeOptions) {
     this.root = options.root;
     this.store = new StateStore(options.root);
-    this.warn = options.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`));
+    this.warn = options.warn ?? (() => {});
   }
 
   status(record: ContainerRecord): ContainerStatus {
@@ -159,132 +135,9 @@ export class Runtime {
     });
   }
 
-  /**
-   * Creates the container: init runs the plan up to the exec fifo. Any failure leaves nothing
-   * behind. With `wait`, berth-spawn stays as init's parent and the session is returned open.
-   */
-  async create(options: CreateOptions, wait = false): Promise<{ record: ContainerRecord; session: SpawnSession }> {
-    validateId(options.id);
-    const { spec, rootfs, bundle } = loadBundle(options.bundle);
-    const host = gatherHostFacts(spec, bundle, rootfs);
-    const fifoPath = this.store.fifoPath(options.id);
-    const plan = compilePlan({
-      spec,
-      bundle,
-      rootfs,
-      fifoPath,
-      consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
-      noPivot: options.noPivot,
-      preserveFds: options.preserveFds,
-      wait,
-      host,
-    });
-    const cgroups = await openCgroupManager({ id: options.id, cgroupsPath: spec.linux?.cgroupsPath });
-    this.store.claim(options.id);
-    const record: ContainerRecord = {
-      id: options.id,
-      bundle,
-      rootfs,
-      pid: 0,
-      pidStartTime: 0,
-      created: new Date().toISOString(),
-      creating: true,
-      owner: '',
-      config: spec,
-      cgroup: cgroups.toJSON(),
-      ...(spec.linux?.namespaces?.some((n) => n.type === 'mount') ? {} : { hostMountsBefore: mountIdsBelow(rootfs) }),
-    };
-    let session: SpawnSession | undefined;
-    const signal = options.signal;
-    const onAbort = (): void => {
-      // The set-up in progress ends with an error (the channel closes), and the catch cleans up.
-      session?.child.kill('SIGKILL');
-      if (record.pid) killQuietly(record.pid, 'SIGKILL');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      if (signal?.aborted) throw interrupted();
-      this.store.write(record);
-      await cgroups.create();
-      record.cgroup = cgroups.toJSON(); // now knows the parent directories it made
-      this.store.write(record);
-      const warnings = await cgroups.set(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
-      for (const w of warnings) this.warn(w);
-      session = new SpawnSession(plan, {
-        preserveFds: options.preserveFds,
-        detached: true,
-        stdio: [options.stdin === 'none' ? 'ignore' : 'inherit', 'inherit', 'inherit'],
-      });
-      if (signal?.aborted) onAbort();
-      await this.driveCreate(session, plan, record, spec, cgroups, signal);
-      if (signal?.aborted) throw interrupted();
-      if (options.pidFile) writePidFile(options.pidFile, record.pid);
-      record.creating = false;
-      this.store.write(record);
-      if (!wait) session.release();
-      return { record, session };
-    } catch (err) {
-      signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) err = interrupted();
-      session?.close();
-      if (record.pid) killQuietly(record.pid, 'SIGKILL');
-      if (session) await withTimeout(session.exited, 2000, undefined);
-      await this.waitGone(record.pid, record.pidStartTime || undefined);
-      await cgroups.destroy().catch(() => {});
-      if (record.hostMountsBefore) await unmountBelow(rootfs, record.hostMountsBefore).catch(() => {});
-      this.store.remove(options.id);
-      throw err;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  private async driveCreate(
-    session: SpawnSession,
-    plan: Plan,
-    record: ContainerRecord,
-    spec: Spec,
-    cgroups: CgroupManager,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const namespaces = spec.linux?.namespaces ?? [];
-    for (;;) {
-      const m = await session.next();
-      switch (m.type) {
-        case 'pid': {
-          record.pid = m.pid;
-          record.pidStartTime = readProcStat(m.pid)?.startTime ?? 0;
-          this.store.write(record);
-          break;
-        }
-        case 'sync': {
-          if (m.point === SYNC.clone) {
-            if (namespaces.some((n) => n.type === 'user' && !n.path)) writeIdMappings(record.pid, spec);
-            await cgroups.apply(record.pid);
-            if (spec.process?.oomScoreAdj !== undefined) writeOomScoreAdj(record.pid, spec.process.oomScoreAdj);
-          } else if (m.point === SYNC.hooks) {
-            const state = this.ociState(record, 'creating');
-            const hooks = spec.hooks ?? {};
-            for (const [i, h] of (hooks.prestart ?? []).entries()) await runHook(h, state, `hooks.prestart[${i}]`, signal);
-            for (const [i, h] of (hooks.createRuntime ?? []).entries()) await runHook(h, state, `hooks.createRuntime[${i}]`, signal);
-            const types = namespaces.map((n) => n.type);
-            for (const [i, h] of (hooks.createContainer ?? []).entries()) {
-              await runHookInNamespaces(h, state, `hooks.createContainer[${i}]`, record.pid, types, signal);
-            }
-          }
-          session.ack();
-          if (m.point === SYNC.created) return;
-          break;
-        }
-        case 'error':
-          throw spawnError(plan, m);
-        case 'done':
-        case 'eof': {
-          const { code, signal } = await withTimeout(session.exited, 1000, { code: null, signal: null });
-          throw new BerthError('internal', `container init exited during set-up${code !== null ? ` (status ${code})` : signal ? ` (${signal})` : ''}`, { op: 'create' });
-        }
-      }
-    }
+  /** Creates the container: init runs the plan up to the exec fifo (create.ts). */
+  create(options: CreateOptions): Promise<ContainerHandle> {
+    return createContainer(this, options);
   }
 
   async start(id: string): Promise<void> {
@@ -335,7 +188,7 @@ export class Runtime {
     const sig = resolveSignal(signal);
     if (all) {
       const pids = await this.cgroups(record).pids(true);
-      for (const pid of pids) killQuietly(pid, sig);
+      for (const pid of pids) signalQuietly(pid, sig);
       return;
     }
     try {
@@ -359,14 +212,14 @@ export class Runtime {
     }
     const cgroups = record.cgroup ? this.cgroups(record) : null;
     if (status !== 'stopped') {
-      killQuietly(record.pid, 'SIGKILL');
+      signalQuietly(record.pid, 'SIGKILL');
       // A frozen process only dies once thawed.
       if (status === 'paused') await cgroups?.thaw().catch(() => {});
       await this.waitGone(record.pid, record.pidStartTime);
     }
     if (cgroups) {
       // Without a pid namespace, processes may outlive init: the cgroup knows them all.
-      for (const pid of await cgroups.pids(true).catch(() => [])) killQuietly(pid, 'SIGKILL');
+      for (const pid of await cgroups.pids(true).catch(() => [])) signalQuietly(pid, 'SIGKILL');
       await cgroups.destroy();
     }
     if (record.hostMountsBefore) await unmountBelow(record.rootfs, record.hostMountsBefore);
@@ -416,7 +269,8 @@ export class Runtime {
     });
     const cgroups = record.cgroup ? this.cgroups(record) : null;
     const out = opts.output === 'none' ? 'ignore' : 'inherit';
-    const session = new SpawnSession(plan, { preserveFds: opts.preserveFds, detached: true, stdio: [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out] });
+    const stdio = opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out];
+    const session = new SpawnSession(plan, { preserveFds: opts.preserveFds, detached: true, stdio });
     let pid = 0;
     try {
       for (;;) {
@@ -433,7 +287,7 @@ export class Runtime {
       }
     } catch (err) {
       session.close();
-      if (pid) killQuietly(pid, 'SIGKILL');
+      if (pid) signalQuietly(pid, 'SIGKILL');
       throw err;
     }
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
@@ -441,21 +295,12 @@ export class Runtime {
       session.release();
       return 0;
     }
-    return this.waitForeground(session);
-  }
-
-  /** Waits for a foreground berth-spawn (wait mode), forwarding signals; its status is the process's. */
-  private async waitForeground(session: SpawnSession): Promise<number> {
-    const forward = (sig: NodeJS.Signals): void => {
-      if (session.child.pid) killQuietly(session.child.pid, sig);
-    };
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-    for (const s of signals) process.on(s, forward);
+    const unsubscribe = opts.signals?.((sig) => signalQuietly(session.child.pid ?? 0, sig));
     try {
       const { code, signal } = await session.exited;
-      return code ?? (signal ? 128 + osConstants.signals[signal] : 255);
+      return exitStatus(code, signal);
     } finally {
-      for (const s of signals) process.off(s, forward);
+      unsubscribe?.();
       session.close();
     }
   }
@@ -505,16 +350,17 @@ export class Runtime {
   }
 
   /** create + start; in the foreground, waits and returns the container's exit status. */
-  async run(options: CreateOptions, opts: { detach?: boolean; keep?: boolean } = {}): Promise<number> {
+  async run(options: CreateOptions, opts: RunOptions = {}): Promise<number> {
     // A terminal without a console socket: relay it to our own stdio (runc does the same).
     let relay: ConsoleRelay | undefined;
-    if (!options.consoleSocket && !opts.detach && loadBundle(options.bundle).spec.process?.terminal) {
+    const spec = options.spec ?? loadBundle(options.bundle).spec;
+    if (!options.consoleSocket && !opts.detach && spec.process?.terminal) {
       relay = await startConsoleRelay({ stdin: options.stdin !== 'none' });
       options = { ...options, consoleSocket: relay.socketPath };
     }
-    let session: SpawnSession;
+    let handle: ContainerHandle;
     try {
-      ({ session } = await this.create(options, !opts.detach));
+      handle = await this.create({ ...options, wait: !opts.detach });
     } catch (err) {
       relay?.close();
       throw err;
@@ -523,75 +369,23 @@ export class Runtime {
       await this.start(options.id);
       return 0;
     }
+    const unsubscribe = opts.signals?.((sig) => handle.kill(sig));
     try {
-      const running = this.waitForeground(session);
+      const exited = handle.wait();
       await this.start(options.id);
-      const code = await running;
+      const code = (await exited)?.status ?? 255;
       if (relay) await withTimeout(relay.done, 2000, undefined);
       return code;
     } finally {
+      unsubscribe?.();
       relay?.close();
-      session.close();
+      handle.release();
       if (!opts.keep) await this.delete(options.id, true);
     }
   }
 
   private async waitGone(pid: number, startTime?: number, timeoutMs = 5000): Promise<void> {
-    if (!pid) return;
-    const deadline = Date.now() + timeoutMs;
-    while (processAlive(pid, startTime)) {
-      if (Date.now() > deadline) throw new BerthError('internal', `process ${pid} did not exit after SIGKILL`, { op: 'kill' });
-      await delay(2);
-    }
+    if (!(await untilGone(pid, startTime, timeoutMs))) throw new BerthError('internal', `process ${pid} did not exit after SIGKILL`, { op: 'kill' });
   }
 }
 
-function killQuietly(pid: number, sig: NodeJS.Signals | number): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
-
-function writePidFile(path: string, pid: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, String(pid));
-    // rename keeps readers from seeing a half-written file, as runc does
-    renameSync(tmp, path);
-  } catch (err) {
-    throw fromSystemError(err, 'write pid file', path);
-  }
-}
-
-function writeOomScoreAdj(pid: number, value: number): void {
-  const file = `/proc/${pid}/oom_score_adj`;
-  try {
-    writeFileSync(file, String(value));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EACCES' || e.code === 'EPERM') {
-      throw new BerthError('permission-denied', `process.oomScoreAdj: setting ${value} was refused (lowering it needs CAP_SYS_RESOURCE)`, {
-        field: 'process.oomScoreAdj',
-        path: file,
-        errno: e.code,
-      });
-    }
-    throw fromSystemError(err, 'write', file);
-  }
-}
-
-/** The promise's value, or `fallback` after ms; the timer never keeps the process alive. */
-function withTimeout<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<F>((res) => {
-    timer = setTimeout(() => res(fallback), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

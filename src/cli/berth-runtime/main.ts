@@ -7,6 +7,7 @@ import { BerthError, exitCodeOf, invalid, unimplemented } from '../../oci/errors
 import { parseArgs, usage, type CommandSpec, type Parsed } from '../argv.ts';
 import type { Process } from '../../oci/runtime-spec.ts';
 import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
+import { processSignals } from '../process-signals.ts';
 
 export const VERSION = '0.1.0';
 const PROGRAM = 'berth-runtime';
@@ -166,7 +167,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
     }
     case 'run': {
       const [id] = need(cmd, p, 1);
-      return await runtime.run(createOptions(id!), { detach: !!f.detach, keep: !!f.keep });
+      return await runtime.run(createOptions(id!), { detach: !!f.detach, keep: !!f.keep, signals: processSignals });
     }
     case 'state': {
       const [id] = need(cmd, p, 1);
@@ -226,6 +227,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
         detach: !!f.detach,
         pidFile: f['pid-file'] ? resolve(String(f['pid-file'])) : undefined,
         preserveFds: Number(f['preserve-fds'] ?? 0),
+        signals: processSignals,
       });
     }
     case 'pause':
