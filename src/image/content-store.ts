@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { BerthError, fromSystemError, notFound } from '../oci/errors.ts';
 import { Digester, digestHex, isDigest, sha256Of, verifyDigest, type Digest } from '../oci/digest.ts';
 import { VerifyingStream } from './verifying-stream.ts';
+import { PRIVATE_DIR_MODE } from './store-permissions.ts';
 
 export interface BlobInfo {
   digest: Digest;
@@ -148,7 +149,7 @@ export class DirectoryContentStore implements ContentStore {
   async writer(ref: string): Promise<BlobWriter> {
     const dir = join(this.ingestDir, sha256Of(ref).slice(7));
     try {
-      await fs.mkdir(dir, { recursive: true });
+      await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await takeIngestLock(dir, ref);
       await fs.writeFile(join(dir, 'ref'), ref);
       return await IngestWriter.open(this, dir, ref);
@@ -314,7 +315,7 @@ class IngestWriter implements BlobWriter {
     try {
       await this.fh.sync();
       await this.fh.close();
-      await fs.mkdir(this.store.blobsDir, { recursive: true });
+      await fs.mkdir(this.store.blobsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await fs.rename(dataPath, target);
       await fsyncDir(this.store.blobsDir);
       await fs.rm(this.dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // blob labels, snapshots and leases. WAL mode and a busy timeout let `berth` and `berthd` share one
 // store; every multi-row change runs in a transaction.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../oci/errors.ts';
 
@@ -63,6 +63,8 @@ export function openMetadataDb(root: string): Db {
   try {
     mkdirSync(dir, { recursive: true });
     const db = new Database(path, { timeout: 15000 });
+    // Before the WAL exists: SQLite gives the -wal and -shm files the database's mode.
+    chmodSync(path, 0o600);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');

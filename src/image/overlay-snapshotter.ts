@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { BerthError, alreadyExists, fromSystemError, notFound, precondition } from '../oci/errors.ts';
 import type { Db } from './metadata-db.ts';
 import { overlayMountSpec, type MountSpec } from './mount-spec.ts';
+import { PRIVATE_DIR_MODE } from './store-permissions.ts';
 
 export type SnapshotKind = 'active' | 'view' | 'committed';
 
@@ -109,6 +110,8 @@ export class OverlaySnapshotter implements Snapshotter {
     const id = insert.immediate();
     const dir = join(this.snapshotsDir, String(id));
     try {
+      // snapshots/ and snapshots/N are private (store-permissions.ts); fs is the layer's "/".
+      await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await fs.mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
       if (kind === 'active') await fs.mkdir(join(dir, 'work'), { mode: 0o700 });
     } catch (err) {

@@ -11,7 +11,7 @@ import { SpawnSession, spawnError, type StdioEntry } from '../sys/berth-spawn.ts
 import { startConsoleRelay, type ConsoleRelay } from '../sys/console-relay.ts';
 import { processAlive, signalQuietly, untilGone } from '../sys/proc.ts';
 import { gatherHostFacts } from './host-facts.ts';
-import { runHook } from './hooks.ts';
+import { runHook, runPoststopHooks } from './hooks.ts';
 import { loadBundle } from './bundle.ts';
 import { createContainer, withTimeout, writePidFile, type ContainerHandle, type CreateOptions } from './create.ts';
 import { compilePlan, SYNC } from './plan-compiler.ts';
@@ -175,10 +175,21 @@ export class Runtime implements RuntimeContext {
     } catch {
       // already gone
     }
+    // runtime-spec: a failing poststart hook is an error that stops the container (runc too).
     const running = this.ociState(record, 'running');
     for (const [i, h] of (record.config.hooks?.poststart ?? []).entries()) {
-      await runHook(h, running, `hooks.poststart[${i}]`).catch((err: Error) => this.warn(err.message));
+      try {
+        await runHook(h, running, `hooks.poststart[${i}]`);
+      } catch (err) {
+        signalQuietly(record.pid, 'SIGKILL');
+        await this.waitGone(record.pid, record.pidStartTime);
+        throw err;
+      }
     }
+  }
+
+  private runPoststop(record: ContainerRecord): Promise<void> {
+    return runPoststopHooks(this, record);
   }
 
   async kill(id: string, signal: string, all = false): Promise<void> {
@@ -223,10 +234,7 @@ export class Runtime implements RuntimeContext {
       await cgroups.destroy();
     }
     if (record.hostMountsBefore) await unmountBelow(record.rootfs, record.hostMountsBefore);
-    const stopped = this.ociState(record, 'stopped');
-    for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
-      await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
-    }
+    await this.runPoststop(record);
     this.store.remove(id);
   }
 

@@ -16,7 +16,7 @@ import type { Plan } from '../sys/plan-ops.ts';
 import { loadBundle, specBundle } from './bundle.ts';
 import { openCgroupManager, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
 import { gatherHostFacts } from './host-facts.ts';
-import { runHook, runHookInNamespaces } from './hooks.ts';
+import { runHook, runHookInNamespaces, runPoststopHooks } from './hooks.ts';
 import { writeIdMappings } from './id-mappings.ts';
 import { monitorArgs, withConsoleSocket, type MonitorExit, type MonitorRecord, type MonitorSettings } from './monitor.ts';
 import { compilePlan, SYNC } from './plan-compiler.ts';
@@ -154,6 +154,8 @@ async function create(
     }
     await cgroups.destroy().catch(() => {});
     if (record.hostMountsBefore) await unmountBelow(rootfs, record.hostMountsBefore).catch(() => {});
+    // A create-phase hook that failed: the lifecycle goes on at "destroy", then poststop.
+    if (err instanceof BerthError && err.where.field?.startsWith('hooks.')) await runPoststopHooks(ctx, record);
     ctx.store.remove(options.id);
     throw err;
   } finally {

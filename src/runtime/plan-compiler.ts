@@ -235,10 +235,12 @@ function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean, hasMou
     });
     for (const [target, path] of DEV_SYMLINKS) add({ kind: 'symlink', target, path });
     if (host.hasKcore) add({ kind: 'symlink', target: '/proc/kcore', path: '/dev/core' });
-    if (mounts.some((m) => m.destination.replace(/\/+$/, '') === '/dev/pts')) {
-      add({ kind: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
-    }
+    // Always, as runc: the spec requires /dev/ptmx whether or not the config mounts /dev/pts.
+    add({ kind: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
   }
+  // A cwd the rootfs lacks is made (as runc), after the mounts so that one inside a volume
+  // lands in the volume.
+  if (spec.process?.cwd && spec.process.cwd !== '/') add({ kind: 'mkdir', path: spec.process.cwd, mode: 0o755 }, 'process.cwd');
   if (spec.process?.terminal) add({ kind: 'mkfile', path: '/dev/console', mode: 0o600 }, 'process.terminal');
 
   const hooks = spec.hooks ?? {};

@@ -35,8 +35,9 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
   add({ kind: 'close-fds', keep: keepFds }, keepFds ? '--preserve-fds' : undefined);
   if (seccomp && !process.noNewPrivileges) add(seccomp, 'linux.seccomp');
 
-  const caps = process.capabilities ? capabilityMasks(process.capabilities, host.lastCap, `${field}.capabilities`) : null;
-  if (caps) {
+  // No capabilities object means no capabilities (as runc), not the runtime's own.
+  const caps = capabilityMasks(process.capabilities ?? {}, host.lastCap, `${field}.capabilities`);
+  {
     const missing = (caps.bounding | caps.permitted | caps.effective | caps.inheritable | caps.ambient) & ~host.heldCaps;
     if (missing) invalidCaps(missing, `${field}.capabilities`);
     // The kernel only keeps an ambient capability that is also permitted and inheritable; runc
@@ -49,7 +50,7 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
   add({ kind: 'setgroups', gids: process.user.additionalGids ?? [] }, `${field}.user.additionalGids`);
   add({ kind: 'setgid', gid }, `${field}.user.gid`);
   add({ kind: 'setuid', uid }, `${field}.user.uid`);
-  if (caps) add({ kind: 'capset', phase: 'sets', ...caps, lastCap: host.lastCap }, `${field}.capabilities`);
+  add({ kind: 'capset', phase: 'sets', ...caps, lastCap: host.lastCap }, `${field}.capabilities`);
   add({ kind: 'chdir', path: process.cwd }, `${field}.cwd`);
 
   // As runc: a process without HOME gets the user's home from the container's passwd, else "/".

@@ -50,7 +50,8 @@ export class StateStore {
   claim(id: string): string {
     validateId(id);
     try {
-      mkdirSync(this.root, { recursive: true, mode: 0o711 });
+      // runc's modes: the root private, each container's directory passable (its files are 0600).
+      mkdirSync(this.root, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw fromSystemError(err, 'mkdir', this.root);
     }

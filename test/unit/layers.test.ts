@@ -1,4 +1,4 @@
-// Enforces the layer direction of DESIGN.md: oci <- sys <- runtime / image / network <- cri <- cli.
+// Enforces the layer direction of DESIGN.md: oci <- sys <- runtime / image / network <- containers <- cri <- cli.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
-const rank: Record<string, number> = { oci: 0, sys: 1, runtime: 2, image: 2, network: 2, cri: 3, cli: 4 };
+const rank: Record<string, number> = { oci: 0, sys: 1, runtime: 2, image: 2, network: 2, containers: 3, cri: 4, cli: 5 };
 
 function* tsFiles(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {
@@ -53,4 +53,14 @@ test('the check itself catches an upward import', () => {
   assert.equal(importViolations(fake, "import { a } from '../runtime/y.ts';").length, 1);
   assert.equal(importViolations(join(srcRoot, 'image', 'x.ts'), "import { a } from '../runtime/y.ts';").length, 1);
   assert.equal(importViolations(join(srcRoot, 'cli', 'x.ts'), "import { a } from '../oci/y.ts';").length, 0);
+});
+
+test('cri sits above containers, runtime, image and network, and below cli', () => {
+  const cri = join(srcRoot, 'cri', 'x.ts');
+  for (const lower of ['containers', 'runtime', 'image', 'network', 'sys', 'oci']) {
+    assert.deepEqual(importViolations(cri, `import { a } from '../${lower}/y.ts';`), [], `cri may use ${lower}`);
+    assert.equal(importViolations(join(srcRoot, lower, 'x.ts'), "import { a } from '../cri/y.ts';").length, 1, `${lower} may not use cri`);
+  }
+  assert.equal(importViolations(cri, "import { a } from '../cli/y.ts';").length, 1);
+  assert.deepEqual(importViolations(join(srcRoot, 'cli', 'x.ts'), "import { a } from '../cri/y.ts';"), []);
 });

@@ -31,6 +31,11 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'name', kind: 'string', help: 'a name for the container' },
       { name: 'entrypoint', kind: 'string', help: "override the image's entrypoint" },
       { name: 'hostname', kind: 'string', help: 'container hostname (default: the short id)' },
+      {
+        name: 'security-opt',
+        kind: 'list',
+        help: "seccomp=unconfined, seccomp=PROFILE.json (docker's or the OCI format; default: berth's profile), no-new-privileges",
+      },
       interactive,
       tty,
       { name: 'log-opt', kind: 'list', help: 'with -d, log rotation: max-size=10m, max-file=3 (the defaults; docker json-file formats)' },

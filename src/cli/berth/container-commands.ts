@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, invalid } from '../../oci/errors.ts';
-import { ImageStore } from '../../image/image-store.ts';
+import type { ImageStore } from '../../image/image-store.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../image/store-permissions.ts';
 import { prepareRootfs } from '../../image/prepare-rootfs.ts';
 import { mountSnapshot, unmountSnapshot } from '../../image/mount-snapshot.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
@@ -14,7 +15,8 @@ import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
 import { parseLogOpts } from '../../runtime/log-options.ts';
 import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
-import { allMeta, containersDir, findContainer, handlerFor, writeMeta, type ContainerMeta } from './container-records.ts';
+import { allMeta, containersDir, findContainer, handlerFor, openStore, writeMeta, type ContainerMeta } from './container-records.ts';
+import { applySecurityOptions, readSecurityOptions } from './security-options.ts';
 import { containerExitCode, monitorDone, monitorFiles, startInBackground, statusText, supervisionOf } from './container-background.ts';
 
 
@@ -46,18 +48,19 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const runtimeName = str(p.flags.runtime);
   // Checked before anything is made: an unknown runtime is a one-line error.
   const runtime = handlerFor(ctx, runtimeName);
+  const security = readSecurityOptions(list(p.flags['security-opt']));
   const id = randomBytes(32).toString('hex');
   const name = str(p.flags.name) ?? id.slice(0, 12);
   if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
   const dir = join(containersDir(ctx.root), id);
   const rootfs = join(dir, 'rootfs');
-  const store = ImageStore.open(ctx.root);
+  const store = openStore(ctx);
   let mounted = false;
   let created = false;
   try {
     const prepared = await prepareRootfs(store, image!, { key: id, userOverride: str(p.flags.user) });
-    mkdirSync(rootfs, { recursive: true });
+    mkdirSync(rootfs, { recursive: true, mode: PRIVATE_DIR_MODE });
     const entrypoint = str(p.flags.entrypoint);
     const spec = imageConfigToSpec(
       prepared.imageConfig,
@@ -72,8 +75,9 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
       },
       { base: imageContainerBaseSpec(), resolvedUser: prepared.user },
     );
+    applySecurityOptions(spec, security);
     spec.root = { path: rootfs, readonly: false };
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2), { mode: PRIVATE_FILE_MODE });
     const meta: ContainerMeta = {
       id,
       name,
@@ -114,7 +118,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     const code = await runtime.run(id, dir, { stdin: p.flags.interactive ? 'inherit' : 'none', keep: !p.flags.rm });
     if (p.flags.rm) await removeContainer(ctx, store, meta, true);
     // Kept: `ps -a` shows its status as for a background container's.
-    else writeFileSync(monitorFiles(dir).exitFile, String(code));
+    else writeFileSync(monitorFiles(dir).exitFile, String(code), { mode: PRIVATE_FILE_MODE });
     return code;
   } catch (err) {
     // A container that never ran leaves nothing behind; cleaning up never hides why it failed.
@@ -160,7 +164,7 @@ function quotedCommand(command: readonly string[]): string {
 }
 
 export async function rmCommand(ctx: CliContext, p: Parsed): Promise<number> {
-  const store = ImageStore.open(ctx.root);
+  const store = openStore(ctx);
   try {
     for (const key of p.args) {
       const meta = findContainer(ctx.root, key);
@@ -175,7 +179,7 @@ export async function rmCommand(ctx: CliContext, p: Parsed): Promise<number> {
 
 export async function importCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [tarball, name] = p.args;
-  const store = ImageStore.open(ctx.root);
+  const store = openStore(ctx);
   try {
     const change = list(p.flags.change);
     const opts: { cmd?: string[]; env?: string[]; workdir?: string } = {};

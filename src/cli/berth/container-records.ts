@@ -1,11 +1,14 @@
 // berth's own record of its containers: <root>/containers/<id>/ holds meta.json (name, image,
 // command), the bundle's config.json and rootfs mount point, and a background container's monitor
 // files. The low-level runtime's state lives apart: <root>/runtime for berth's own, and
-// <root>/runtimes/<name> for another one picked with `run --runtime` (runc, crun...).
+// <root>/runtimes/<name> for another one picked with `run --runtime` (runc, crun...). All of it is
+// private to root: config.json holds the container's `-e` secrets (see store-permissions.ts).
 import { accessSync, constants, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError, invalid, notFound } from '../../oci/errors.ts';
+import { ImageStore } from '../../image/image-store.ts';
+import { closePrivate, PRIVATE_FILE_MODE } from '../../image/store-permissions.ts';
 import { Runtime } from '../../runtime/container.ts';
 import { BerthRuntimeHandler, OciCliRuntimeHandler, type RuntimeHandler } from '../../runtime/runtime-handler.ts';
 import type { LogLimits } from '../../runtime/log-options.ts';
@@ -29,8 +32,34 @@ export interface ContainerMeta {
 export const containersDir = (root: string): string => join(root, 'containers');
 export const runtimeRoot = (root: string): string => join(root, 'runtime');
 
+const warnTo = (ctx: CliContext) => (message: string): void => void ctx.stderr.write(`berth: warning: ${message}\n`);
+
 export function runtimeFor(ctx: CliContext): Runtime {
-  return new Runtime({ root: runtimeRoot(ctx.root), warn: (m) => ctx.stderr.write(`berth: warning: ${m}\n`) });
+  return new Runtime({ root: runtimeRoot(ctx.root), warn: warnTo(ctx) });
+}
+
+/** The store, with anything an older berth left open to other users closed (and said so). */
+export function openStore(ctx: CliContext): ImageStore {
+  const store = ImageStore.open(ctx.root, { warn: warnTo(ctx) });
+  try {
+    secureContainerRecords(ctx.root, warnTo(ctx));
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  return store;
+}
+
+/** Container directories 0700 and their records 0600, as `run` writes them. */
+function secureContainerRecords(root: string, warn: (message: string) => void): void {
+  const dir = containersDir(root);
+  if (!existsSync(dir)) return;
+  let closed = 0;
+  for (const id of readdirSync(dir)) {
+    const paths = [join(dir, id), join(dir, id, 'config.json'), join(dir, id, 'meta.json')];
+    if (paths.map(closePrivate).includes(true)) closed++;
+  }
+  if (closed) warn(`the records of ${closed} container(s) in ${dir} were open to other users (made by an older berth?): closed`);
 }
 
 const binaries = new Map<string, string>();
@@ -96,7 +125,7 @@ export function readMeta(root: string, id: string): ContainerMeta {
 /** Writes meta.json whole (a reader sees the old record or the new one). */
 export function writeMeta(root: string, meta: ContainerMeta): void {
   const file = join(containersDir(root), meta.id, 'meta.json');
-  writeFileSync(`${file}.tmp`, JSON.stringify(meta));
+  writeFileSync(`${file}.tmp`, JSON.stringify(meta), { mode: PRIVATE_FILE_MODE });
   renameSync(`${file}.tmp`, file);
 }
 

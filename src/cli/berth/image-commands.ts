@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { BerthError, invalid } from '../../oci/errors.ts';
 import { formatReference, familiarReference, parseNormalized, parseReference } from '../../oci/reference.ts';
 import { parsePlatformString } from '../../oci/image-platform.ts';
-import { ImageStore } from '../../image/image-store.ts';
+import type { ImageStore } from '../../image/image-store.ts';
+import { openStore } from './container-records.ts';
 import { pullImage } from '../../image/pull.ts';
 import { pushImage } from '../../image/push.ts';
 import { findImageRecord, resolveImage } from '../../image/image-resolve.ts';
@@ -28,7 +29,7 @@ export interface CliContext {
 type Handler = (ctx: CliContext, p: Parsed) => Promise<number>;
 
 function withStore<T>(ctx: CliContext, fn: (s: ImageStore) => Promise<T>): Promise<T> {
-  const store = ImageStore.open(ctx.root);
+  const store = openStore(ctx);
   return fn(store).finally(() => store.close());
 }
 
