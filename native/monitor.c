@@ -14,7 +14,7 @@
  *       executor's channel lines, relayed both ways, then "ready <pid>" ("ready <pid> unbound
  *       <why>") or "fail <why>".
  *
- *   <common>: --log L --exit-file E [--log-max-size BYTES] [--log-max-files N] [--exit-kill]
+ *   <common>: --exit-file E [--log L] [--log-max-size BYTES] [--log-max-files N] [--exit-kill]
  *             [--console-socket S] [--stdin-pipe] [--attach-socket A]
  *             [--exit-command PATH [--exit-command-arg A]...]
  *
@@ -217,7 +217,7 @@ static int parse_args(int argc, char **argv, struct monitor_args *a) {
     } else
       return -1;
   }
-  if (!a->log_file || !a->exit_file || a->log_max_files < 1) return -1;
+  if (!a->exit_file || a->log_max_files < 1) return -1;
   /* Exactly one way to create: a runtime command with its ready fd and pid file, or a plan. */
   if (a->plan >= 3) return a->ready < 0 && !a->cmd && !a->pid_file ? 0 : -1;
   return a->ready >= 3 && a->cmd && a->cmd[0] && a->pid_file ? 0 : -1;
@@ -358,7 +358,7 @@ static void start_draining(struct monitor *m) {
 /* The container exists (its init is m->container): open what supervising it needs. 0, or -1 with
  * the reason in why. */
 static int prepare_supervision(struct monitor *m, char *why, size_t whylen) {
-  if (log_open(&m->log, m->args.log_file, m->args.log_max_size, m->args.log_max_files) < 0) {
+  if (m->args.log_file && log_open(&m->log, m->args.log_file, m->args.log_max_size, m->args.log_max_files) < 0) {
     snprintf(why, whylen, "cannot open the log file: %s", strerror(errno));
     return -1;
   }
@@ -611,7 +611,7 @@ static int start_plan(struct monitor *m) {
 }
 
 static const char USAGE[] =
-    "usage: berth-spawn --monitor (--ready-fd N --pid-file P | --plan-fd N) --log L --exit-file E [--log-max-size BYTES] "
+    "usage: berth-spawn --monitor (--ready-fd N --pid-file P | --plan-fd N) --exit-file E [--log L] [--log-max-size BYTES] "
     "[--log-max-files N] [--exit-kill] [--console-socket S] [--stdin-pipe] [--attach-socket A] "
     "[--exit-command PATH [--exit-command-arg A]...] [-- <runtime> <args...>]\n";
 

@@ -22,7 +22,8 @@ export interface MonitorSettings {
   stdinPipe?: boolean;
   /** Where `berth attach` connects (absolute; may be longer than a socket address allows). */
   attachSocket?: string;
-  logFile: string;
+  /** The CRI log file; without one, output goes to attached clients only. */
+  logFile?: string;
   /** Rotation of the log file; without it, the log grows without limit. */
   logLimits?: LogLimits;
   exitFile: string;
@@ -87,7 +88,7 @@ const CREATE_TIMEOUT_MS = 60_000;
 
 /** The monitor's arguments that do not depend on how the container is created. */
 export function monitorArgs(opts: MonitorSettings, consoleSocket: string | undefined): string[] {
-  const paths = [['log file', opts.logFile], ['exit file', opts.exitFile], ['attach socket', opts.attachSocket ?? '/']] as const;
+  const paths = [['log file', opts.logFile ?? '/'], ['exit file', opts.exitFile], ['attach socket', opts.attachSocket ?? '/']] as const;
   for (const [what, path] of paths) {
     // The monitor leaves the caller's working directory once the container exists.
     if (!isAbsolute(path)) throw new BerthError('invalid-argument', `monitor ${what} ${path} must be an absolute path`, { path });
@@ -95,7 +96,7 @@ export function monitorArgs(opts: MonitorSettings, consoleSocket: string | undef
   const onExit = (opts.exitCommand ?? []).flatMap((a, i) => [i === 0 ? '--exit-command' : '--exit-command-arg', a]);
   const limits = opts.logLimits ? ['--log-max-size', String(opts.logLimits.maxSize), '--log-max-files', String(opts.logLimits.maxFiles)] : [];
   return [
-    '--log', opts.logFile, '--exit-file', opts.exitFile,
+    ...(opts.logFile ? ['--log', opts.logFile] : []), '--exit-file', opts.exitFile,
     ...limits,
     ...(opts.exitKill ? ['--exit-kill'] : []),
     ...(consoleSocket ? ['--console-socket', consoleSocket] : []),
