@@ -1,6 +1,7 @@
 // A container's record (meta.json) and what its status is, given a few facts about the processes
 // that should be there. Pure: the facts are gathered elsewhere (from /proc and the exit file, or
 // from the exit watchers berthd keeps), so the rules are tested without a kernel.
+import { formatLogTime } from '../runtime/cri-log.ts';
 import type { LogLimits } from '../runtime/log-options.ts';
 import type { MonitorExit, MonitorRecord } from '../runtime/monitor.ts';
 
@@ -81,21 +82,26 @@ export interface ContainerView {
   status: ContainerStatus;
   supervision?: Supervision;
   exitCode?: number;
+  /** When it ended (RFC 3339 with ns), once known: the record's, or the exit file's time. */
+  finished?: string;
   /** A 'creating' record whose creator is gone: half-made, to be removed. */
   abandoned?: boolean;
 }
 
 /** The status of a record, from the facts. */
 export function viewOf(record: ContainerRecord, facts: LiveFacts): ContainerView {
-  const exitCode = facts.exit?.status ?? record.exitCode;
+  const exitCode = record.exitCode ?? facts.exit?.status;
+  const time = facts.exit?.time;
+  const finished = record.finished ?? (time !== undefined ? formatLogTime(time) : undefined);
+  const ended = { exitCode, ...(finished ? { finished } : {}) };
   const state = record.state ?? 'running';
   if (state === 'creating') return { status: 'creating', ...(facts.creatorAlive ? {} : { abandoned: true }) };
   if (record.monitor) {
-    if (exitCode !== undefined) return { status: 'stopped', supervision: 'ended', exitCode };
+    if (exitCode !== undefined) return { status: 'stopped', supervision: 'ended', ...ended };
     if (facts.monitorAlive) return { status: state, supervision: 'supervised' };
     return { status: facts.initAlive ? state : 'stopped', supervision: 'lost' };
   }
-  if (exitCode !== undefined) return { status: 'stopped', exitCode };
+  if (exitCode !== undefined) return { status: 'stopped', ...ended };
   if (state === 'stopped') return { status: 'stopped' };
   // A foreground container lives as long as its init (and its creator, which waits for it).
   return { status: facts.initAlive || facts.creatorAlive ? state : 'stopped' };

@@ -66,7 +66,7 @@ export async function recordExit(ctx: ServiceContext, record: ContainerRecord, e
 }
 
 /** An exit heard by a watch: recorded once the container's lock is free (not if it was removed). */
-async function keepExit(ctx: ServiceContext, id: string, exit: KnownExit): Promise<void> {
+export async function keepExit(ctx: ServiceContext, id: string, exit: KnownExit): Promise<void> {
   try {
     await withContainer(ctx, id, (record) => recordExit(ctx, record, exit));
   } catch {

@@ -7,14 +7,14 @@ import { ImageStore } from '../image/image-store.ts';
 import { Runtime } from '../runtime/container.ts';
 import { BerthRuntimeHandler, OciCliRuntimeHandler, type HandlerExecOptions, type RuntimeHandler } from '../runtime/runtime-handler.ts';
 import type { AttachStreams } from '../runtime/attach-client.ts';
-import type { LogLine } from '../runtime/cri-log.ts';
+import { parseLogTime, type LogLine } from '../runtime/cri-log.ts';
 import type { Process } from '../oci/runtime-spec.ts';
 import { readProcStat } from '../sys/proc.ts';
 import { attachContainer, reopenContainerLog } from './attach.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { createContainer, type Created, type CreateRequest } from './create.ts';
 import { containerProcess, execInContainer } from './exec.ts';
-import { awaitExit, unwatch, watchContainer, type KnownExit } from './exit-watch.ts';
+import { awaitExit, keepExit, unwatch, watchContainer, type KnownExit } from './exit-watch.ts';
 import { killContainer } from './kill.ts';
 import { findRecord, inspectContainer, listContainers, type ContainerInfo } from './list.ts';
 import { containerLogs, type LogOptions } from './logs.ts';
@@ -80,7 +80,11 @@ export class ContainerService {
     for (const r of this.ctx.records.list()) memory.set(r.id, r);
     if (!this.options.watch) return;
     for (const r of memory.values()) {
-      if (r.monitor && r.exitCode === undefined && viewOf(r, liveFacts(this.ctx, r)).supervision === 'supervised') watchContainer(this.ctx, r);
+      if (!r.monitor || r.exitCode !== undefined) continue;
+      const view = viewOf(r, liveFacts(this.ctx, r));
+      // Live: watched from now on. Ended while nobody watched: its exit file says how; recorded.
+      if (view.supervision === 'supervised') watchContainer(this.ctx, r);
+      else if (view.exitCode !== undefined) void keepExit(this.ctx, r.id, { status: view.exitCode, ...(view.finished ? { time: parseLogTime(view.finished) } : {}) });
     }
   }
 

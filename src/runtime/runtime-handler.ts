@@ -21,6 +21,8 @@ export interface HandlerExecOptions {
   stdin?: StdinMode;
   /** stdout and stderr: the caller's, or /dev/null (a detached exec). */
   output?: 'inherit' | 'none';
+  /** stdin, stdout and stderr when they are neither the caller's nor /dev/null (berthd's pipes). */
+  stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** The caller's signals, passed on while the process runs in the foreground. */
   signals?: SignalSource;
 }
@@ -196,7 +198,7 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
       writeFileSync(file, JSON.stringify(process));
       const args = this.argv('exec', '--process', file, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []), id);
       const out = opts.output === 'none' ? 'ignore' : 'inherit';
-      return await this.foreground(args, [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals);
+      return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
