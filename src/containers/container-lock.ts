@@ -12,8 +12,12 @@ export interface HeldLock {
   release(opts?: { removeFile?: boolean }): void;
 }
 
-/** Waits for the lock at `path` (this process's queue first, then other processes'). */
-export async function acquire(path: string): Promise<HeldLock> {
+/**
+ * Waits for the lock at `path` (this process's queue first, then other processes'). `stillWanted`
+ * runs once this process's turn has come, before the lock file is touched: it throws when there
+ * is nothing left to lock (the container was removed by the one before).
+ */
+export async function acquire(path: string, stillWanted?: () => void): Promise<HeldLock> {
   const before = queues.get(path) ?? Promise.resolve();
   let done!: () => void;
   const mine = new Promise<void>((r) => (done = r));
@@ -22,6 +26,7 @@ export async function acquire(path: string): Promise<HeldLock> {
   await before;
   let file: FileLock;
   try {
+    stillWanted?.();
     file = await lockFile(path);
   } catch (err) {
     finish();

@@ -68,6 +68,7 @@ export async function recordExit(ctx: ServiceContext, record: ContainerRecord, e
 /** An exit heard by a watch: recorded once the container's lock is free (not if it was removed). */
 export async function keepExit(ctx: ServiceContext, id: string, exit: KnownExit): Promise<void> {
   try {
+    if (!ctx.records.tryRead(id)) return; // removed: nothing to record
     await withContainer(ctx, id, (record) => recordExit(ctx, record, exit));
   } catch {
     // removed meanwhile: nothing to record

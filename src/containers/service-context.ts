@@ -53,8 +53,15 @@ export interface WatchedExit {
  * may have changed it). A container that is gone meanwhile fails with not-found.
  */
 export async function withContainer<T>(ctx: ServiceContext, id: string, fn: (record: ContainerRecord, lock: HeldLock) => Promise<T>): Promise<T> {
+  // An id with no record gets no lock file (nor does a wait for one that is removed meanwhile).
+  const exists = (): void => {
+    if (ctx.records.tryRead(id)) return;
+    ctx.memory.delete(id);
+    throw notFound(`no such container: ${id}`, { field: 'container' });
+  };
+  exists();
   ctx.records.ensureDirs();
-  const lock = await acquire(ctx.records.lockPath(id));
+  const lock = await acquire(ctx.records.lockPath(id), exists);
   try {
     const record = ctx.records.tryRead(id);
     if (!record) {
