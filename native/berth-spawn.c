@@ -10,6 +10,7 @@
  *   sync <name>                   the child waits for a line "ack" (anything else aborts)
  *   error <index> <errno> <text>  an operation failed; the process exits 1
  *   done                          a plan without OP_CLONE ran to its end
+ *   exit <status>                 with the clone's wait flag: the child's status, as we exit
  *
  * OP_CLONE splits the plan between this process and the container's init (executor.c). */
 #include "console-relay.h"

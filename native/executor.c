@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,7 +21,10 @@ static void forward_signal(int sig) {
   if (forward_to > 0) kill(forward_to, sig);
 }
 
-static __attribute__((noreturn)) void wait_for_child(pid_t pid) {
+/* Waits for the child and exits with its status, which it also reports on the channel ("exit
+ * <status>"): a caller that did not start this process itself (bin/berth-runtime's front starts
+ * it while Node boots) cannot wait for it. */
+static __attribute__((noreturn)) void wait_for_child(pid_t pid, int chan) {
   static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
   forward_to = pid;
   struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
@@ -31,8 +36,11 @@ static __attribute__((noreturn)) void wait_for_child(pid_t pid) {
     if (r == pid) break;
     if (r < 0 && errno != EINTR) _exit(255);
   }
-  if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
-  _exit(WEXITSTATUS(status));
+  int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  char line[32];
+  int n = snprintf(line, sizeof line, "exit %d\n", code);
+  if (chan >= 0) send(chan, line, (size_t)n, MSG_NOSIGNAL);
+  _exit(code);
 }
 
 static void do_clone(struct exec_state *st, const struct op *op) {
@@ -56,11 +64,9 @@ static void do_clone(struct exec_state *st, const struct op *op) {
   chan_send(st, "pid %d", pid);
   close(order[1]); /* EOF releases the child */
   if (!wait) _exit(0);
-  close(st->chan);
-  st->chan = -1;
   for (int i = 0; i < SLOT_MAX; i++)
     if (st->slots[i] >= 0) close(st->slots[i]);
-  wait_for_child(pid);
+  wait_for_child(pid, st->chan);
 }
 
 void run_plan(struct exec_state *st, const struct plan *plan) {

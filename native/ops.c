@@ -300,8 +300,8 @@ static void op_wait_start(struct exec_state *st) {
   if (st->start_len > (1u << 20)) fail(st, E2BIG, "exec fifo message too large");
   st->start_state = malloc(st->start_len + 1);
   if (!st->start_state || read_full(fd, st->start_state, st->start_len) < 0) fail(st, errno, "read exec fifo");
-  close(fd);
-  st->slots[SLOT_FIFO] = -1;
+  /* The fifo stays open (close-on-exec) until execve: `start` waits for it to close, so it returns
+   * once the program runs or init has died, as runc's start does. */
 }
 
 static void op_hook(struct exec_state *st, const struct op *op) {

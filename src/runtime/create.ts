@@ -13,7 +13,7 @@ import type { Spec, State } from '../oci/runtime-spec.ts';
 import { SpawnSession, spawnError, type SpawnMessage, type StdioEntry } from '../sys/berth-spawn.ts';
 import { readProcStat, signalQuietly, untilGone } from '../sys/proc.ts';
 import type { Plan } from '../sys/plan-ops.ts';
-import { loadBundle, specBundle } from './bundle.ts';
+import { loadBundle, specBundle, type LoadedBundle } from './bundle.ts';
 import { openCgroupManager, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
 import { gatherHostFacts } from './host-facts.ts';
 import { runHook, runHookInNamespaces, runPoststopHooks } from './hooks.ts';
@@ -69,16 +69,18 @@ export interface ContainerHandle {
 
 const interrupted = (): BerthError => new BerthError('internal', 'create was interrupted: the container was removed', { op: 'create' });
 
-export async function createContainer(ctx: RuntimeContext, options: CreateOptions): Promise<ContainerHandle> {
+/** `loaded`: the bundle, when the caller has read it already (run). */
+export async function createContainer(ctx: RuntimeContext, options: CreateOptions, loaded?: LoadedBundle): Promise<ContainerHandle> {
   validateId(options.id);
-  const loaded = options.spec ? specBundle(options.bundle, options.spec) : loadBundle(options.bundle);
+  loaded ??= options.spec ? specBundle(options.bundle, options.spec) : loadBundle(options.bundle);
   const terminal = !!loaded.spec.process?.terminal;
   if (options.monitor) {
     if (options.consoleSocket) throw invalid('create: a monitor receives the terminal itself; no --console-socket with it', { field: '--console-socket' });
     if (options.preserveFds) throw invalid('create: a monitor passes no fds to the container (--preserve-fds)', { field: '--preserve-fds' });
     if (options.wait) throw invalid('create: a monitor waits for the container itself (no wait with it)', { op: 'create' });
   }
-  return withConsoleSocket(!!options.monitor && terminal, (monitorConsole) => create(ctx, options, loaded, monitorConsole));
+  const bundle = loaded;
+  return withConsoleSocket(!!options.monitor && terminal, (monitorConsole) => create(ctx, options, bundle, monitorConsole));
 }
 
 async function create(
@@ -99,6 +101,7 @@ async function create(
     preserveFds: options.preserveFds,
     wait: options.wait,
     host,
+    warn: ctx.warn,
   });
   const cgroups = await openCgroupManager({ id: options.id, cgroupsPath: spec.linux?.cgroupsPath });
   ctx.store.claim(options.id);
@@ -120,26 +123,27 @@ async function create(
   const signal = options.signal;
   const onAbort = (): void => {
     // The set-up in progress ends with an error (the channel closes), and the catch cleans up.
-    session?.child.kill('SIGKILL');
+    signalQuietly(session?.pid ?? 0, 'SIGKILL');
     signalQuietly(record.pid, 'SIGKILL');
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) throw interrupted();
+    // Written twice: now, so that a create killed half-way can still be deleted (the record
+    // names the cgroups), and once the container is created.
     ctx.store.write(record);
     await cgroups.create();
-    record.cgroup = cgroups.toJSON(); // now knows the parent directories it made
-    ctx.store.write(record);
     const warnings = await cgroups.set(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
     for (const w of warnings) ctx.warn(w);
     session = startSession(plan, options, monitorConsole);
-    if (options.monitor) monitor = { pid: session.child.pid ?? 0, startTime: readProcStat(session.child.pid ?? 0)?.startTime ?? 0, bound: false };
+    if (options.monitor) monitor = { pid: session.pid ?? 0, startTime: readProcStat(session.pid ?? 0)?.startTime ?? 0, bound: false };
     if (signal?.aborted) onAbort();
     await driveCreate(ctx, session, plan, record, spec, cgroups, signal);
     if (monitor) Object.assign(monitor, await monitorReady(session, !!options.monitor?.exitKill));
     if (signal?.aborted) throw interrupted();
     if (options.pidFile) writePidFile(options.pidFile, record.pid);
     record.creating = false;
+    record.cgroup = cgroups.toJSON(); // now with the parent directories create() made
     ctx.store.write(record);
     if (!options.wait && !monitor) session.release();
     return handleOf(record, session, options, monitor);
@@ -184,9 +188,11 @@ async function driveCreate(ctx: RuntimeContext, session: SpawnSession, plan: Pla
     const m = await session.next();
     switch (m.type) {
       case 'pid': {
+        // Not written to state.json yet: until init is in the cgroups it dies with this
+        // process (its sync channel closes, or its monitor sees this process go), and from then
+        // on the cgroups find it.
         record.pid = m.pid;
         record.pidStartTime = readProcStat(m.pid)?.startTime ?? 0;
-        ctx.store.write(record);
         break;
       }
       case 'sync': {
@@ -244,7 +250,7 @@ function handleOf(record: ContainerRecord, session: SpawnSession, options: Creat
     if (!monitor) return undefined;
     for (;;) {
       const m = await session.next();
-      if (m.type === 'exit') return { status: m.status, time: m.time };
+      if (m.type === 'exit' && m.time !== undefined) return { status: m.status, time: m.time };
       if (m.type === 'eof') return undefined;
     }
   };
@@ -254,7 +260,7 @@ function handleOf(record: ContainerRecord, session: SpawnSession, options: Creat
     ...(monitor ? { monitor } : {}),
     wait: () => (waited ??= wait()),
     kill: (sig) => {
-      if (options.wait && session.child.pid) signalQuietly(session.child.pid, sig);
+      if (options.wait) signalQuietly(session.pid ?? 0, sig);
     },
     release: () => session.release(),
   };

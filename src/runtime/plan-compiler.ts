@@ -45,6 +45,8 @@ export interface CompileInput {
   /** Keep berth-spawn as the parent of init, exiting with its status (foreground `run`). */
   wait?: boolean;
   host: HostFacts;
+  /** Where warnings go (settings that are dropped rather than refused). */
+  warn?: (message: string) => void;
 }
 
 // Namespaces are joined in this order (user first: it decides what the others may do).
@@ -170,7 +172,8 @@ export function compilePlan(input: CompileInput): Plan {
     add({ kind: 'setdomainname', name: spec.domainname }, 'domainname');
   }
 
-  const { env, args, lateSeccomp } = compileProcessSetup(process, linux.seccomp, host, add, input.preserveFds ?? 0);
+  const { env, args, lateSeccomp, ignoredCapabilities } = compileProcessSetup(process, linux.seccomp, host, add, input.preserveFds ?? 0);
+  if (ignoredCapabilities.length) input.warn?.(`process.capabilities: ignoring unknown or unavailable capabilities: ${ignoredCapabilities.join(', ')}`);
   add({ kind: 'sync', point: SYNC.created, last: true });
   if (input.fifoPath) {
     add({ kind: 'wait-start' });

@@ -8,6 +8,8 @@ import { parseArgs, usage, type CommandSpec, type Parsed } from '../argv.ts';
 import type { Process } from '../../oci/runtime-spec.ts';
 import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
 import { processSignals } from '../process-signals.ts';
+import { listTableCells } from '../../runtime/fast-path.ts';
+import type { StateOutput } from '../../runtime/state-output.ts';
 
 export const VERSION = '0.1.0';
 const PROGRAM = 'berth-runtime';
@@ -137,6 +139,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
   }
 
   const { Runtime } = await import('../../runtime/container.ts');
+  const { keepSeccompFiltersIn } = await import('../../runtime/seccomp-cache.ts');
   const runtime = new Runtime({
     root: g.root,
     warn: (m) => {
@@ -144,6 +147,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
       process.stderr.write(`${PROGRAM}: warning: ${m}\n`);
     },
   });
+  keepSeccompFiltersIn(runtime.store.seccompCacheDir());
   const createOptions = (id: string) => ({
     id,
     bundle: String(f.bundle),
@@ -306,8 +310,9 @@ async function untilSignalled<T>(operation: (signal: AbortSignal) => Promise<T>)
   }
 }
 
-function formatTable(states: Array<{ id: string; pid?: number; status: string; bundle: string; created: string; owner: string }>): string {
-  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid ?? 0), s.status, s.bundle, s.created, s.owner || 'root'])];
+/** The table of `list`; the native front prints the same (native/front-commands.c format_table). */
+function formatTable(states: StateOutput[]): string {
+  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map(listTableCells)];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('')).join('\n') + '\n';
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { leftovers, repoRoot } from '../../support/cli.ts';
@@ -27,6 +27,20 @@ function settings(id: string, extra: Partial<MonitorSettings> = {}): Omit<Monito
 
 const ppidOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
 const childrenOf = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+const cmdline = (pid: string): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+};
+const readlinkSafe = (path: string): string => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+};
 const logLines = (file: string): string[] => joinLogLines(parseCriLog(readFileSync(file, 'utf8'))).map((l) => `${l.stream}:${l.text}`);
 
 test('the monitor runs the plan: init is its only child, output goes to the log, the exit comes as an event with the exit file\'s time', async () => {
@@ -113,19 +127,18 @@ test('a caller killed during set-up takes the monitor and init with it', async (
     const rt = new Runtime({ root: ${JSON.stringify(rt.root)} });
     await rt.create({ id: 'mp-orphan', bundle: ${JSON.stringify(b.dir)}, monitor: ${JSON.stringify(settings('mp-orphan'))} });
   `;
-  const caller = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, stdio: 'ignore' });
-  // Wait until init exists (the hook runs while it waits at its sync point).
+  const caller = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  // Wait until init exists (the hook runs while it waits at its sync point): the monitor's child.
+  const exitFile = join(work, 'mp-orphan.exit');
+  let monitor = 0;
   let init = 0;
   for (let i = 0; i < 200 && !init; i++) {
     await delay(25);
-    try {
-      init = (JSON.parse(readFileSync(join(rt.root, 'mp-orphan', 'state.json'), 'utf8')) as { pid: number }).pid;
-    } catch {
-      // not yet
-    }
+    monitor ||= Number(readdirSync('/proc').find((p) => /^\d+$/.test(p) && cmdline(p).includes('\0--monitor\0') && cmdline(p).includes(exitFile)) ?? 0);
+    if (monitor) init = childrenOf(monitor).find((c) => existsSync(`/proc/${c}/ns/pid`) && readlinkSafe(`/proc/${c}/ns/pid`) !== readlinkSafe('/proc/self/ns/pid')) ?? 0;
   }
   assert.ok(init > 0, 'init was cloned');
-  const monitor = ppidOf(init);
+  assert.equal(ppidOf(init), monitor);
   const startTime = readProcStat(init)!.startTime;
   caller.kill('SIGKILL');
   for (let i = 0; i < 100 && (processAlive(init, startTime) || processAlive(monitor)); i++) await delay(20);

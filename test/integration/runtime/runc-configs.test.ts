@@ -222,3 +222,12 @@ test('kill TERM of a created container ends it (its init is pid 1 of its namespa
   assert.equal(status, 'stopped');
   assert.equal(rt.run(['delete', b.id]).code, 0);
 });
+
+test('an unknown capability name is a warning, not a failure (as runc); the known ones apply', () => {
+  const r = run(runcBundle(['grep', '^CapBnd', '/proc/self/status'], (s) => {
+    s.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_BOGUS'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] };
+  }));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /warning: process\.capabilities: ignoring unknown or unavailable capabilities: CAP_BOGUS/);
+  assert.equal(r.out.trim().split(/\s+/)[1], (1n << 5n).toString(16).padStart(16, '0'));
+});
