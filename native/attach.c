@@ -1,8 +1,11 @@
 /* The monitor's attach and control socket: clients (`berth attach`) receive the container's output
  * and send its input. A stream socket carrying frames [type u8][length u32 big-endian][payload]:
- *   monitor -> client: 1 stdout, 2 stderr, 6 log reopened (errno u32, 0 for success)
+ *   monitor -> client: 1 stdout, 2 stderr, 6 log reopened (errno u32, 0 for success),
+ *                      8 the container exited (status u32, time u64: Unix ns), then the monitor
+ *                      closes the connection
  *   client -> monitor: 0 stdin data, 3 end of stdin, 4 terminal size (rows u16, cols u16),
- *                      5 reopen the log file (CRI ReopenContainerLog: it was renamed away)
+ *                      5 reopen the log file (CRI ReopenContainerLog: it was renamed away),
+ *                      7 no output to this client from now on (a watcher of exits)
  * A client that cannot take output as fast as the container writes it is dropped, never waited
  * for: the container must not stall on a slow reader. */
 #include "attach.h"
@@ -20,11 +23,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-enum { FRAME_STDIN = 0, FRAME_STDIN_END = 3, FRAME_RESIZE = 4, FRAME_REOPEN_LOG = 5, FRAME_LOG_REOPENED = 6, HEADER = 5 };
+enum { FRAME_STDIN = 0, FRAME_STDIN_END = 3, FRAME_RESIZE = 4, FRAME_REOPEN_LOG = 5, FRAME_LOG_REOPENED = 6, FRAME_QUIET = 7, FRAME_EXIT = 8, HEADER = 5 };
 
 void attach_init(struct attach *a) {
   a->ls = -1;
-  for (int i = 0; i < ATTACH_MAX; i++) a->clients[i] = -1, a->len[i] = 0;
+  for (int i = 0; i < ATTACH_MAX; i++) a->clients[i] = -1, a->len[i] = 0, a->quiet[i] = 0;
 }
 
 /* Binds `path`, going through /proc/self/fd/<dir> when it is longer than sun_path allows. */
@@ -71,6 +74,7 @@ static void drop(struct attach *a, int i) {
   close(a->clients[i]);
   a->clients[i] = -1;
   a->len[i] = 0;
+  a->quiet[i] = 0;
 }
 
 static void write_input(int fd, const unsigned char *buf, size_t len) {
@@ -122,6 +126,8 @@ static void handle_frames(struct attach *a, int i, struct attach_target *in) {
     } else if (f[0] == FRAME_RESIZE && len == 4 && in->is_tty) {
       struct winsize ws = {.ws_row = (unsigned short)(p[0] << 8 | p[1]), .ws_col = (unsigned short)(p[2] << 8 | p[3])};
       ioctl(in->fd, TIOCSWINSZ, &ws);
+    } else if (f[0] == FRAME_QUIET) {
+      a->quiet[i] = 1;
     } else if (f[0] == FRAME_REOPEN_LOG) {
       uint32_t err = in->reopen_log ? (uint32_t)in->reopen_log(in->ctx) : ENOTSUP;
       unsigned char reply[4] = {(unsigned char)(err >> 24), (unsigned char)(err >> 16), (unsigned char)(err >> 8), (unsigned char)err};
@@ -161,10 +167,20 @@ void attach_send(struct attach *a, int stream, const char *data, size_t len) {
   while (len > 0) {
     size_t take = len < ATTACH_FRAME_MAX ? len : ATTACH_FRAME_MAX;
     for (int i = 0; i < ATTACH_MAX; i++)
-      if (a->clients[i] >= 0) send_frame(a, i, stream + 1, data, take);
+      if (a->clients[i] >= 0 && !a->quiet[i]) send_frame(a, i, stream + 1, data, take);
     data += take;
     len -= take;
   }
+}
+
+void attach_exit(struct attach *a, int status, long long unix_ns) {
+  unsigned char p[12];
+  uint32_t s = (uint32_t)status;
+  uint64_t t = (uint64_t)unix_ns;
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(s >> (24 - 8 * i));
+  for (int i = 0; i < 8; i++) p[4 + i] = (unsigned char)(t >> (56 - 8 * i));
+  for (int i = 0; i < ATTACH_MAX; i++)
+    if (a->clients[i] >= 0) send_frame(a, i, FRAME_EXIT, p, sizeof p);
 }
 
 void attach_close(struct attach *a, const char *path) {

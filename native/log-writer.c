@@ -76,6 +76,7 @@ static void rotate(struct log_writer *w) {
 }
 
 int log_reopen(struct log_writer *w) {
+  if (!w->path) return ENOENT;
   log_flush(w);
   int old = w->fd;
   int rc = open_live(w) < 0 ? errno : 0;
@@ -121,6 +122,7 @@ static void line(struct log_writer *w, const char *head, size_t hlen, const char
 }
 
 void log_write(struct log_writer *w, int stream, const char *data, size_t len, int end_line) {
+  if (!w->path) return; /* no log file: the output goes to attached clients only */
   if (len > LOG_CHUNK_MAX) len = LOG_CHUNK_MAX;
   char head[HEAD_MAX];
   struct timespec ts;

@@ -7,7 +7,7 @@
 #define LOG_CHUNK_MAX 65536
 
 struct log_writer {
-  const char *path;
+  const char *path; /* NULL: no log file, nothing is written */
   int fd;
   /* Rotate before a file would exceed this many bytes; 0: never. */
   unsigned long long max_size;

@@ -1,18 +1,26 @@
 /* berth-spawn --monitor: the parent of one container for its whole life (DESIGN.md, process
- * model; what conmon is to cri-o). It runs the OCI runtime's `create` with stdio pipes it owns,
- * becomes the container init's parent as a child subreaper, writes everything the container
- * prints to a CRI log file (log-writer.c, rotated at the limits given), serves the attach socket
- * (attach.c), reaps the container, and writes its exit status to a file. The caller (berth) can
- * exit: the monitor keeps the container's pipes, so nothing blocks on them.
+ * model; what conmon is to cri-o). It holds the container's stdio pipes, is the parent of its init
+ * (a child subreaper), writes everything the container prints to a CRI log file (log-writer.c,
+ * rotated at the limits given), serves the attach socket (attach.c), reaps the container, and
+ * writes its exit status to a file. The caller (berth, berthd) can exit: the monitor keeps the
+ * container's pipes, so nothing blocks on them. Two ways to create the container:
  *
- *   berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E
- *               [--log-max-size BYTES] [--log-max-files N] [--exit-kill]
- *               [--console-socket S] [--stdin-pipe] [--attach-socket A]
- *               [--exit-command PATH [--exit-command-arg A]...] -- <runtime> <args...>
+ *   berth-spawn --monitor --ready-fd N --pid-file P <common> -- <runtime> <args...>
+ *       runs an OCI runtime's `create` (runc, crun, runsc...) and takes on the init it made,
+ *       reparented here; the ready fd receives "ok <pid>" ("ok <pid> unbound <why>" when
+ *       --exit-kill was asked for and the kernel refused it) or "error <what the runtime printed>".
+ *   berth-spawn --monitor --plan-fd N <common>
+ *       runs berth's own plan itself (plan-relay.c): the plan fd carries the plan and the
+ *       executor's channel lines, relayed both ways, then "ready <pid>" ("ready <pid> unbound
+ *       <why>") or "fail <why>".
  *
- * The ready fd receives one line: "ok <pid>" once `create` succeeded ("ok <pid> unbound <why>"
- * when --exit-kill was asked for and the kernel refused it), or "error <text>" with what the
- * runtime printed.
+ *   <common>: --exit-file E [--log L] [--log-max-size BYTES] [--log-max-files N] [--exit-kill]
+ *             [--console-socket S] [--stdin-pipe] [--attach-socket A]
+ *             [--exit-command PATH [--exit-command-arg A]...]
+ *
+ * The ready or plan fd stays open after that: when the container has ended, the monitor writes
+ * "exit <status> <unix time in ns>" on it (if the caller still listens), and sends the same to
+ * every client of the attach socket (frame 8), so that nobody polls for exits.
  *
  * --exit-kill ties the container to this process: its init is attached with ptrace
  * (PTRACE_SEIZE, PTRACE_O_EXITKILL), so that the kernel SIGKILLs it if the monitor dies, however
@@ -20,44 +28,50 @@
  * it through (a group stop stays a stop: PTRACE_LISTEN).
  *
  * The exit file holds the exit code, or 128 + the signal number, written with a rename so that
- * readers see all or nothing; then the exit command, if any, runs (as conmon's --exit-command:
- * cleaning up after `run --rm`).
+ * readers see all or nothing, its modification time the moment the init was reaped; then the exit
+ * command, if any, runs (as conmon's --exit-command: cleaning up after `run --rm`).
  *
  * The monitor is in one of these phases, each with its handler:
  *   CREATING  the runtime's create runs; what it prints is kept for the error report
+ *   PLANNING  berth's plan runs; its channel is relayed between the executor and the caller
  *   RUNNING   the container runs; its output goes to the log and to attached clients
  *   DRAINING  its init has exited; output still in its pipes is logged, for at most a second
- *   DONE      the exit file is written and the exit command runs
+ *   DONE      the exit file is written, the exit is announced and the exit command runs
  *   FAILED    create failed: the error was reported, there is no container */
 #include "monitor.h"
 #include "attach.h"
 #include "console-relay.h"
 #include "log-writer.h"
+#include "plan-relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 enum { OUT = 0, ERR = 1 };
-enum phase { CREATING, RUNNING, DRAINING, DONE, FAILED };
+enum phase { CREATING, PLANNING, RUNNING, DRAINING, DONE, FAILED };
 /* Where the container's output comes from: its stdout and stderr pipes, and its pty master. */
 enum { SRC_OUT = 0, SRC_ERR = 1, SRC_PTY = 2, NSRC = 3 };
-/* The poll set: the SIGCHLD signalfd, the sources, the console socket, then the attach socket. */
-enum { FD_SIGNAL = 0, FD_SRC = 1, FD_CONSOLE = FD_SRC + NSRC, FD_ATTACH = FD_CONSOLE + 1, NFDS = FD_ATTACH + 1 + ATTACH_MAX };
+/* The poll set: the SIGCHLD signalfd, the sources, the console socket, the caller's channel and
+ * (while a plan runs) the executor's, then the attach socket. */
+enum { FD_SIGNAL = 0, FD_SRC = 1, FD_CONSOLE = FD_SRC + NSRC, FD_CALLER, FD_EXECUTOR, FD_ATTACH, NFDS = FD_ATTACH + 1 + ATTACH_MAX };
 
 struct monitor_args {
-  int ready;
+  int ready; /* CLI mode: where "ok"/"error" goes */
+  int plan;  /* plan mode: the plan and the relayed channel */
   const char *pid_file, *log_file, *exit_file;
   /* Log rotation: bytes per file (0: no limit) and files kept. */
   unsigned long long log_max_size;
@@ -84,12 +98,15 @@ struct monitor {
   struct monitor_args args;
   enum phase phase;
   int sfd;
+  /* The ready or plan fd: set-up reports, then the exit line; -1 once the caller hung up. */
+  int caller;
   struct source src[NSRC];
   int stdin_write; /* the write end of the stdin pipe, kept open and never written by us */
   int console_ls;
   pid_t runtime, container;
   int runtime_status;   /* wait status of `create`, -1 while it runs */
   int container_status; /* exit code (or 128 + signal), -1 while the init runs */
+  struct timespec finished; /* when the init was reaped (CLOCK_REALTIME) */
   struct timespec drain_until;
   struct log_writer log;
   struct attach att;
@@ -97,19 +114,36 @@ struct monitor {
   /* What the runtime printed while `create` ran, kept for the error report. */
   char create_output[4096];
   size_t create_len;
+  struct plan_relay relay;
 };
 
 static struct monitor mon;
 
-static void report(int ready, const char *fmt, const char *text, long value) {
+/* One line to the caller, if it still listens (newlines in the text become spaces). */
+static void tell(struct monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tell(struct monitor *m, const char *fmt, ...) {
+  if (m->caller < 0) return;
   char msg[4200];
-  int len = text ? snprintf(msg, sizeof msg, fmt, text) : snprintf(msg, sizeof msg, fmt, value);
-  for (int i = 0; text && i < len - 1; i++)
+  va_list ap;
+  va_start(ap, fmt);
+  int len = vsnprintf(msg, sizeof msg - 1, fmt, ap);
+  va_end(ap);
+  if (len < 0) return;
+  if ((size_t)len > sizeof msg - 2) len = sizeof msg - 2;
+  for (int i = 0; i < len; i++)
     if (msg[i] == '\n') msg[i] = ' ';
-  write_all(ready, msg, (size_t)len);
+  msg[len++] = '\n';
+  if (write_all(m->caller, msg, (size_t)len) < 0) {
+    close(m->caller);
+    m->caller = -1;
+  }
 }
 
-static int write_exit_file(const char *path, int code) {
+static long long unix_ns(const struct timespec *t) {
+  return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static int write_exit_file(const char *path, int code, const struct timespec *when) {
   char tmp[4096];
   if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return -1;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -117,6 +151,9 @@ static int write_exit_file(const char *path, int code) {
   char text[16];
   int len = snprintf(text, sizeof text, "%d", code);
   int rc = write_all(fd, text, (size_t)len);
+  /* The modification time says when the container ended, for whoever reads the file later. */
+  const struct timespec times[2] = {*when, *when};
+  futimens(fd, times);
   if (fsync(fd) < 0) rc = -1;
   close(fd);
   if (rc == 0) rc = rename(tmp, path);
@@ -141,7 +178,7 @@ static int status_code(int status) {
 
 static int parse_args(int argc, char **argv, struct monitor_args *a) {
   int nexit = 0;
-  a->ready = -1;
+  a->ready = a->plan = -1;
   a->log_max_files = 1;
   for (int i = 2; i < argc; i++) {
     const char *opt = argv[i];
@@ -155,12 +192,13 @@ static int parse_args(int argc, char **argv, struct monitor_args *a) {
     }
     if (strcmp(opt, "--") == 0) {
       a->cmd = argv + i + 1;
-      return (i + 1 < argc && a->ready >= 3 && a->pid_file && a->log_file && a->exit_file && a->log_max_files >= 1) ? 0 : -1;
+      break;
     }
     if (i + 1 >= argc) return -1;
     const char *val = argv[++i];
     char *end = NULL;
     if (strcmp(opt, "--ready-fd") == 0) a->ready = atoi(val);
+    else if (strcmp(opt, "--plan-fd") == 0) a->plan = atoi(val);
     else if (strcmp(opt, "--pid-file") == 0) a->pid_file = val;
     else if (strcmp(opt, "--log") == 0) a->log_file = val;
     else if (strcmp(opt, "--exit-file") == 0) a->exit_file = val;
@@ -179,7 +217,10 @@ static int parse_args(int argc, char **argv, struct monitor_args *a) {
     } else
       return -1;
   }
-  return -1;
+  if (!a->exit_file || a->log_max_files < 1) return -1;
+  /* Exactly one way to create: a runtime command with its ready fd and pid file, or a plan. */
+  if (a->plan >= 3) return a->ready < 0 && !a->cmd && !a->pid_file ? 0 : -1;
+  return a->ready >= 3 && a->cmd && a->cmd[0] && a->pid_file ? 0 : -1;
 }
 
 static void run_exit_command(char **argv) {
@@ -233,7 +274,10 @@ static void reap(struct monitor *m) {
       continue;
     }
     if (pid == m->runtime) m->runtime_status = status;
-    if (pid == m->container) m->container_status = status_code(status);
+    if (pid == m->container) {
+      m->container_status = status_code(status);
+      clock_gettime(CLOCK_REALTIME, &m->finished);
+    }
   }
 }
 
@@ -272,10 +316,28 @@ static int sources_open(const struct monitor *m) {
   return 0;
 }
 
+/* The caller may hang up at any time once the container exists: then nobody hears the exit line. */
+static void watch_caller(struct monitor *m, const struct pollfd *fds) {
+  if (m->caller < 0 || fds[FD_CALLER].fd != m->caller || !(fds[FD_CALLER].revents & (POLLIN | POLLHUP | POLLERR))) return;
+  char buf[256];
+  ssize_t n = read(m->caller, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    close(m->caller);
+    m->caller = -1;
+  }
+  /* Anything the caller says after set-up is not a request (yet): ignored. */
+}
+
 /* ---- phases ---- */
 
 static void fail(struct monitor *m, const char *what) {
-  report(m->args.ready, "error %s\n", what, 0);
+  if (m->args.plan >= 0) {
+    relay_abandon(&m->relay);
+    tell(m, "fail %s", what);
+  } else {
+    tell(m, "error %s", what);
+  }
   if (m->container > 0) kill(m->container, SIGKILL);
   m->phase = FAILED;
 }
@@ -291,6 +353,50 @@ static void start_draining(struct monitor *m) {
   clock_gettime(CLOCK_MONOTONIC, &m->drain_until);
   m->drain_until.tv_sec += 1;
   m->phase = sources_open(m) ? DRAINING : DONE;
+}
+
+/* The container exists (its init is m->container): open what supervising it needs. 0, or -1 with
+ * the reason in why. */
+static int prepare_supervision(struct monitor *m, char *why, size_t whylen) {
+  if (m->args.log_file && log_open(&m->log, m->args.log_file, m->args.log_max_size, m->args.log_max_files) < 0) {
+    snprintf(why, whylen, "cannot open the log file: %s", strerror(errno));
+    return -1;
+  }
+  if (m->args.console_socket && m->src[SRC_PTY].fd < 0) {
+    snprintf(why, whylen, "the runtime sent no terminal over the console socket");
+    return -1;
+  }
+  m->target = (struct attach_target){.fd = m->src[SRC_PTY].fd >= 0 ? m->src[SRC_PTY].fd : m->stdin_write,
+                                     .is_tty = m->src[SRC_PTY].fd >= 0,
+                                     .reopen_log = reopen_log,
+                                     .ctx = m};
+  if (m->args.attach_socket && attach_listen(&m->att, m->args.attach_socket) < 0) {
+    snprintf(why, whylen, "cannot listen on the attach socket: %s", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* Ties the init to this process if asked; the reason it could not, or NULL. */
+static const char *tie(struct monitor *m, char *why, size_t whylen) {
+  /* ESRCH: the init has already exited, and there is nothing left to tie. */
+  if (!m->args.exit_kill || ptrace(PTRACE_SEIZE, m->container, NULL, (void *)(long)PTRACE_O_EXITKILL) == 0 || errno == ESRCH) return NULL;
+  snprintf(why, whylen, "ptrace: %s", strerror(errno));
+  return why;
+}
+
+static void supervise(struct monitor *m) {
+  /* Keep no caller's directory busy for the container's lifetime (every path given is absolute). */
+  if (chdir("/") < 0) {
+  }
+  m->phase = RUNNING;
+  /* The container may have exited before we learned its pid. */
+  int status;
+  if (m->container_status < 0 && waitpid(m->container, &status, WNOHANG) == m->container && !WIFSTOPPED(status)) {
+    m->container_status = status_code(status);
+    clock_gettime(CLOCK_REALTIME, &m->finished);
+  }
+  if (m->container_status >= 0) start_draining(m);
 }
 
 /* `create` has exited: report its failure, or take the container on. */
@@ -312,115 +418,141 @@ static void finish_create(struct monitor *m) {
     fail(m, "the runtime wrote no container pid");
     return;
   }
-  if (log_open(&m->log, m->args.log_file, m->args.log_max_size, m->args.log_max_files) < 0) {
-    fail(m, "cannot open the log file");
-    return;
-  }
-  if (m->args.console_socket && m->src[SRC_PTY].fd < 0) {
-    fail(m, "the runtime sent no terminal over the console socket");
+  char why[256];
+  if (prepare_supervision(m, why, sizeof why) < 0) {
+    fail(m, why);
     return;
   }
   /* What the runtime printed while creating (warnings) goes first into the log, as stderr lines. */
   if (m->create_len) log_write(&m->log, ERR, m->create_output, m->create_len, 1);
-  m->target = (struct attach_target){.fd = m->src[SRC_PTY].fd >= 0 ? m->src[SRC_PTY].fd : m->stdin_write,
-                                     .is_tty = m->src[SRC_PTY].fd >= 0,
-                                     .reopen_log = reopen_log,
-                                     .ctx = m};
-  if (m->args.attach_socket && attach_listen(&m->att, m->args.attach_socket) < 0) {
-    char why[256];
-    snprintf(why, sizeof why, "cannot listen on the attach socket: %s", strerror(errno));
-    fail(m, why);
-    return;
-  }
-  /* ESRCH: the init has already exited, and there is nothing left to tie. */
-  if (m->args.exit_kill && ptrace(PTRACE_SEIZE, m->container, NULL, (void *)(long)PTRACE_O_EXITKILL) < 0 && errno != ESRCH) {
-    char line[256];
-    snprintf(line, sizeof line, "ok %ld unbound ptrace: %s\n", (long)m->container, strerror(errno));
-    write_all(m->args.ready, line, strlen(line));
-  } else {
-    report(m->args.ready, "ok %ld\n", NULL, (long)m->container);
-  }
-  close(m->args.ready);
-  /* Keep no caller's directory busy for the container's lifetime (every path given is absolute). */
-  if (chdir("/") < 0) {
-  }
-  m->phase = RUNNING;
-  /* The container may have exited before we learned its pid. */
-  int status;
-  if (waitpid(m->container, &status, WNOHANG) == m->container && !WIFSTOPPED(status)) {
-    m->container_status = status_code(status);
-    start_draining(m);
-  }
+  const char *unbound = tie(m, why, sizeof why);
+  if (unbound) tell(m, "ok %ld unbound %s", (long)m->container, unbound);
+  else tell(m, "ok %ld", (long)m->container);
+  supervise(m);
+}
+
+static void accept_console(struct monitor *m) {
+  int master = console_accept_master(m->console_ls, m->args.console_socket);
+  m->console_ls = -1;
+  if (master >= 0) fcntl(master, F_SETFL, O_NONBLOCK);
+  m->src[SRC_PTY].fd = master;
 }
 
 static void creating(struct monitor *m, const struct pollfd *fds) {
-  if (m->console_ls >= 0 && fds[FD_CONSOLE].revents & POLLIN) {
-    /* The runtime hands over the pty while `create` runs. */
-    int master = console_accept_master(m->console_ls, m->args.console_socket);
-    m->console_ls = -1;
-    if (master >= 0) fcntl(master, F_SETFL, O_NONBLOCK);
-    m->src[SRC_PTY].fd = master;
-  }
+  /* The runtime hands over the pty while `create` runs. */
+  if (m->console_ls >= 0 && fds[FD_CONSOLE].revents & POLLIN) accept_console(m);
   pump_ready(m, fds);
   if (m->runtime_status >= 0) finish_create(m);
 }
 
+/* The caller acknowledged "sync created": the init waits for start. Take it on, then let it go. */
+static void finish_plan(struct monitor *m) {
+  m->container = m->relay.container;
+  /* init sent the pty before it reached "sync created": its connection is queued by now. */
+  struct pollfd p = {.fd = m->console_ls, .events = POLLIN};
+  if (m->console_ls >= 0 && poll(&p, 1, 0) > 0) accept_console(m);
+  char why[256];
+  if (m->container <= 0) {
+    fail(m, "the plan reported no container pid");
+    return;
+  }
+  if (prepare_supervision(m, why, sizeof why) < 0) {
+    fail(m, why);
+    return;
+  }
+  const char *unbound = tie(m, why, sizeof why);
+  if (relay_finish(&m->relay) < 0) {
+    fail(m, "the container's init is gone");
+    return;
+  }
+  if (unbound) tell(m, "ready %ld unbound %s", (long)m->container, unbound);
+  else tell(m, "ready %ld", (long)m->container);
+  supervise(m);
+}
+
+static void planning(struct monitor *m, const struct pollfd *fds) {
+  enum relay_event e = relay_handle(&m->relay, fds + FD_CALLER);
+  m->container = m->relay.container;
+  if (e == RELAY_FAILED) {
+    fail(m, m->relay.failure);
+  } else if (e == RELAY_CREATED) {
+    finish_plan(m);
+  }
+}
+
 static void running(struct monitor *m, const struct pollfd *fds) {
   pump_ready(m, fds);
+  watch_caller(m, fds);
   if (m->container_status >= 0) start_draining(m);
 }
 
 /* After the container ended, processes that kept its pipes open get a moment, not forever. */
 static void draining(struct monitor *m, const struct pollfd *fds) {
   pump_ready(m, fds);
+  watch_caller(m, fds);
   if (!sources_open(m) || ms_until(&m->drain_until) == 0) m->phase = DONE;
+}
+
+/* The container has ended: the exit file, then everyone listening is told, then the exit command. */
+static int done(struct monitor *m) {
+  log_close(&m->log);
+  if (m->container_status < 0) m->container_status = 255;
+  if (m->finished.tv_sec == 0) clock_gettime(CLOCK_REALTIME, &m->finished);
+  int rc = write_exit_file(m->args.exit_file, m->container_status, &m->finished);
+  long long ns = unix_ns(&m->finished);
+  attach_exit(&m->att, m->container_status, ns);
+  tell(m, "exit %d %lld", m->container_status, ns);
+  attach_close(&m->att, m->args.attach_socket);
+  if (rc < 0) return 1;
+  /* Reap whatever else was reparented here and has ended. */
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+  if (m->args.exit_command[0]) run_exit_command(m->args.exit_command);
+  return 0;
 }
 
 static int poll_set(const struct monitor *m, struct pollfd *fds) {
   fds[FD_SIGNAL] = (struct pollfd){.fd = m->sfd, .events = POLLIN};
   for (int i = 0; i < NSRC; i++) {
-    /* The pty carries the container's output only: nothing is read from it during create. */
-    int fd = i == SRC_PTY && m->phase == CREATING ? -1 : m->src[i].fd;
+    /* The container's output is read once it exists: nothing comes from the pty during create. */
+    int fd = (i == SRC_PTY && m->phase == CREATING) || m->phase == PLANNING ? -1 : m->src[i].fd;
     fds[FD_SRC + i] = (struct pollfd){.fd = fd, .events = POLLIN};
   }
-  fds[FD_CONSOLE] = (struct pollfd){.fd = m->console_ls, .events = POLLIN};
+  /* A plan's init connects before its clone and sends the pty only near the end of set-up: it is
+   * received then (finish_plan), not waited for while the plan needs its sync points answered. */
+  fds[FD_CONSOLE] = (struct pollfd){.fd = m->phase == PLANNING ? -1 : m->console_ls, .events = POLLIN};
+  if (m->phase == PLANNING) {
+    relay_pollfds(&m->relay, fds + FD_CALLER);
+  } else {
+    fds[FD_CALLER] = (struct pollfd){.fd = m->phase == CREATING ? -1 : m->caller, .events = POLLIN};
+    fds[FD_EXECUTOR] = (struct pollfd){.fd = -1};
+  }
   return FD_ATTACH + attach_pollfds(&m->att, fds + FD_ATTACH);
 }
 
 /* ---- set-up ---- */
 
-static int start_create(struct monitor *m) {
+/* The signalfd, the container's stdio pipes and the console socket. */
+static int make_stdio(struct monitor *m, int out[2], int err[2], int in[2]) {
   struct monitor_args *a = &m->args;
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   m->sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  int out[2], err[2], in[2] = {-1, -1};
   if (m->sfd < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || (a->stdin_pipe && pipe2(in, O_CLOEXEC) < 0)) {
-    report(a->ready, "error cannot set up the monitor: %s\n", strerror(errno), 0);
+    tell(m, "%s cannot set up the monitor: %s", a->plan >= 0 ? "fail" : "error", strerror(errno));
     return -1;
   }
   if (a->console_socket && (m->console_ls = console_listen(a->console_socket)) < 0) {
-    report(a->ready, "error cannot listen on the console socket: %s\n", strerror(errno), 0);
+    tell(m, "%s cannot listen on the console socket: %s", a->plan >= 0 ? "fail" : "error", strerror(errno));
     return -1;
   }
-  m->runtime = fork();
-  if (m->runtime < 0) {
-    report(a->ready, "error fork: %s\n", strerror(errno), 0);
-    return -1;
-  }
-  if (m->runtime == 0) {
-    int input = a->stdin_pipe ? in[0] : open("/dev/null", O_RDONLY);
-    if (input < 0 || dup2(input, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(127);
-    syscall(SYS_close_range, 3, ~0U, 0);
-    sigprocmask(SIG_UNBLOCK, &chld, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    execvp(a->cmd[0], a->cmd);
-    dprintf(2, "cannot run %s: %s\n", a->cmd[0], strerror(errno));
-    _exit(127);
-  }
+  return 0;
+}
+
+/* The monitor keeps the read ends of the output pipes and the write end of the stdin pipe. */
+static void keep_stdio(struct monitor *m, int out[2], int err[2], int in[2]) {
   close(out[1]);
   close(err[1]);
   /* The write end stays open and unused: the container reads from a stdin that never ends. */
@@ -430,39 +562,89 @@ static int start_create(struct monitor *m) {
   m->src[SRC_OUT] = (struct source){.fd = out[0], .stream = OUT};
   m->src[SRC_ERR] = (struct source){.fd = err[0], .stream = ERR};
   for (int s = SRC_OUT; s <= SRC_ERR; s++) fcntl(m->src[s].fd, F_SETFL, O_NONBLOCK);
+}
+
+static int start_create(struct monitor *m) {
+  struct monitor_args *a = &m->args;
+  int out[2], err[2], in[2] = {-1, -1};
+  if (make_stdio(m, out, err, in) < 0) return -1;
+  m->runtime = fork();
+  if (m->runtime < 0) {
+    tell(m, "error fork: %s", strerror(errno));
+    return -1;
+  }
+  if (m->runtime == 0) {
+    int input = a->stdin_pipe ? in[0] : open("/dev/null", O_RDONLY);
+    if (input < 0 || dup2(input, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(127);
+    syscall(SYS_close_range, 3, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    execvp(a->cmd[0], a->cmd);
+    dprintf(2, "cannot run %s: %s\n", a->cmd[0], strerror(errno));
+    _exit(127);
+  }
+  keep_stdio(m, out, err, in);
   return 0;
 }
 
+static int start_plan(struct monitor *m) {
+  struct monitor_args *a = &m->args;
+  int out[2], err[2], in[2] = {-1, -1};
+  /* Every path in a plan is absolute. */
+  if (chdir("/") < 0) {
+  }
+  if (make_stdio(m, out, err, in) < 0) return -1;
+  int input = a->stdin_pipe ? in[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const int stdio[3] = {input, out[1], err[1]};
+  int rc = relay_start(&m->relay, m->caller, stdio);
+  if (!a->stdin_pipe && input >= 0) close(input);
+  if (rc < 0) {
+    tell(m, "fail %s", m->relay.failure);
+    return -1;
+  }
+  m->runtime = m->relay.runner;
+  keep_stdio(m, out, err, in);
+  return 0;
+}
+
+static const char USAGE[] =
+    "usage: berth-spawn --monitor (--ready-fd N --pid-file P | --plan-fd N) --exit-file E [--log L] [--log-max-size BYTES] "
+    "[--log-max-files N] [--exit-kill] [--console-socket S] [--stdin-pipe] [--attach-socket A] "
+    "[--exit-command PATH [--exit-command-arg A]...] [-- <runtime> <args...>]\n";
+
 int monitor_main(int argc, char **argv) {
   struct monitor *m = &mon; /* static: zeroed, and too large for the stack */
-  m->phase = CREATING;
-  m->sfd = m->stdin_write = m->console_ls = m->log.fd = -1;
+  m->sfd = m->stdin_write = m->console_ls = m->log.fd = m->caller = -1;
   m->runtime_status = m->container_status = -1;
+  m->src[SRC_OUT].fd = m->src[SRC_ERR].fd = -1;
   m->src[SRC_PTY] = (struct source){.fd = -1, .stream = OUT};
   if (parse_args(argc, argv, &m->args) < 0) {
-    dprintf(2, "usage: berth-spawn --monitor --ready-fd N --pid-file P --log L --exit-file E [--log-max-size BYTES] [--log-max-files N] "
-               "[--exit-kill] [--console-socket S] [--stdin-pipe] [--attach-socket A] [--exit-command PATH [--exit-command-arg A]...] "
-               "-- <runtime> <args...>\n");
+    dprintf(2, "%s", USAGE);
     return 2;
   }
   attach_init(&m->att);
-  int ready = m->args.ready;
-  if (fcntl(ready, F_SETFD, FD_CLOEXEC) < 0) {
-    dprintf(2, "berth-spawn --monitor: bad ready fd %d\n", ready);
+  int caller = m->args.plan >= 0 ? m->args.plan : m->args.ready;
+  if (fcntl(caller, F_SETFD, FD_CLOEXEC) < 0) {
+    dprintf(2, "berth-spawn --monitor: bad %s fd %d\n", m->args.plan >= 0 ? "plan" : "ready", caller);
     return 2;
   }
+  m->caller = caller;
+  m->phase = m->args.plan >= 0 ? PLANNING : CREATING;
   /* A process that lives as long as the container keeps nothing its caller left open (a pipe
    * held here would keep the caller's reader waiting). */
-  if (ready > 3) syscall(SYS_close_range, 3, (unsigned)ready - 1, 0);
-  syscall(SYS_close_range, (unsigned)ready + 1, ~0U, 0);
+  if (caller > 3) syscall(SYS_close_range, 3, (unsigned)caller - 1, 0);
+  syscall(SYS_close_range, (unsigned)caller + 1, ~0U, 0);
   /* The container's init is reparented here when the runtime's own processes exit. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-    report(ready, "error cannot become a child subreaper: %s\n", strerror(errno), 0);
+    tell(m, "%s cannot become a child subreaper: %s", m->args.plan >= 0 ? "fail" : "error", strerror(errno));
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
-  if (start_create(m) < 0) return 1;
+  if ((m->phase == PLANNING ? start_plan(m) : start_create(m)) < 0) return 1;
 
   while (m->phase != DONE && m->phase != FAILED) {
     struct pollfd fds[NFDS];
@@ -471,23 +653,17 @@ int monitor_main(int argc, char **argv) {
     if (n < 0 && errno != EINTR) break;
     if (n < 0) continue;
     if (fds[FD_SIGNAL].revents & POLLIN) reap(m);
-    if (m->phase != CREATING) attach_handle(&m->att, fds + FD_ATTACH, &m->target);
+    if (m->phase != CREATING && m->phase != PLANNING) attach_handle(&m->att, fds + FD_ATTACH, &m->target);
     switch (m->phase) {
     case CREATING: creating(m, fds); break;
+    case PLANNING: planning(m, fds); break;
     case RUNNING: running(m, fds); break;
     case DRAINING: draining(m, fds); break;
     case DONE:
     case FAILED: break;
     }
   }
+  /* What set-up started and did not finish was killed (fail) or exits at its next sync point. */
   if (m->phase == FAILED) return 1;
-  attach_close(&m->att, m->args.attach_socket);
-  log_close(&m->log);
-  if (m->container_status < 0) m->container_status = 255;
-  if (write_exit_file(m->args.exit_file, m->container_status) < 0) return 1;
-  /* Reap whatever else was reparented here and has ended. */
-  while (waitpid(-1, NULL, WNOHANG) > 0) {
-  }
-  if (m->args.exit_command[0]) run_exit_command(m->args.exit_command);
-  return 0;
+  return done(m);
 }

@@ -13,6 +13,7 @@ struct exec_state {
   char *start_state;    /* the state JSON `start` wrote into the exec fifo */
   uint32_t start_len;
   size_t index;         /* index of the operation being run, for error reports */
+  int clone_parent;     /* OP_CLONE makes a sibling (CLONE_PARENT): the monitor's plan mode */
 };
 
 /* Reports the failure of the current operation (to the channel, else stderr) and exits 1. */

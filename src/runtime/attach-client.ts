@@ -1,17 +1,19 @@
 // The client side of a monitor's attach socket (native/attach.c): the container's output to our
 // stdout/stderr, our stdin to the container, the terminal's size when it has one; and the
-// monitor's one control request, reopening its log. Frames are [type u8][length u32 BE][payload];
-// 1 stdout, 2 stderr, 6 log reopened (errno u32) from the monitor; 0 stdin, 3 end of stdin,
-// 4 size (rows, cols as u16), 5 reopen the log to it.
+// monitor's control requests: reopening its log, watching for the exit. Frames are [type u8]
+// [length u32 BE][payload]; 1 stdout, 2 stderr, 6 log reopened (errno u32), 8 exited (status u32,
+// time u64 ns) from the monitor; 0 stdin, 3 end of stdin, 4 size (rows, cols as u16), 5 reopen
+// the log, 7 no output to this client, to it.
 import { closeSync, openSync, constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { BerthError } from '../oci/errors.ts';
 import { errnoName } from '../sys/errno.ts';
+import type { ExitWatch, MonitorExit } from './monitor.ts';
 
 const HEADER = 5;
 const FRAME_MAX = 65536;
-export const FRAME = { stdin: 0, stdout: 1, stderr: 2, stdinEnd: 3, resize: 4, reopenLog: 5, logReopened: 6 } as const;
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, stdinEnd: 3, resize: 4, reopenLog: 5, logReopened: 6, quiet: 7, exit: 8 } as const;
 
 export function frame(type: number, payload: Uint8Array): Buffer {
   const out = Buffer.alloc(HEADER + payload.length);
@@ -45,13 +47,21 @@ export interface AttachStreams {
   stderr: NodeJS.WritableStream;
   /** The container has a terminal: put ours in raw mode and pass its size on. */
   tty?: boolean;
+  /** Tells when our terminal's size changed (the CLI: SIGWINCH); returns its unsubscribe. */
+  resizes?: (listener: () => void) => () => void;
 }
 
 /** A unix socket path of any length: long ones are reached through /proc/self/fd/<dir>. */
 function connectUnix(path: string): { socket: Socket; done: () => void } {
   if (Buffer.byteLength(path) < 108) return { socket: connect({ path }), done: () => undefined };
   const dirfd = openSync(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
-  return { socket: connect({ path: `/proc/self/fd/${dirfd}/${basename(path)}` }), done: () => closeSync(dirfd) };
+  let open = true;
+  const done = (): void => {
+    // Once: an error and the close after it both end a connection.
+    if (open) closeSync(dirfd);
+    open = false;
+  };
+  return { socket: connect({ path: `/proc/self/fd/${dirfd}/${basename(path)}` }), done };
 }
 
 /** Relays until the monitor closes the connection (the container ended) or stdin ends with no tty. */
@@ -89,14 +99,15 @@ export function attach(socketPath: string, io: AttachStreams): Promise<void> {
       io.stdin?.off('data', onData);
       io.stdin?.off('end', onEnd);
       io.stdin?.pause();
-      process.off('SIGWINCH', sendSize);
+      unsubscribe?.();
       done();
     };
+    let unsubscribe: (() => void) | undefined;
     socket.on('connect', () => {
       raw?.setRawMode?.(true);
       if (io.tty) {
         sendSize();
-        process.on('SIGWINCH', sendSize);
+        unsubscribe = io.resizes?.(sendSize);
       }
       io.stdin?.on('data', onData);
       io.stdin?.on('end', onEnd);
@@ -155,4 +166,45 @@ export function reopenLog(socketPath: string, timeoutMs = 5000): Promise<void> {
     socket.on('error', (err) => finish(new BerthError('unavailable', `reopen the log: ${err.message}`, where)));
     socket.on('close', () => finish(new BerthError('unavailable', 'the monitor closed the connection before reopening its log', where)));
   });
+}
+
+/**
+ * The monitor's announcement of the container's exit (frame 8), asking for no output (frame 7).
+ * undefined when the monitor closes without it or cannot be reached: it is gone, and its exit
+ * file (written before it closes) says the rest.
+ */
+export function watchExit(socketPath: string): ExitWatch {
+  let release = (): void => {};
+  const exit = new Promise<MonitorExit | undefined>((resolve) => {
+    let conn: { socket: Socket; done: () => void };
+    try {
+      conn = connectUnix(socketPath);
+    } catch {
+      return resolve(undefined);
+    }
+    const { socket, done } = conn;
+    const reader = new FrameReader();
+    let settled = false;
+    const finish = (value: MonitorExit | undefined): void => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      done();
+      resolve(value);
+    };
+    release = () => finish(undefined);
+    socket.on('connect', () => socket.write(frame(FRAME.quiet, Buffer.alloc(0))));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of reader.push(chunk)) {
+          if (f.type === FRAME.exit && f.payload.length === 12) return finish({ status: f.payload.readUInt32BE(0), time: f.payload.readBigUInt64BE(4) });
+        }
+      } catch {
+        finish(undefined);
+      }
+    });
+    socket.on('error', () => finish(undefined));
+    socket.on('close', () => finish(undefined));
+  });
+  return { exit, release: () => release() };
 }

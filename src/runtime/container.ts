@@ -1,106 +1,54 @@
 // The container lifecycle of the OCI runtime spec, as runc implements it: create (init waits on
-// the exec fifo), start, state, kill, delete, and run (create + start + wait).
+// the exec fifo), start, state, kill, delete, exec, pause/resume, update, and run (create + start +
+// wait). One file per operation (create.ts, start.ts, kill.ts, delete.ts, exec.ts, pause.ts,
+// update.ts, run.ts, status.ts), which operation is allowed in which status in transitions.ts;
+// this class only holds what they share: the state root and where warnings go.
 
-import { closeSync, constants, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
-import { resolve } from 'node:path';
-import { BerthError, fromSystemError, invalid, notFound, precondition } from '../oci/errors.ts';
-import { parseSpec } from '../oci/runtime-spec-validate.ts';
-import type { ContainerStatus, Process, Resources, Spec, State } from '../oci/runtime-spec.ts';
-import { mergeResources } from './update-resources.ts';
-import { compileExecPlan } from './exec-plan.ts';
-import { SpawnSession, spawnError } from '../sys/berth-spawn.ts';
-import { startConsoleRelay, type ConsoleRelay } from '../sys/console-relay.ts';
-import { processAlive, readProcStat } from '../sys/proc.ts';
+import type { ContainerStatus, Process, Resources, State } from '../oci/runtime-spec.ts';
 import type { Plan } from '../sys/plan-ops.ts';
+import { loadBundle } from './bundle.ts';
+import { cgroupManagerFromJSON, type CgroupManager } from './cgroups/index.ts';
+import { createContainer, type ContainerHandle, type CreateOptions } from './create.ts';
+import { deleteContainer } from './delete.ts';
+import { execInContainer, type ExecOptions } from './exec.ts';
 import { gatherHostFacts } from './host-facts.ts';
-import { runHook, runHookInNamespaces } from './hooks.ts';
-import { compilePlan, SYNC } from './plan-compiler.ts';
-import { StateStore, validateId, type ContainerRecord } from './state-store.ts';
-import { ociStateOf, startMessage, stateOutputOf, type StateOutput } from './state-output.ts';
-import { resolveSignal } from './signals.ts';
-import { writeIdMappings } from './id-mappings.ts';
-import { mountIdsBelow, unmountBelow } from './unmount-below.ts';
-import { cgroupManagerFromJSON, openCgroupManager, withDefaultDeviceRules, type CgroupManager } from './cgroups/index.ts';
+import { killContainer } from './kill.ts';
+import { pauseContainer, resumeContainer } from './pause.ts';
+import { compilePlan } from './plan-compiler.ts';
+import { runContainer, type RunOptions } from './run.ts';
+import type { RuntimeContext } from './runtime-context.ts';
+import { startContainer } from './start.ts';
+import { ociStateOf, type StateOutput } from './state-output.ts';
+import { StateStore, type ContainerRecord } from './state-store.ts';
+import { listStates, stateOf, statusOf } from './status.ts';
+import { containerPids, updateContainer } from './update.ts';
 
-export interface CreateOptions {
-  id: string;
-  bundle: string;
-  pidFile?: string;
-  consoleSocket?: string;
-  noPivot?: boolean;
-  noNewKeyring?: boolean;
-  preserveFds?: number;
-  /** The container's stdin: the caller's (default) or /dev/null (`berth run` without -i). */
-  stdin?: 'inherit' | 'none';
-  /** Aborting stops the create: what it started is killed and removed (SIGTERM to the CLI). */
-  signal?: AbortSignal;
-}
-
-export interface ExecOptions {
-  consoleSocket?: string;
-  detach?: boolean;
-  pidFile?: string;
-  preserveFds?: number;
-  /** The process's stdin: the caller's (default) or /dev/null. */
-  stdin?: 'inherit' | 'none';
-  /** Its stdout and stderr: the caller's (default) or /dev/null (a detached `berth exec`). */
-  output?: 'inherit' | 'none';
-}
+export { loadBundle } from './bundle.ts';
+export type { ContainerHandle, CreateOptions } from './create.ts';
+export type { ExecOptions } from './exec.ts';
+export type { RunOptions } from './run.ts';
+export type { StateOutput } from './state-output.ts';
 
 export interface RuntimeOptions {
   root: string;
-  /** Warnings that must not fail the operation (poststart/poststop hook failures). */
+  /** Warnings that must not fail the operation (poststop hook failures, ignored settings); default: dropped. */
   warn?: (message: string) => void;
 }
 
-const interrupted = (): BerthError => new BerthError('internal', 'create was interrupted: the container was removed', { op: 'create' });
-
-export function loadBundle(bundle: string): { spec: Spec; rootfs: string; bundle: string } {
-  const dir = resolve(bundle);
-  const file = `${dir}/config.json`;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const e = fromSystemError(err, 'read', file);
-    throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(`bundle ${dir} has no config.json`, { path: file, errno: 'ENOENT' }) : e;
-  }
-  const spec = parseSpec(text, file);
-  if (!spec.root) throw invalid(`${file}: root: required`, { field: 'root', path: file });
-  const rootfs = resolve(dir, spec.root.path);
-  let isDir = false;
-  try {
-    isDir = statSync(rootfs).isDirectory();
-  } catch {
-    throw notFound(`root.path: rootfs ${rootfs} does not exist`, { field: 'root.path', path: rootfs, errno: 'ENOENT' });
-  }
-  if (!isDir) throw invalid(`root.path: rootfs ${rootfs} is not a directory`, { field: 'root.path', path: rootfs, errno: 'ENOTDIR' });
-  return { spec, rootfs, bundle: dir };
-}
-
-export class Runtime {
+export class Runtime implements RuntimeContext {
   readonly store: StateStore;
   /** The state root (`--root`). */
   readonly root: string;
-  private readonly warn: (message: string) => void;
+  readonly warn: (message: string) => void;
 
   constructor(options: RuntimeOptions) {
     this.root = options.root;
     this.store = new StateStore(options.root);
-    this.warn = options.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`));
+    this.warn = options.warn ?? (() => {});
   }
 
   status(record: ContainerRecord): ContainerStatus {
-    if (record.creating) return processAlive(record.pid, record.pidStartTime || undefined) || !record.pid ? 'creating' : 'stopped';
-    if (!processAlive(record.pid, record.pidStartTime)) return 'stopped';
-    if (record.paused) return 'paused';
-    try {
-      statSync(this.store.fifoPath(record.id));
-      return 'created';
-    } catch {
-      return 'running';
-    }
+    return statusOf(this.store, record);
   }
 
   ociState(record: ContainerRecord, status = this.status(record)): State {
@@ -108,20 +56,11 @@ export class Runtime {
   }
 
   state(id: string): StateOutput {
-    const record = this.store.read(id);
-    return stateOutputOf(record, this.status(record));
+    return stateOf(this.store, id);
   }
 
   list(): StateOutput[] {
-    const out: StateOutput[] = [];
-    for (const id of this.store.list()) {
-      try {
-        out.push(this.state(id));
-      } catch {
-        // A directory without a readable state (a create in progress) is not listed.
-      }
-    }
-    return out;
+    return listStates(this.store);
   }
 
   /** Compiles the plan for a bundle without creating anything (`berth-runtime plan`). */
@@ -136,475 +75,51 @@ export class Runtime {
       noPivot: options.noPivot,
       preserveFds: options.preserveFds,
       host: gatherHostFacts(spec, bundle, rootfs),
-    });
-  }
-
-  /**
-   * Creates the container: init runs the plan up to the exec fifo. Any failure leaves nothing
-   * behind. With `wait`, berth-spawn stays as init's parent and the session is returned open.
-   */
-  async create(options: CreateOptions, wait = false, loaded?: ReturnType<typeof loadBundle>): Promise<{ record: ContainerRecord; session: SpawnSession }> {
-    validateId(options.id);
-    const { spec, rootfs, bundle } = loaded ?? loadBundle(options.bundle);
-    const host = gatherHostFacts(spec, bundle, rootfs);
-    const fifoPath = this.store.fifoPath(options.id);
-    const plan = compilePlan({
-      spec,
-      bundle,
-      rootfs,
-      fifoPath,
-      consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
-      noPivot: options.noPivot,
-      preserveFds: options.preserveFds,
-      wait,
-      host,
       warn: this.warn,
     });
-    const cgroups = await openCgroupManager({ id: options.id, cgroupsPath: spec.linux?.cgroupsPath });
-    this.store.claim(options.id);
-    const record: ContainerRecord = {
-      id: options.id,
-      bundle,
-      rootfs,
-      pid: 0,
-      pidStartTime: 0,
-      created: new Date().toISOString(),
-      creating: true,
-      owner: '',
-      config: spec,
-      cgroup: cgroups.toJSON(),
-      ...(spec.linux?.namespaces?.some((n) => n.type === 'mount') ? {} : { hostMountsBefore: mountIdsBelow(rootfs) }),
-    };
-    let session: SpawnSession | undefined;
-    const signal = options.signal;
-    const onAbort = (): void => {
-      // The set-up in progress ends with an error (the channel closes), and the catch cleans up.
-      session?.child?.kill('SIGKILL');
-      if (record.pid) killQuietly(record.pid, 'SIGKILL');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      if (signal?.aborted) throw interrupted();
-      // Written twice: now, so that a create killed half-way can still be deleted (the record
-      // names the cgroups), and once the container is created.
-      this.store.write(record);
-      await cgroups.create();
-      const warnings = await cgroups.set(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
-      for (const w of warnings) this.warn(w);
-      session = new SpawnSession(plan, {
-        preserveFds: options.preserveFds,
-        detached: true,
-        stdio: [options.stdin === 'none' ? 'ignore' : 'inherit', 'inherit', 'inherit'],
-      });
-      if (signal?.aborted) onAbort();
-      await this.driveCreate(session, plan, record, spec, cgroups, signal);
-      if (signal?.aborted) throw interrupted();
-      if (options.pidFile) writePidFile(options.pidFile, record.pid);
-      record.creating = false;
-      record.cgroup = cgroups.toJSON(); // now with the parent directories create() made
-      this.store.write(record);
-      if (!wait) session.release();
-      return { record, session };
-    } catch (err) {
-      signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) err = interrupted();
-      session?.close();
-      if (record.pid) killQuietly(record.pid, 'SIGKILL');
-      if (session) await withTimeout(session.exited, 2000, undefined);
-      await this.waitGone(record.pid, record.pidStartTime || undefined);
-      await cgroups.destroy().catch(() => {});
-      if (record.hostMountsBefore) await unmountBelow(rootfs, record.hostMountsBefore).catch(() => {});
-      // A create-phase hook that failed: the lifecycle goes on at "destroy", then poststop.
-      if (err instanceof BerthError && err.where.field?.startsWith('hooks.')) await this.runPoststop(record);
-      this.store.remove(options.id);
-      throw err;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
   }
 
-  private async driveCreate(
-    session: SpawnSession,
-    plan: Plan,
-    record: ContainerRecord,
-    spec: Spec,
-    cgroups: CgroupManager,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const namespaces = spec.linux?.namespaces ?? [];
-    for (;;) {
-      const m = await session.next();
-      switch (m.type) {
-        case 'pid': {
-          // Not written to state.json yet: until init is in the cgroups it dies with this
-          // process (its sync channel closes), and from then on the cgroups find it.
-          record.pid = m.pid;
-          record.pidStartTime = readProcStat(m.pid)?.startTime ?? 0;
-          break;
-        }
-        case 'sync': {
-          if (m.point === SYNC.clone) {
-            if (namespaces.some((n) => n.type === 'user' && !n.path)) writeIdMappings(record.pid, spec);
-            await cgroups.apply(record.pid);
-            if (spec.process?.oomScoreAdj !== undefined) writeOomScoreAdj(record.pid, spec.process.oomScoreAdj);
-          } else if (m.point === SYNC.hooks) {
-            const state = this.ociState(record, 'creating');
-            const hooks = spec.hooks ?? {};
-            for (const [i, h] of (hooks.prestart ?? []).entries()) await runHook(h, state, `hooks.prestart[${i}]`, signal);
-            for (const [i, h] of (hooks.createRuntime ?? []).entries()) await runHook(h, state, `hooks.createRuntime[${i}]`, signal);
-            const types = namespaces.map((n) => n.type);
-            for (const [i, h] of (hooks.createContainer ?? []).entries()) {
-              await runHookInNamespaces(h, state, `hooks.createContainer[${i}]`, record.pid, types, signal);
-            }
-          }
-          session.ack();
-          if (m.point === SYNC.created) return;
-          break;
-        }
-        case 'error':
-          throw spawnError(plan, m);
-        case 'done':
-        case 'eof': {
-          const { code, signal } = await withTimeout(session.exited, 1000, { code: null, signal: null });
-          throw new BerthError('internal', `container init exited during set-up${code !== null ? ` (status ${code})` : signal ? ` (${signal})` : ''}`, { op: 'create' });
-        }
-      }
-    }
+  create(options: CreateOptions): Promise<ContainerHandle> {
+    return createContainer(this, options);
   }
 
-  /** With `untilExec` (berth-runtime start), returns once init has exec'd, as runc's start. */
-  async start(id: string, untilExec = true): Promise<void> {
-    const record = this.store.read(id);
-    const status = this.status(record);
-    if (status !== 'created') throw precondition(`cannot start container "${id}": it is ${status}, not created`, { op: 'start' });
-    const fifo = this.store.fifoPath(id);
-    const msg = startMessage(this.ociState(record, 'created'));
-    let fd: number;
-    try {
-      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw precondition(`cannot start container "${id}": its init process is gone`, { op: 'start', path: fifo });
-      throw fromSystemError(err, 'open', fifo);
-    }
-    try {
-      let off = 0;
-      while (off < msg.length) {
-        try {
-          off += writeSync(fd, msg, off);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw fromSystemError(err, 'write', fifo);
-          await delay(1);
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
-    // Poststart hooks run once the container's process has been executed (OCI runtime spec).
-    if (untilExec || record.config.hooks?.poststart?.length) await initExeced(fifo);
-    try {
-      unlinkSync(fifo);
-    } catch {
-      // already gone
-    }
-    // runtime-spec: a failing poststart hook is an error that stops the container (runc too).
-    const running = this.ociState(record, 'running');
-    for (const [i, h] of (record.config.hooks?.poststart ?? []).entries()) {
-      try {
-        await runHook(h, running, `hooks.poststart[${i}]`);
-      } catch (err) {
-        killQuietly(record.pid, 'SIGKILL');
-        await this.waitGone(record.pid, record.pidStartTime);
-        throw err;
-      }
-    }
+  start(id: string): Promise<void> {
+    return startContainer(this, id);
   }
 
-  private async runPoststop(record: ContainerRecord): Promise<void> {
-    const stopped = this.ociState(record, 'stopped');
-    for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
-      await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
-    }
+  kill(id: string, signal: string, all = false): Promise<void> {
+    return killContainer(this, id, signal, all);
   }
 
-  async kill(id: string, signal: string, all = false): Promise<void> {
-    const record = this.store.read(id);
-    const status = this.status(record);
-    if (status === 'stopped') throw precondition(`container "${id}" is not running`, { op: 'kill' });
-    const sig = resolveSignal(signal);
-    if (all) {
-      const pids = await this.cgroups(record).pids(true);
-      for (const pid of pids) killQuietly(pid, sig);
-      return;
-    }
-    try {
-      process.kill(record.pid, sig);
-    } catch (err) {
-      throw fromSystemError(err, 'kill', String(record.pid));
-    }
+  delete(id: string, force = false): Promise<void> {
+    return deleteContainer(this, id, force);
   }
 
-  async delete(id: string, force = false): Promise<void> {
-    let record: ContainerRecord;
-    try {
-      record = this.store.read(id);
-    } catch (err) {
-      if (force && err instanceof BerthError && err.kind === 'not-found') return;
-      throw err;
-    }
-    const status = this.status(record);
-    if (status === 'running' && !force) {
-      throw precondition(`cannot delete container "${id}" that is running: stop it first or use --force`, { op: 'delete' });
-    }
-    const cgroups = record.cgroup ? this.cgroups(record) : null;
-    if (status !== 'stopped') {
-      killQuietly(record.pid, 'SIGKILL');
-      // A frozen process only dies once thawed.
-      if (status === 'paused') await cgroups?.thaw().catch(() => {});
-      await this.waitGone(record.pid, record.pidStartTime);
-    }
-    if (cgroups) {
-      // Without a pid namespace, processes may outlive init: the cgroup knows them all.
-      for (const pid of await cgroups.pids(true).catch(() => [])) killQuietly(pid, 'SIGKILL');
-      await cgroups.destroy();
-    }
-    if (record.hostMountsBefore) await unmountBelow(record.rootfs, record.hostMountsBefore);
-    await this.runPoststop(record);
-    this.store.remove(id);
+  exec(id: string, process: Process | ((containerProcess: Process | undefined) => Process), opts: ExecOptions = {}): Promise<number> {
+    return execInContainer(this, id, process, opts);
   }
 
-  /**
-   * Starts another process in a running container (runc exec). Returns its exit status, or 0
-   * at once with `detach`. `process` may be built from the container's own process.
-   */
-  async exec(id: string, process: Process | ((containerProcess: Process | undefined) => Process), opts: ExecOptions = {}): Promise<number> {
-    const record = this.store.read(id);
-    const status = this.status(record);
-    if (status !== 'running' && status !== 'created') throw precondition(`cannot exec in container "${id}": it is ${status}`, { op: 'exec' });
-    const proc = typeof process === 'function' ? process(record.config.process) : process;
-    let relay: ConsoleRelay | undefined;
-    if (proc.terminal && !opts.consoleSocket) {
-      if (opts.detach) throw invalid('exec: a detached process with a terminal needs --console-socket', { field: '--console-socket' });
-      relay = await startConsoleRelay({ stdin: opts.stdin !== 'none' });
-      opts = { ...opts, consoleSocket: relay.socketPath };
-    }
-    try {
-      const code = await this.execWith(record, proc, opts);
-      if (relay) await withTimeout(relay.done, 2000, undefined);
-      return code;
-    } finally {
-      relay?.close();
-    }
+  pause(id: string): Promise<void> {
+    return pauseContainer(this, id);
   }
 
-  private async execWith(record: ContainerRecord, proc: Process, opts: ExecOptions): Promise<number> {
-    const spec = record.config;
-    const host = gatherHostFacts({ ...spec, process: proc, mounts: [] }, record.bundle, record.rootfs);
-    const plan = compileExecPlan({
-      pid: record.pid,
-      namespaces: (spec.linux?.namespaces ?? []).map((n) => n.type),
-      process: proc,
-      seccomp: spec.linux?.seccomp,
-      consoleSocket: opts.consoleSocket ? resolve(opts.consoleSocket) : undefined,
-      detach: opts.detach,
-      preserveFds: opts.preserveFds,
-      host,
-    });
-    const cgroups = record.cgroup ? this.cgroups(record) : null;
-    const out = opts.output === 'none' ? 'ignore' : 'inherit';
-    const session = new SpawnSession(plan, { preserveFds: opts.preserveFds, detached: true, stdio: [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out] });
-    let pid = 0;
-    try {
-      for (;;) {
-        const m = await session.next();
-        if (m.type === 'pid') {
-          pid = m.pid;
-          continue;
-        }
-        if (m.type === 'error') throw spawnError(plan, m);
-        if (m.type !== 'sync') throw new BerthError('internal', 'exec: the process exited during set-up', { op: 'exec' });
-        if (m.point === SYNC.clone) await cgroups?.apply(pid);
-        session.ack();
-        if (m.point === SYNC.created) break;
-      }
-    } catch (err) {
-      session.close();
-      if (pid) killQuietly(pid, 'SIGKILL');
-      throw err;
-    }
-    if (opts.pidFile) writePidFile(opts.pidFile, pid);
-    if (opts.detach) {
-      session.release();
-      return 0;
-    }
-    return this.waitForeground(session);
+  resume(id: string): Promise<void> {
+    return resumeContainer(this, id);
   }
 
-  /** Waits for a foreground berth-spawn (wait mode), forwarding signals; its status is the process's. */
-  private async waitForeground(session: SpawnSession): Promise<number> {
-    const forward = (sig: NodeJS.Signals): void => {
-      if (session.pid) killQuietly(session.pid, sig);
-    };
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-    for (const s of signals) process.on(s, forward);
-    try {
-      const { code, signal } = await session.exited;
-      return code ?? (signal ? 128 + osConstants.signals[signal] : 255);
-    } finally {
-      for (const s of signals) process.off(s, forward);
-      session.close();
-    }
+  pids(id: string): Promise<number[]> {
+    return containerPids(this, id);
   }
 
-  async pause(id: string): Promise<void> {
-    const record = this.store.read(id);
-    const status = this.status(record);
-    if (status !== 'running' && status !== 'created') throw precondition(`cannot pause container "${id}": it is ${status}`, { op: 'pause' });
-    await this.cgroups(record).freeze();
-    record.paused = true;
-    this.store.write(record);
-  }
-
-  async resume(id: string): Promise<void> {
-    const record = this.store.read(id);
-    if (this.status(record) !== 'paused') throw precondition(`cannot resume container "${id}": it is not paused`, { op: 'resume' });
-    await this.cgroups(record).thaw();
-    record.paused = false;
-    this.store.write(record);
-  }
-
-  /** Pids of every process in the container (its cgroup). */
-  async pids(id: string): Promise<number[]> {
-    const record = this.store.read(id);
-    if (this.status(record) === 'stopped') return [];
-    return (await this.cgroups(record).pids(true)).sort((a, b) => a - b);
-  }
-
-  /** Writes new resource limits and keeps them in the container's config. Returns warnings. */
-  async update(id: string, resources: Resources): Promise<string[]> {
-    const record = this.store.read(id);
-    if (this.status(record) === 'stopped') throw precondition(`cannot update container "${id}": it is stopped`, { op: 'update' });
-    // v1 device rules are written once at create: rewriting them line by line would briefly deny
-    // every device. A v2 device program is swapped whole, built as create builds it.
-    const cgroups = this.cgroups(record);
-    const { devices, ...writable } = resources;
-    const linuxDevices = record.config.linux?.devices;
-    const warnings = await cgroups.set(cgroups.mode === 'v2' && devices ? withDefaultDeviceRules({ ...writable, devices }, linuxDevices) : writable);
-    const linux = (record.config.linux ??= {});
-    linux.resources = mergeResources(linux.resources, resources);
-    this.store.write(record);
-    return warnings;
+  update(id: string, resources: Resources): Promise<string[]> {
+    return updateContainer(this, id, resources);
   }
 
   cgroups(record: ContainerRecord): CgroupManager {
     return cgroupManagerFromJSON(record.cgroup);
   }
 
-  /** create + start; in the foreground, waits and returns the container's exit status. */
-  async run(options: CreateOptions, opts: { detach?: boolean; keep?: boolean } = {}): Promise<number> {
-    // A terminal without a console socket: relay it to our own stdio (runc does the same).
-    let relay: ConsoleRelay | undefined;
-    const loaded = loadBundle(options.bundle);
-    if (!options.consoleSocket && !opts.detach && loaded.spec.process?.terminal) {
-      relay = await startConsoleRelay({ stdin: options.stdin !== 'none' });
-      options = { ...options, consoleSocket: relay.socketPath };
-    }
-    let session: SpawnSession;
-    try {
-      ({ session } = await this.create(options, !opts.detach, loaded));
-    } catch (err) {
-      relay?.close();
-      throw err;
-    }
-    if (opts.detach) {
-      await this.start(options.id);
-      return 0;
-    }
-    try {
-      const running = this.waitForeground(session);
-      await this.start(options.id, false);
-      const code = await running;
-      if (relay) await withTimeout(relay.done, 2000, undefined);
-      return code;
-    } finally {
-      relay?.close();
-      session.close();
-      if (!opts.keep) await this.delete(options.id, true);
-    }
+  run(options: CreateOptions, opts: RunOptions = {}): Promise<number> {
+    return runContainer(this, options, opts);
   }
-
-  private async waitGone(pid: number, startTime?: number, timeoutMs = 5000): Promise<void> {
-    if (!pid) return;
-    const deadline = Date.now() + timeoutMs;
-    while (processAlive(pid, startTime)) {
-      if (Date.now() > deadline) throw new BerthError('internal', `process ${pid} did not exit after SIGKILL`, { op: 'kill' });
-      await delay(2);
-    }
-  }
-}
-
-function killQuietly(pid: number, sig: NodeJS.Signals | number): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
-
-/**
- * Returns once init has read the start message and exec'd (or died), as runc's start does: init
- * holds the fifo open, close-on-exec, until then, and without a reader opening it fails (ENXIO).
- */
-async function initExeced(fifo: string): Promise<void> {
-  for (;;) {
-    let fd: number;
-    try {
-      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch {
-      return;
-    }
-    closeSync(fd);
-    await delay(1);
-  }
-}
-
-function writePidFile(path: string, pid: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, String(pid));
-    // rename keeps readers from seeing a half-written file, as runc does
-    renameSync(tmp, path);
-  } catch (err) {
-    throw fromSystemError(err, 'write pid file', path);
-  }
-}
-
-function writeOomScoreAdj(pid: number, value: number): void {
-  const file = `/proc/${pid}/oom_score_adj`;
-  try {
-    writeFileSync(file, String(value));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EACCES' || e.code === 'EPERM') {
-      throw new BerthError('permission-denied', `process.oomScoreAdj: setting ${value} was refused (lowering it needs CAP_SYS_RESOURCE)`, {
-        field: 'process.oomScoreAdj',
-        path: file,
-        errno: e.code,
-      });
-    }
-    throw fromSystemError(err, 'write', file);
-  }
-}
-
-/** The promise's value, or `fallback` after ms; the timer never keeps the process alive. */
-function withTimeout<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<F>((res) => {
-    timer = setTimeout(() => res(fallback), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

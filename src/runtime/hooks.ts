@@ -3,6 +3,8 @@
 import { spawn } from 'node:child_process';
 import { BerthError } from '../oci/errors.ts';
 import type { Hook, NamespaceType, State } from '../oci/runtime-spec.ts';
+import type { RuntimeContext } from './runtime-context.ts';
+import type { ContainerRecord } from './state-store.ts';
 import { SpawnSession } from '../sys/berth-spawn.ts';
 import { compileJoinPlan } from './join-plan.ts';
 
@@ -94,5 +96,13 @@ export async function runHookInNamespaces(
     clearTimeout(timer);
     signal?.removeEventListener('abort', stop);
     session.close();
+  }
+}
+
+/** The poststop hooks, once the container is gone (delete, or a create whose hook failed); failures are warnings. */
+export async function runPoststopHooks(ctx: RuntimeContext, record: ContainerRecord): Promise<void> {
+  const stopped = ctx.ociState(record, 'stopped');
+  for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
+    await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => ctx.warn(err.message));
   }
 }

@@ -1,14 +1,18 @@
 // One interface over "the low-level runtime that runs this container": berth's own, in this
 // process, or any program with runc's command line (runc, crun, runsc, berth-runtime itself),
 // each with its own state root. `berth run --runtime` picks one per container; the CRI's
-// RuntimeClass handlers will pick the same way.
-import { spawn, spawnSync } from 'node:child_process';
+// RuntimeClass handlers pick the same way. Every call is asynchronous: nothing here blocks the
+// event loop (berthd serves many containers from one process).
+import { execFile, spawn, type StdioOptions } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../oci/errors.ts';
-import type { ContainerStatus, Process } from '../oci/runtime-spec.ts';
+import type { ContainerStatus, Process, Spec } from '../oci/runtime-spec.ts';
+import type { StdioEntry } from '../sys/berth-spawn.ts';
 import { Runtime } from './container.ts';
+import { startMonitored, type MonitorSettings, type Monitored } from './monitor.ts';
+import { exitStatus, type SignalSource } from './signals.ts';
 
 export type StdinMode = 'inherit' | 'none';
 
@@ -17,45 +21,71 @@ export interface HandlerExecOptions {
   stdin?: StdinMode;
   /** stdout and stderr: the caller's, or /dev/null (a detached exec). */
   output?: 'inherit' | 'none';
+  /** stdin, stdout and stderr when they are neither the caller's nor /dev/null (berthd's pipes). */
+  stdio?: [StdioEntry, StdioEntry, StdioEntry];
+  /** The caller's signals, passed on while the process runs in the foreground. */
+  signals?: SignalSource;
+}
+
+export interface HandlerRunOptions {
+  stdin?: StdinMode;
+  /** The container's state stays after it exits (`run --keep`). */
+  keep?: boolean;
+  signals?: SignalSource;
+}
+
+/** A container to create under a monitor, which supervises it from then on. */
+export interface MonitoredCreate {
+  id: string;
+  /** The bundle: config.json is already written there (other runtimes read it). */
+  bundle: string;
+  spec: Spec;
+  /** Where the container's init pid is written. */
+  pidFile: string;
+  monitor: Omit<MonitorSettings, 'terminal'>;
+  signal?: AbortSignal;
 }
 
 export interface RuntimeHandler {
   /** 'berth' or the runtime's program name (runc, crun...). */
   readonly name: string;
-  /** argv of `create` for a monitor; it must write the container's init pid to `pidFile`. */
-  createCommand(id: string, bundle: string, pidFile: string, consoleSocket?: string): string[];
-  exists(id: string): boolean;
-  status(id: string): ContainerStatus;
+  /** Creates the container under a monitor (not started). */
+  createMonitored(req: MonitoredCreate): Promise<Monitored>;
+  exists(id: string): Promise<boolean>;
+  status(id: string): Promise<ContainerStatus>;
   start(id: string): Promise<void>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
   delete(id: string, force?: boolean): Promise<void>;
   /** Runs another process in the container; its exit status (0 at once with `detach`). */
   exec(id: string, process: Process, opts?: HandlerExecOptions): Promise<number>;
-  /** create + start in the foreground; the container's exit status. With `keep`, its state stays. */
-  run(id: string, bundle: string, opts: { stdin?: StdinMode; keep?: boolean }): Promise<number>;
+  /** create + start in the foreground; the container's exit status. */
+  run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number>;
+  /** Whether the kernel's OOM killer killed a process of the container (false when unknown). */
+  oomKilled(id: string): Promise<boolean>;
 }
 
-const consoleArgs = (socket: string | undefined): string[] => (socket ? ['--console-socket', socket] : []);
-
-/** berth's own runtime, in this process (no extra program start per operation). */
+/** berth's own runtime, in this process: a monitor runs its plan, no other program starts. */
 export class BerthRuntimeHandler implements RuntimeHandler {
   readonly name = 'berth';
 
-  constructor(
-    readonly runtime: Runtime,
-    /** bin/berth-runtime, for monitors: the same runtime as a program, on the same state root. */
-    private readonly binary: string,
-  ) {}
+  constructor(readonly runtime: Runtime) {}
 
-  createCommand(id: string, bundle: string, pidFile: string, consoleSocket?: string): string[] {
-    return [this.binary, '--root', this.runtime.root, 'create', '--bundle', bundle, '--pid-file', pidFile, ...consoleArgs(consoleSocket), id];
+  async createMonitored(req: MonitoredCreate): Promise<Monitored> {
+    const handle = await this.runtime.create({ id: req.id, bundle: req.bundle, spec: req.spec, pidFile: req.pidFile, monitor: req.monitor, signal: req.signal });
+    const exit = handle.wait().then((e) => (e && e.time !== undefined ? { status: e.status, time: e.time } : undefined));
+    return {
+      pid: handle.pid,
+      monitor: { pid: handle.monitor!.pid, startTime: handle.monitor!.startTime, bound: handle.monitor!.bound },
+      ...(handle.monitor?.unbound !== undefined ? { unbound: handle.monitor.unbound } : {}),
+      watch: { exit, release: () => handle.release() },
+    };
   }
 
-  exists(id: string): boolean {
+  async exists(id: string): Promise<boolean> {
     return this.runtime.store.exists(id);
   }
 
-  status(id: string): ContainerStatus {
+  async status(id: string): Promise<ContainerStatus> {
     return this.runtime.state(id).status;
   }
 
@@ -75,8 +105,17 @@ export class BerthRuntimeHandler implements RuntimeHandler {
     return this.runtime.exec(id, process, opts);
   }
 
-  run(id: string, bundle: string, opts: { stdin?: StdinMode; keep?: boolean }): Promise<number> {
-    return this.runtime.run({ id, bundle, stdin: opts.stdin }, { keep: opts.keep });
+  run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number> {
+    return this.runtime.run({ id, bundle, stdin: opts.stdin }, { keep: opts.keep, signals: opts.signals });
+  }
+
+  async oomKilled(id: string): Promise<boolean> {
+    try {
+      const record = this.runtime.store.read(id);
+      return record.cgroup !== undefined && (await this.runtime.cgroups(record).oomKillCount()) > 0n;
+    } catch {
+      return false;
+    }
   }
 }
 
@@ -93,11 +132,18 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
   }
 
   /** Runs a short command; a failure is the runtime's last line of stderr. */
-  private call(args: string[], what: string): string {
-    const r = spawnSync(this.binary, this.argv(...args), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (r.error) throw new BerthError('unavailable', `runtime ${this.name} (${this.binary}) cannot be started: ${r.error.message}`, { path: this.binary });
-    if (r.status !== 0) throw this.failure(what, r.stderr);
-    return r.stdout;
+  private call(args: string[], what: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(this.binary, this.argv(...args), { encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        if (typeof err.code === 'string') return reject(this.unavailable(err.message));
+        reject(this.failure(what, stderr));
+      });
+    });
+  }
+
+  private unavailable(why: string): BerthError {
+    return new BerthError('unavailable', `runtime ${this.name} (${this.binary}) cannot be started: ${why}`, { path: this.binary });
   }
 
   private failure(what: string, stderr: string): BerthError {
@@ -107,28 +153,42 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     return new BerthError('internal', `${this.name} ${what}: ${last}`, { op: what });
   }
 
-  createCommand(id: string, bundle: string, pidFile: string, consoleSocket?: string): string[] {
-    return [this.binary, ...this.argv('create', '--bundle', bundle, '--pid-file', pidFile, ...consoleArgs(consoleSocket), id)];
+  createMonitored(req: MonitoredCreate): Promise<Monitored> {
+    return startMonitored({
+      ...req.monitor,
+      terminal: !!req.spec.process?.terminal,
+      pidFile: req.pidFile,
+      createCommand: (consoleSocket) => [
+        this.binary,
+        ...this.argv('create', '--bundle', req.bundle, '--pid-file', req.pidFile, ...(consoleSocket ? ['--console-socket', consoleSocket] : []), req.id),
+      ],
+    });
   }
 
-  exists(id: string): boolean {
-    return spawnSync(this.binary, this.argv('state', id), { stdio: 'ignore' }).status === 0;
+  async exists(id: string): Promise<boolean> {
+    try {
+      await this.call(['state', id], 'state');
+      return true;
+    } catch (err) {
+      if (err instanceof BerthError && err.kind === 'unavailable') throw err;
+      return false;
+    }
   }
 
-  status(id: string): ContainerStatus {
-    return (JSON.parse(this.call(['state', id], 'state')) as { status: ContainerStatus }).status;
+  async status(id: string): Promise<ContainerStatus> {
+    return (JSON.parse(await this.call(['state', id], 'state')) as { status: ContainerStatus }).status;
   }
 
   async start(id: string): Promise<void> {
-    this.call(['start', id], 'start');
+    await this.call(['start', id], 'start');
   }
 
   async kill(id: string, signal: string, all = false): Promise<void> {
-    this.call(['kill', ...(all ? ['--all'] : []), id, signal.replace(/^SIG/, '')], 'kill');
+    await this.call(['kill', ...(all ? ['--all'] : []), id, signal.replace(/^SIG/, '')], 'kill');
   }
 
   async delete(id: string, force = false): Promise<void> {
-    this.call(['delete', ...(force ? ['--force'] : []), id], 'delete');
+    await this.call(['delete', ...(force ? ['--force'] : []), id], 'delete');
   }
 
   async exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {
@@ -138,35 +198,33 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
       writeFileSync(file, JSON.stringify(process));
       const args = this.argv('exec', '--process', file, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []), id);
       const out = opts.output === 'none' ? 'ignore' : 'inherit';
-      return await this.foreground(args, [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out]);
+      return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  run(id: string, bundle: string, opts: { stdin?: StdinMode; keep?: boolean }): Promise<number> {
+  run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number> {
     const args = this.argv('run', '--bundle', bundle, ...(opts.keep ? ['--keep'] : []), id);
-    return this.foreground(args, [opts.stdin === 'none' ? 'ignore' : 'inherit', 'inherit', 'inherit']);
+    return this.foreground(args, [opts.stdin === 'none' ? 'ignore' : 'inherit', 'inherit', 'inherit'], opts.signals);
   }
 
-  /** Runs the runtime with our stdio, passing on SIGINT/SIGTERM; its exit status. */
-  private foreground(args: string[], stdio: Array<'inherit' | 'ignore'>): Promise<number> {
+  async oomKilled(): Promise<boolean> {
+    return false;
+  }
+
+  /** Runs the runtime with the given stdio, passing the caller's signals on; its exit status. */
+  private foreground(args: string[], stdio: StdioEntry[], signals: SignalSource | undefined): Promise<number> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, args, { stdio });
-      const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
-      process.on('SIGINT', forward);
-      process.on('SIGTERM', forward);
-      const done = (): void => {
-        process.off('SIGINT', forward);
-        process.off('SIGTERM', forward);
-      };
+      const child = spawn(this.binary, args, { stdio: stdio as StdioOptions });
+      const unsubscribe = signals?.((sig) => void child.kill(sig));
       child.on('error', (err) => {
-        done();
-        reject(new BerthError('unavailable', `runtime ${this.name} (${this.binary}) cannot be started: ${err.message}`, { path: this.binary }));
+        unsubscribe?.();
+        reject(this.unavailable(err.message));
       });
       child.on('exit', (code, signal) => {
-        done();
-        resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+        unsubscribe?.();
+        resolve(exitStatus(code, signal));
       });
     });
   }

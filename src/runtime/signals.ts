@@ -1,4 +1,6 @@
-// Signal names and numbers as `kill` accepts them: "KILL", "SIGKILL", "9".
+// Signals: names and numbers as `kill` accepts them ("KILL", "SIGKILL", "9"), the exit status of
+// a process a signal ended (128 + its number, as shells and runc report it), and the signals a
+// foreground runtime passes on to the container.
 
 import { constants } from 'node:os';
 import { invalid } from '../oci/errors.ts';
@@ -17,3 +19,15 @@ export function resolveSignal(value: string): number {
   }
   throw invalid(`unknown signal "${value}"`, { field: 'signal' });
 }
+
+/** An exit code, or 128 + the number of the signal that ended the process; 255 when neither is known. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return signal ? 128 + constants.signals[signal] : 255;
+}
+
+/** What a foreground `run` or `exec` passes on to the container's process (as runc does). */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+/** Where a caller's signals come from: subscribe a listener, get its unsubscribe back (the CLI gives process.on). */
+export type SignalSource = (listener: (signal: NodeJS.Signals) => void) => () => void;

@@ -1,6 +1,9 @@
 // Starts berth-spawn (native/) with a plan and speaks its channel protocol:
 // berth-spawn writes "pid N", "sync NAME", "error INDEX ERRNO TEXT" and "done" lines; we answer
-// a sync with "ack" (go on) or close the channel (abandon).
+// a sync with "ack" (go on) or close the channel (abandon). A monitor in plan mode
+// (`berth-spawn --monitor --plan-fd N`) relays those lines and adds its own: "ready PID [unbound
+// WHY]" once it supervises the container, "fail WHY" when set-up failed, and later
+// "exit STATUS UNIX_NS" when the container has ended.
 
 import { spawn, type ChildProcess, type IOType } from 'node:child_process';
 import type { Stream } from 'node:stream';
@@ -18,7 +21,10 @@ export type SpawnMessage =
   | { type: 'sync'; point: string }
   | { type: 'error'; index: number; errno: number; text: string }
   | { type: 'done' }
-  | { type: 'exit'; status: number }
+  | { type: 'ready'; pid: number; unbound?: string }
+  | { type: 'fail'; text: string }
+  /** berth-spawn in wait mode: the child's status; a monitor: the container's, and when (Unix ns). */
+  | { type: 'exit'; status: number; time?: bigint }
   | { type: 'eof' };
 
 let cachedBinary: string | undefined;
@@ -48,6 +54,8 @@ export interface SpawnOptions {
   preserveFds?: number;
   /** Let the caller exit while berth-spawn runs on (a detached container). */
   detached?: boolean;
+  /** berth-spawn's arguments, given the channel's fd (default: the fd alone, the plan executor). */
+  args?: (channelFd: number) => string[];
 }
 
 /**
@@ -112,7 +120,8 @@ export class SpawnSession {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(plan: Plan, options: SpawnOptions = {}) {
-    const pre = planToPreSpawned(plan, options);
+    // A monitor is always started here; only the plain executor may be the pre-spawned one.
+    const pre = options.args ? (releasePreSpawned(), null) : planToPreSpawned(plan, options);
     if (pre) {
       // Not our child as far as libuv knows: its status comes as an "exit" line (wait mode).
       this.pid = pre.pid;
@@ -124,7 +133,8 @@ export class SpawnSession {
       for (let fd = 3; fd < 3 + preserve; fd++) stdio.push(fd);
       stdio.push('pipe');
       const channelFd = 3 + preserve;
-      const child = spawn(spawnBinary(), [String(channelFd)], { stdio, detached: options.detached ?? false });
+      const args = options.args ? options.args(channelFd) : [String(channelFd)];
+      const child = spawn(spawnBinary(), args, { stdio, detached: options.detached ?? false });
       this.child = child;
       this.pid = child.pid;
       this.exited = new Promise((resolveExit) => {
@@ -202,11 +212,17 @@ export function parseMessage(line: string): SpawnMessage {
       return { type: 'error', index: Number(rest[0]), errno: Number(rest[1]), text: rest.slice(2).join(' ') };
     case 'done':
       return { type: 'done' };
+    case 'ready': {
+      const unbound = rest[1] === 'unbound' ? rest.slice(2).join(' ') : undefined;
+      return { type: 'ready', pid: Number(rest[0]), ...(unbound !== undefined ? { unbound } : {}) };
+    }
+    case 'fail':
+      return { type: 'fail', text: rest.join(' ') };
     case 'exit':
-      return { type: 'exit', status: Number(rest[0]) };
-    default:
-      return { type: 'error', index: -1, errno: 0, text: `unexpected message from berth-spawn: ${line}` };
+      if (!/^\d+$/.test(rest[0] ?? '') || (rest[1] !== undefined && !/^\d+$/.test(rest[1]))) break;
+      return { type: 'exit', status: Number(rest[0]), ...(rest[1] !== undefined ? { time: BigInt(rest[1]) } : {}) };
   }
+  return { type: 'error', index: -1, errno: 0, text: `unexpected message from berth-spawn: ${line}` };
 }
 
 /** Turns an error line into a BerthError naming the config field the failed operation came from. */

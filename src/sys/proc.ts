@@ -45,3 +45,25 @@ export function readLastCap(): number {
     return 40;
   }
 }
+
+/** Sends a signal, ignoring a process that is already gone (pid 0: nothing). */
+export function signalQuietly(pid: number, signal: NodeJS.Signals | number): void {
+  if (!pid) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Resolves once the process has exited (a zombie counts as gone); false after timeoutMs. */
+export async function untilGone(pid: number, startTime: number | undefined, timeoutMs: number): Promise<boolean> {
+  if (!pid) return true;
+  const deadline = Date.now() + timeoutMs;
+  // A process that is not our child tells nobody when it exits: look, sleeping a little longer each time.
+  for (let pause = 1; processAlive(pid, startTime); pause = Math.min(pause * 2, 20)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, pause));
+  }
+  return true;
+}

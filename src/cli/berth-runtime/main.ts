@@ -8,6 +8,7 @@ import { quote } from '../../oci/quote.ts';
 import { parseArgs, usage, type CommandSpec, type Parsed } from '../argv.ts';
 import type { Process } from '../../oci/runtime-spec.ts';
 import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
+import { processSignals } from '../process-signals.ts';
 import { listTableCells } from '../../runtime/fast-path.ts';
 import type { StateOutput } from '../../runtime/state-output.ts';
 
@@ -171,7 +172,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
     }
     case 'run': {
       const [id] = need(cmd, p, 1);
-      return await runtime.run(createOptions(id!), { detach: !!f.detach, keep: !!f.keep });
+      return await runtime.run(createOptions(id!), { detach: !!f.detach, keep: !!f.keep, signals: processSignals });
     }
     case 'state': {
       const [id] = need(cmd, p, 1);
@@ -231,6 +232,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
         detach: !!f.detach,
         pidFile: f['pid-file'] ? resolve(String(f['pid-file'])) : undefined,
         preserveFds: Number(f['preserve-fds'] ?? 0),
+        signals: processSignals,
       });
     }
     case 'pause':

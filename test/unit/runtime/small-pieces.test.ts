@@ -115,6 +115,12 @@ test('berth-spawn channel messages', () => {
   assert.deepEqual(parseMessage('sync create-runtime'), { type: 'sync', point: 'create-runtime' });
   assert.deepEqual(parseMessage('error 7 2 mount x on /y'), { type: 'error', index: 7, errno: 2, text: 'mount x on /y' });
   assert.equal(parseMessage('garbage').type, 'error');
+  // A monitor in plan mode adds its own.
+  assert.deepEqual(parseMessage('ready 42'), { type: 'ready', pid: 42 });
+  assert.deepEqual(parseMessage('ready 42 unbound ptrace: Operation not permitted'), { type: 'ready', pid: 42, unbound: 'ptrace: Operation not permitted' });
+  assert.deepEqual(parseMessage('fail cannot open the log file: No such file or directory'), { type: 'fail', text: 'cannot open the log file: No such file or directory' });
+  assert.deepEqual(parseMessage('exit 137 1796308148111863861'), { type: 'exit', status: 137, time: 1796308148111863861n });
+  assert.equal(parseMessage('exit soon').type, 'error');
 });
 
 test('container ids as runc allows them', () => {
