@@ -31,6 +31,8 @@ export interface RunningBerthd {
   child: ChildProcess;
   log: string[];
   client: CriClient;
+  /** Resolves with the first log line matching `re` (log lines arrive after the RPC's answer). */
+  waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
   /** The exit code, once the process has exited. */
   exited: Promise<number | null>;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
@@ -121,6 +123,15 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<RunningBert
     log,
     client,
     exited,
+    waitForLog: async (re, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = log.find((l) => re.test(l));
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no berthd log line matches ${re}:\n${log.join('\n')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     stop: async () => {
       client.close();
       if (child.exitCode === null) child.kill('SIGTERM');
