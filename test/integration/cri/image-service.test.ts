@@ -13,7 +13,7 @@ import { berth } from '../../fixtures/image/cli-run.ts';
 import { startBerthd, runBerthdToExit, type RunningBerthd } from '../../support/berthd.ts';
 import { GrpcStatus } from '../../support/cri-client.ts';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { loadCri } from '../../../src/cri/proto-load.ts';
 
 let registry: TestRegistry;
@@ -239,6 +239,37 @@ test('malformed requests get InvalidArgument and the daemon stays up', async () 
   assert.equal((await d.client.runtime('Version', {})).runtime_name, 'berth');
   await d.waitForLog(/level=info msg="rpc failed" method=\/runtime\.v1\.ImageService\/PullImage .*code=INVALID_ARGUMENT/);
   await d.waitForLog(/level=debug msg=rpc method=\/runtime\.v1\.RuntimeService\/Version duration_ms=[0-9.]+ code=OK/);
+});
+
+test('broken HTTP/2 from a client closes that connection only', async () => {
+  const P = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+  const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
+    const h = Buffer.alloc(9);
+    h.writeUIntBE(payload.length, 0, 3);
+    h[3] = type;
+    h[4] = flags;
+    h.writeUInt32BE(stream, 5);
+    return Buffer.concat([h, payload]);
+  };
+  const settings = frame(0x4, 0, 0, Buffer.alloc(0));
+  const cases: Array<[string, Buffer, RegExp | undefined]> = [
+    ['not HTTP/2', Buffer.from('GET / HTTP/1.1\r\n\r\n'), undefined],
+    ['half a preface', P.subarray(0, 10), undefined],
+    ['HPACK index 0', Buffer.concat([P, settings, frame(0x1, 0x4, 1, Buffer.from([0x80]))]), /HPACK header block: index 0/],
+    ['CONTINUATION alone', Buffer.concat([P, settings, frame(0x9, 0x4, 1, Buffer.from([0x82]))]), /CONTINUATION for stream 1 without a header block/],
+    ['a 16 MiB header frame', Buffer.concat([P, settings, Buffer.from([0xff, 0xff, 0xff, 0x01, 0x04, 0, 0, 0, 1])]), /header frame of 16777215 bytes/],
+  ];
+  for (const [name, bytes, logged] of cases) {
+    await new Promise<void>((done) => {
+      const s = connect(d.socket);
+      s.on('error', () => undefined);
+      s.on('data', () => undefined);
+      s.on('close', () => done());
+      s.write(bytes, () => setTimeout(() => s.end(), 200));
+    });
+    if (logged) await d.waitForLog(new RegExp(`msg="connection closed: malformed HTTP/2 from client" error=.*${logged.source}`));
+    assert.equal((await d.client.runtime('Version', {})).runtime_name, 'berth', `after ${name}`);
+  }
 });
 
 test('the socket is 0600; a second berthd on it refuses; a stale socket is replaced; SIGTERM stops cleanly', async () => {
