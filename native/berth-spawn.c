@@ -9,6 +9,7 @@
  *   pid <n>                       after OP_CLONE, from the parent side
  *   sync <name>                   the child waits for a line "ack" (anything else aborts)
  *   error <index> <errno> <text>  an operation failed; the process exits 1
+ *   exit <status>                 with the clone's wait flag: the child's status, as we exit
  *
  * OP_CLONE splits the plan: operations before it run in this process (joining namespaces by
  * path), the child runs the rest. With the clone's wait flag set, the parent stays, forwards
@@ -27,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,7 +40,10 @@ static void forward_signal(int sig) {
   if (forward_to > 0) kill(forward_to, sig);
 }
 
-static __attribute__((noreturn)) void wait_for_child(pid_t pid) {
+/* Waits for the child and exits with its status, which it also reports on the channel ("exit
+ * <status>"): a caller that did not start this process itself (bin/berth-runtime's front starts
+ * it while Node boots) cannot wait for it. */
+static __attribute__((noreturn)) void wait_for_child(pid_t pid, int chan) {
   static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
   forward_to = pid;
   struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
@@ -50,8 +55,11 @@ static __attribute__((noreturn)) void wait_for_child(pid_t pid) {
     if (r == pid) break;
     if (r < 0 && errno != EINTR) _exit(255);
   }
-  if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
-  _exit(WEXITSTATUS(status));
+  int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  char line[32];
+  int n = snprintf(line, sizeof line, "exit %d\n", code);
+  if (chan >= 0) send(chan, line, (size_t)n, MSG_NOSIGNAL);
+  _exit(code);
 }
 
 static void do_clone(struct exec_state *st, const struct op *op) {
@@ -74,11 +82,9 @@ static void do_clone(struct exec_state *st, const struct op *op) {
   chan_send(st, "pid %d", pid);
   close(order[1]); /* EOF releases the child */
   if (!wait) _exit(0);
-  close(st->chan);
-  st->chan = -1;
   for (int i = 0; i < SLOT_MAX; i++)
     if (st->slots[i] >= 0) close(st->slots[i]);
-  wait_for_child(pid);
+  wait_for_child(pid, st->chan);
 }
 
 /* CVE-2019-5736: a process in the container could open /proc/<our pid>/exe for writing while we

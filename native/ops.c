@@ -190,8 +190,16 @@ static void op_mknod(struct exec_state *st, const struct op *op) {
   int parent = open_parent_in_root(st, path, name, sizeof name);
   dev_t dev = makedev((unsigned)arg_u64(op, ARG_MKNOD_MAJOR), (unsigned)arg_u64(op, ARG_MKNOD_MINOR));
   mode_t mode = (mode_t)arg_u64(op, ARG_MKNOD_MODE);
-  if (unlinkat(parent, name, 0) < 0 && errno != ENOENT) fail(st, errno, "replace %s", path);
-  if (mknodat(parent, name, mode, dev) < 0) fail(st, errno, "mknod %s", path);
+  /* A node of the same type and number is kept; anything else at the path is an error (the
+   * runtime-spec: a device that can't be created is an error, never a file silently replaced). */
+  struct stat old;
+  if (fstatat(parent, name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
+    if ((old.st_mode & S_IFMT) != (mode & S_IFMT) || old.st_rdev != dev) fail(st, EEXIST, "mknod %s: something else is at that path", path);
+  } else if (errno != ENOENT) {
+    fail(st, errno, "stat %s", path);
+  } else if (mknodat(parent, name, mode, dev) < 0) {
+    fail(st, errno, "mknod %s", path);
+  }
   if (fchownat(parent, name, (uid_t)arg_u64(op, ARG_MKNOD_UID), (gid_t)arg_u64(op, ARG_MKNOD_GID), AT_SYMLINK_NOFOLLOW) < 0)
     fail(st, errno, "chown %s", path);
   /* mknod applies the umask; the plan's mode is exact. */
@@ -270,17 +278,30 @@ static void op_resolve_exec(struct exec_state *st, const char *file, const char 
   fail(st, ENOENT, "exec %s: executable file not found in $PATH", file);
 }
 
+static void exit_on_signal(int sig) { _exit(128 + sig); }
+
+/* While it waits for `start`, init may be pid 1 of its own pid namespace, where a signal without
+ * a handler is ignored: give the signals whose default is to terminate that default back, so
+ * `kill` of a created container ends it as it would end a process. execve resets the handlers. */
+static void die_on_terminating_signals(void) {
+  static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, SIGPWR, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGSYS};
+  struct sigaction sa = {.sa_handler = exit_on_signal};
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
+}
+
 static void op_wait_start(struct exec_state *st) {
   int fd = st->slots[SLOT_FIFO];
   unsigned char len[4];
   if (fd < 0) fail(st, EBADF, "no exec fifo");
+  die_on_terminating_signals();
   if (read_full(fd, len, 4) < 0) fail(st, errno, "read exec fifo");
   st->start_len = (uint32_t)len[0] | (uint32_t)len[1] << 8 | (uint32_t)len[2] << 16 | (uint32_t)len[3] << 24;
   if (st->start_len > (1u << 20)) fail(st, E2BIG, "exec fifo message too large");
   st->start_state = malloc(st->start_len + 1);
   if (!st->start_state || read_full(fd, st->start_state, st->start_len) < 0) fail(st, errno, "read exec fifo");
-  close(fd);
-  st->slots[SLOT_FIFO] = -1;
+  /* The fifo stays open (close-on-exec) until execve: `start` waits for it to close, so it returns
+   * once the program runs or init has died, as runc's start does. */
 }
 
 static void op_hook(struct exec_state *st, const struct op *op) {

@@ -3,6 +3,5 @@ import { main } from './berth-runtime/main.ts';
 import { installFatalHandlers } from './fatal.ts';
 
 installFatalHandlers('berth-runtime');
-void main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+// exit at once: a natural exit frees the heap and the environment first (a few ms)
+void main(process.argv.slice(2)).then((code) => process.exit(code));

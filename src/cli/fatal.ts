@@ -13,10 +13,33 @@ export function installFatalHandlers(program: string): void {
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   // Output into a closed pipe (`berth logs c | head`) ends the program the way SIGPIPE would.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(128 + 13);
-      fatal(err);
-    });
+  // Attached when the stream is first used: making process.stdout costs ~1 ms, and most
+  // berth-runtime commands print nothing.
+  for (const name of ['stdout', 'stderr'] as const) {
+    onFirstUse(name, (stream) =>
+      stream.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(128 + 13);
+        fatal(err);
+      }),
+    );
   }
+}
+
+/** Runs `use` on process[name] when something first reads it (Node makes the stream then). */
+function onFirstUse(name: 'stdout' | 'stderr', use: (stream: NodeJS.WriteStream) => void): void {
+  const original = Object.getOwnPropertyDescriptor(process, name);
+  if (!original?.get || !original.configurable) {
+    use(process[name]);
+    return;
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: original.enumerable,
+    get() {
+      const stream = original.get!.call(process) as NodeJS.WriteStream;
+      Object.defineProperty(process, name, { configurable: true, enumerable: original.enumerable, get: original.get });
+      use(stream);
+      return stream;
+    },
+  });
 }

@@ -12,6 +12,9 @@ import { BerthError, fromSystemError, notFound } from '../oci/errors.ts';
 import { Digester, digestHex, isDigest, sha256Of, verifyDigest, type Digest } from '../oci/digest.ts';
 import { VerifyingStream } from './verifying-stream.ts';
 import { PRIVATE_DIR_MODE } from './store-permissions.ts';
+import { SpaceGuard } from './free-space.ts';
+import { formatOwner, ownerAlive, parseOwner, thisProcess } from './process-owner.ts';
+import { MAX_DOCUMENT_BYTES, checkDocumentSize } from '../oci/json-document.ts';
 
 export interface BlobInfo {
   digest: Digest;
@@ -41,7 +44,7 @@ export interface BlobWriter {
 
 export interface ContentStore {
   info(digest: Digest): Promise<BlobInfo | undefined>;
-  /** The whole blob, verified; refuses blobs above `maxBytes`. */
+  /** The whole blob (a JSON document), verified; refuses blobs above `maxBytes`. */
   readBlob(digest: Digest, maxBytes?: number): Promise<Buffer>;
   /** A stream of the blob, verified as it flows (the final chunk is withheld on mismatch). */
   reader(digest: Digest): Promise<Readable>;
@@ -54,14 +57,12 @@ export interface ContentStore {
   delete(digest: Digest): Promise<boolean>;
   walk(): AsyncIterable<BlobInfo>;
   ingests(): Promise<IngestStatus[]>;
-  /** Whether a writer (in any process) holds the ingest's lock. */
+  /** Whether a live writer (in any process) holds the ingest's lock. */
   ingestLocked(ref: string): Promise<boolean>;
   abortIngest(ref: string): Promise<void>;
   /** The file path of a committed blob (for tools that need it); undefined when absent. */
   blobPath(digest: Digest): string;
 }
-
-export const DEFAULT_MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 
 export class DirectoryContentStore implements ContentStore {
   readonly blobsDir: string;
@@ -86,16 +87,14 @@ export class DirectoryContentStore implements ContentStore {
     }
   }
 
-  async readBlob(digest: Digest, maxBytes = DEFAULT_MAX_DOCUMENT_BYTES): Promise<Buffer> {
+  async readBlob(digest: Digest, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {
     const path = this.blobPath(digest);
     let data: Buffer;
     try {
       const fh = await fs.open(path, 'r');
       try {
         const st = await fh.stat();
-        if (st.size > maxBytes) {
-          throw new BerthError('resource-exhausted', `blob ${digest} is ${st.size} bytes, more than the ${maxBytes} allowed here`, { path });
-        }
+        checkDocumentSize(`blob ${digest}`, st.size, maxBytes);
         data = await fh.readFile();
       } finally {
         await fh.close();
@@ -220,45 +219,48 @@ export class DirectoryContentStore implements ContentStore {
     return out;
   }
 
-  /** Whether a writer (in any process) holds the ingest's lock. */
+  /** The directory of the ingest named `ref`. */
+  ingestPath(ref: string): string {
+    return join(this.ingestDir, sha256Of(ref).slice(7));
+  }
+
+  /** Whether a live writer (in any process) holds the ingest's lock; a dead owner's lock holds nothing. */
   async ingestLocked(ref: string): Promise<boolean> {
-    return fs.access(join(this.ingestDir, sha256Of(ref).slice(7), 'lock')).then(() => true, () => false);
+    const text = await fs.readFile(join(this.ingestPath(ref), 'lock'), 'utf8').catch(() => undefined);
+    if (text === undefined) return false;
+    const owner = parseOwner(text);
+    return owner === undefined || ownerAlive(owner);
   }
 
   async abortIngest(ref: string): Promise<void> {
-    await fs.rm(join(this.ingestDir, sha256Of(ref).slice(7)), { recursive: true, force: true });
+    await fs.rm(this.ingestPath(ref), { recursive: true, force: true });
   }
 }
 
-/** One writer per ingest across processes: a lock file holding the owner's pid; a dead owner's lock is taken over. */
+/**
+ * One writer per ingest across processes: a lock file naming the owner (pid and start time); a
+ * dead owner's lock is taken over, even when its pid now belongs to another process.
+ */
 async function takeIngestLock(dir: string, ref: string): Promise<void> {
   const lock = join(dir, 'lock');
+  const self = thisProcess();
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await fs.writeFile(lock, String(process.pid), { flag: 'wx' });
+      await fs.writeFile(lock, formatOwner(self), { flag: 'wx' });
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(await fs.readFile(lock, 'utf8').catch(() => ''));
-      if (owner && owner !== process.pid && processAlive(owner)) {
-        throw new BerthError('failed-precondition', `blob ingest "${ref}" is being written by process ${owner}`, { path: dir });
-      }
-      if (owner === process.pid) {
+      const owner = parseOwner(await fs.readFile(lock, 'utf8').catch(() => ''));
+      if (owner?.pid === self.pid && (owner.startTime === undefined || owner.startTime === self.startTime)) {
         throw new BerthError('failed-precondition', `blob ingest "${ref}" is already open in this process`, { path: dir });
+      }
+      if (owner && ownerAlive(owner)) {
+        throw new BerthError('failed-precondition', `blob ingest "${ref}" is being written by process ${owner.pid}`, { path: dir });
       }
       await fs.rm(lock, { force: true });
     }
   }
   throw new BerthError('failed-precondition', `could not lock blob ingest "${ref}"`, { path: dir });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 class IngestWriter implements BlobWriter {
@@ -268,6 +270,7 @@ class IngestWriter implements BlobWriter {
     readonly ref: string,
     private fh: fs.FileHandle,
     private digester: Digester,
+    private readonly space: SpaceGuard,
   ) {}
 
   get offset(): number {
@@ -280,11 +283,12 @@ class IngestWriter implements BlobWriter {
     const fh = await fs.open(path, 'a+');
     const digester = new Digester();
     for await (const chunk of fh.createReadStream({ start: 0, autoClose: false })) digester.update(chunk as Buffer);
-    return new IngestWriter(store, dir, ref, fh, digester);
+    return new IngestWriter(store, dir, ref, fh, digester, new SpaceGuard(dir, undefined, `write ${path}: `));
   }
 
   async write(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
+    this.space.wrote(chunk.length);
     try {
       // write(2) may take only part of a chunk (a filling disk does that before ENOSPC).
       for (let done = 0; done < chunk.length; ) done += (await this.fh.write(chunk, done, chunk.length - done)).bytesWritten;

@@ -1,15 +1,15 @@
 // Garbage collection: blobs not reachable from an image name (through the recorded content graph)
 // or a live lease are deleted; committed snapshots not in the chain of a kept image and not below
-// an active snapshot (a container's rootfs) are removed; orphaned snapshot dirs and abandoned
-// ingests go too. Safe against a concurrent pull: its lease keeps what it wrote.
-import * as fs from 'node:fs/promises';
-import { join } from 'node:path';
-import { sha256Of, type Digest } from '../oci/digest.ts';
+// an active snapshot (a container's rootfs) are removed, and so are extraction snapshots of pulls
+// that died; orphaned snapshot dirs and abandoned ingests go too. Safe against a concurrent pull:
+// its lease keeps what it wrote. The bytes it reports freed are the blocks the removed files held.
+import type { Digest } from '../oci/digest.ts';
 import { parseImageConfig, parseManifest } from '../oci/image-parse.ts';
 import { chainIds } from '../oci/image-chain-id.ts';
 import type { ImageStore } from './image-store.ts';
-import { leasedResources } from './leases.ts';
+import { isStaleExtraction, liveLeases } from './leases.ts';
 import { removeTree } from './overlay-snapshotter.ts';
+import { allocatedBytes } from './free-space.ts';
 
 export interface GcResult {
   blobsRemoved: number;
@@ -18,13 +18,25 @@ export interface GcResult {
 }
 
 /** Ingests untouched for this long whose writer is gone are removed. */
-/** Key prefix of the snapshots layers are extracted into (see unpack-image.ts). */
-export const EXTRACT_PREFIX = 'extract-';
-
 export const STALE_INGEST_MS = 60 * 60 * 1000;
 
+/**
+ * Removes the extraction snapshots of operations that died (a pull killed mid-unpack) and their
+ * leases; runs before every extraction, so that killed pulls do not pile up until a prune.
+ */
+export async function removeStaleExtractions(store: ImageStore): Promise<{ snapshotsRemoved: number; bytesFreed: number }> {
+  const live = liveLeases(store.db);
+  const out = { snapshotsRemoved: 0, bytesFreed: 0 };
+  for (const s of store.snapshots.walk()) {
+    if (s.kind === 'committed' || !isStaleExtraction(s.key, live)) continue;
+    out.bytesFreed += await store.snapshots.remove(s.key);
+    out.snapshotsRemoved++;
+  }
+  return out;
+}
+
 export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: number } = {}): Promise<GcResult> {
-  const leased = leasedResources(store.db);
+  const leased = liveLeases(store.db);
   const reachable = new Set<string>(leased.blobs);
   const queue: string[] = [...store.records.list().map((r) => r.digest), ...leased.blobs];
   while (queue.length) {
@@ -49,10 +61,11 @@ export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: 
   const result: GcResult = { blobsRemoved: 0, snapshotsRemoved: 0, bytesFreed: 0 };
   for await (const b of store.content.walk()) {
     if (reachable.has(b.digest)) continue;
+    const bytes = allocatedBytes(store.content.blobPath(b.digest));
     if (await store.content.delete(b.digest)) {
       store.records.forgetBlob(b.digest);
       result.blobsRemoved++;
-      result.bytesFreed += b.size;
+      result.bytesFreed += bytes;
     }
   }
   // Ancestors of kept or active snapshots stay; remove the rest, leaves first.
@@ -60,8 +73,8 @@ export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: 
   const byKey = new Map(all.map((s) => [s.key, s]));
   const keep = new Set<string>();
   for (const s of all) {
-    // An unleased extract-* snapshot is what a crashed pull left; containers' active snapshots stay.
-    const abandoned = s.key.startsWith(EXTRACT_PREFIX) && !leased.snapshots.has(s.key);
+    // An extract-* snapshot no live lease owns is what a killed pull left; containers' active snapshots stay.
+    const abandoned = isStaleExtraction(s.key, leased);
     if ((s.kind !== 'committed' && !abandoned) || keepSnapshots.has(s.key)) {
       for (let k: string | undefined = s.key; k && !keep.has(k); k = byKey.get(k)?.parent) keep.add(k);
     }
@@ -72,19 +85,22 @@ export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: 
     const leaves = removable.filter((s) => !parents.has(s.key));
     if (leaves.length === 0) break;
     for (const s of leaves) {
-      await store.snapshots.remove(s.key);
+      result.bytesFreed += await store.snapshots.remove(s.key);
       result.snapshotsRemoved++;
     }
     const gone = new Set(leaves.map((s) => s.key));
     removable = removable.filter((s) => !gone.has(s.key));
   }
-  for (const dir of await store.snapshots.orphanDirs()) await removeTree(dir);
+  for (const dir of await store.snapshots.orphanDirs()) {
+    result.bytesFreed += allocatedBytes(dir);
+    await removeTree(dir);
+  }
   const staleBefore = Date.now() - (opts.staleIngestMs ?? STALE_INGEST_MS);
   for (const ing of await store.content.ingests()) {
-    if (ing.updatedAt >= staleBefore) continue;
-    const lock = join(store.content.ingestDir, sha256Of(ing.ref).slice(7), 'lock');
-    const held = await fs.access(lock).then(() => true, () => false);
-    if (!held) await store.content.abortIngest(ing.ref);
+    if (ing.updatedAt >= staleBefore || (await store.content.ingestLocked(ing.ref))) continue;
+    result.bytesFreed += allocatedBytes(store.content.ingestPath(ing.ref));
+    await store.content.abortIngest(ing.ref);
   }
+  store.keepSpaceReserve();
   return result;
 }

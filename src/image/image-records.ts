@@ -2,6 +2,7 @@
 // labels that GC and push use. Backed by the metadata database.
 import type { Db } from './metadata-db.ts';
 import { notFound } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import type { Digest } from '../oci/digest.ts';
 
 export interface ImageRecord {
@@ -42,7 +43,7 @@ export class ImageRecords {
 
   require(name: string): ImageRecord {
     const r = this.get(name);
-    if (!r) throw notFound(`image ${name} not found`, { field: 'image' });
+    if (!r) throw notFound(`image ${quote(name)} not found`, { field: 'image' });
     return r;
   }
 

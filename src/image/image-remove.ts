@@ -1,5 +1,6 @@
 // `rmi` and `image prune`: remove names, then collect what no name or container still needs.
 import { precondition } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import { chainIds } from '../oci/image-chain-id.ts';
 import type { ImageStore } from './image-store.ts';
 import { findImageRecord, resolveImage } from './image-resolve.ts';
@@ -36,6 +37,7 @@ export interface RemoveResult extends GcResult {
  * container still uses is refused unless `force` (its snapshots stay until the container goes).
  */
 export async function removeImages(store: ImageStore, inputs: readonly string[], opts: { force?: boolean } = {}): Promise<RemoveResult> {
+  store.releaseSpaceReserveIfLow();
   const used = chainsInUse(store);
   const untagged: string[] = [];
   for (const input of inputs) {
@@ -43,7 +45,7 @@ export async function removeImages(store: ImageStore, inputs: readonly string[],
     const byId = /^(sha256:)?[a-f0-9]{12,64}$/.test(input);
     const names = byId ? store.records.byDigest(rec.digest).map((r) => r.name) : [rec.name];
     if (!opts.force && (await imageInUse(store, rec.name, used)) && store.records.byDigest(rec.digest).length === names.length) {
-      throw precondition(`image ${input} is in use by a container (use --force to untag anyway)`, { field: 'image' });
+      throw precondition(`image ${quote(input)} is in use by a container (use --force to untag anyway)`, { field: 'image' });
     }
     for (const n of names) if (store.records.delete(n)) untagged.push(n);
   }
@@ -52,6 +54,7 @@ export async function removeImages(store: ImageStore, inputs: readonly string[],
 
 /** `image prune`: unreferenced content; with `all`, also every image no container uses. */
 export async function pruneImages(store: ImageStore, opts: { all?: boolean } = {}): Promise<RemoveResult> {
+  store.releaseSpaceReserveIfLow();
   const untagged: string[] = [];
   if (opts.all) {
     const used = chainsInUse(store);

@@ -6,6 +6,7 @@ import type { ImageConfig, ImageManifest, Platform } from '../oci/image-spec.ts'
 import { hostPlatform, selectPlatformManifest } from '../oci/image-platform.ts';
 import { formatReference, parseNormalized, parseReference } from '../oci/reference.ts';
 import { isDigest } from '../oci/digest.ts';
+import { quote } from '../oci/quote.ts';
 import type { ImageStore } from './image-store.ts';
 import type { ImageRecord } from './image-records.ts';
 
@@ -26,8 +27,8 @@ export function findImageRecord(store: ImageStore, input: string): ImageRecord {
     const matches = store.records.list().filter((r) => r.digest.slice(7).startsWith(hex));
     const digests = new Set(matches.map((r) => r.digest));
     if (digests.size === 1) return matches[0]!;
-    if (digests.size > 1) throw new BerthError('invalid-argument', `image id prefix ${input} is ambiguous`, { field: 'image' });
-    if (isDigest(input)) throw notFound(`image ${input} not found`, { field: 'image' });
+    if (digests.size > 1) throw new BerthError('invalid-argument', `image id prefix ${quote(input)} is ambiguous`, { field: 'image' });
+    if (isDigest(input)) throw notFound(`image ${quote(input)} not found`, { field: 'image' });
   }
   const ref = parseReference(input, 'image');
   const byName = store.records.get(formatReference(ref));
@@ -38,7 +39,7 @@ export function findImageRecord(store: ImageStore, input: string): ImageRecord {
     const same = store.records.byDigest(ref.digest).find((r) => r.name.startsWith(`${bare.domain}/${bare.path}`));
     if (same) return same;
   }
-  throw notFound(`image ${input} not found`, { field: 'image' });
+  throw notFound(`image ${quote(input)} not found`, { field: 'image' });
 }
 
 export async function resolveImage(store: ImageStore, input: string | ImageRecord, platform: Platform = hostPlatform()): Promise<ResolvedImage> {

@@ -2,6 +2,7 @@
 // /etc/passwd and /etc/group, as docker does. Parsing is pure and bounded; reading goes through
 // LayeredRootfs (files over 1 MiB or lines over 64 KiB are refused).
 import { BerthError, invalid, notFound } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import type { LayeredRootfs } from './rootfs-view.ts';
 
 export const MAX_ID_FILE_BYTES = 1024 * 1024;
@@ -73,7 +74,7 @@ export function resolveUserSpec(spec: string, passwd: PasswdEntry[] | undefined,
   const trimmed = spec.trim();
   if (trimmed === '') return { uid: 0, gid: 0, additionalGids: [], username: 'root', home: '/root' };
   const [userPart, groupPart, extra] = trimmed.split(':');
-  if (extra !== undefined || userPart === '' || groupPart === '') throw invalid(`invalid user "${spec}": expected user[:group]`, { field: 'User' });
+  if (extra !== undefined || userPart === '' || groupPart === '') throw invalid(`invalid user ${quote(spec)}: expected user[:group]`, { field: 'User' });
   const numericUid = id(userPart);
   let entry: PasswdEntry | undefined;
   if (numericUid !== undefined) {

@@ -23,11 +23,14 @@ import { mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../sys/mknod.ts';
 import type { TarSink } from './tar-parser.ts';
 import type { TarHeader } from './tar-format.ts';
 import { classifyWhiteout, entryComponents, printable } from './layer-path.ts';
+import { ENTRY_COST_BYTES, SpaceGuard, type SpaceReserve } from './free-space.ts';
 
 export interface ApplyLimits {
   maxEntries: number;
   maxEntryBytes: number;
   maxTotalBytes: number;
+  /** Free space to keep on the snapshot's filesystem; by default reserveFor() of it. */
+  reserve?: SpaceReserve;
 }
 
 export const DEFAULT_APPLY_LIMITS: ApplyLimits = {
@@ -79,6 +82,8 @@ export class LayerApplier implements TarSink {
   private readonly uid = process.geteuid?.() ?? -1;
   private readonly gid = process.getegid?.() ?? -1;
   private readonly umask = processUmask();
+  /** A layer may expand to far more than it weighs: writing stops while the store still has room. */
+  private readonly space: SpaceGuard;
 
   constructor(
     private readonly root: string,
@@ -86,6 +91,7 @@ export class LayerApplier implements TarSink {
   ) {
     const st = fs.statSync(root);
     if (st.mode & S_ISGID) this.setgidDirs.set('', st.gid);
+    this.space = new SpaceGuard(root, limits.reserve);
   }
 
   entry(h: TarHeader): void {
@@ -94,6 +100,7 @@ export class LayerApplier implements TarSink {
       throw new BerthError('resource-exhausted', `layer has more than ${this.limits.maxEntries} entries (at "${name}")`, { field: name });
     }
     try {
+      this.space.wrote(ENTRY_COST_BYTES);
       const parts = entryComponents(h.name);
       // The layer root itself ("./"): its attributes are the snapshot directory's own; skip it.
       if (parts.length === 0) return;
@@ -125,6 +132,7 @@ export class LayerApplier implements TarSink {
       if (this.bytes > this.limits.maxTotalBytes) {
         throw new BerthError('resource-exhausted', `layer unpacks to more than ${this.limits.maxTotalBytes} bytes (at "${f.name}")`, { field: f.name });
       }
+      this.space.wrote(chunk.length);
       for (let off = 0; off < chunk.length; ) off += fs.writeSync(f.fd, chunk, off, chunk.length - off);
     } catch (err) {
       throw annotate(err, f.name);

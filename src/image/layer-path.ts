@@ -3,6 +3,7 @@
 // stripped, as GNU tar and docker do; a `..` component anywhere is refused rather than resolved,
 // because no legitimate layer needs one.
 import { invalid } from '../oci/errors.ts';
+import { escapeControls } from '../oci/quote.ts';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -42,7 +43,4 @@ export function classifyWhiteout(components: readonly string[], name: string): W
 }
 
 /** Names in errors are shown with control characters escaped, so a hostile name cannot spoof output. */
-export function printable(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  return name.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+export const printable = escapeControls;

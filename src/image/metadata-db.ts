@@ -1,6 +1,12 @@
 // The metadata database (SQLite through better-sqlite3): images, the content reference graph,
-// blob labels, snapshots and leases. WAL mode and a busy timeout let `berth` and `berthd` share one
-// store; every multi-row change runs in a transaction.
+// blob labels, snapshots and leases. A busy timeout lets `berth` and `berthd` share one store; every
+// multi-row change runs in a transaction.
+// The journal is a persistent rollback journal, not WAL, so that a full disk does not lock the
+// store: in WAL mode a reader needs the -shm file, which SQLite cannot allocate on a full disk
+// (`berth images` failed), while a rollback-journal reader writes nothing; and a persisted journal
+// keeps its blocks, so the small deletes of `rmi` and `prune` reuse them instead of needing new
+// space (image-store.ts keeps a little more in reserve for larger ones). Opening writes nothing
+// either once the schema is current.
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +14,7 @@ import { BerthError } from '../oci/errors.ts';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -42,10 +48,12 @@ CREATE TABLE IF NOT EXISTS snapshots (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent_id);
--- A lease keeps blobs and snapshots alive while an operation (a pull) is in flight.
+-- A lease keeps blobs and snapshots alive while an operation (a pull) is in flight. Its owner is
+-- the process pid that started at start_time (/proc/<pid>/stat).
 CREATE TABLE IF NOT EXISTS leases (
   id TEXT PRIMARY KEY,
   pid INTEGER NOT NULL,
+  start_time INTEGER,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
@@ -63,9 +71,9 @@ export function openMetadataDb(root: string): Db {
   try {
     mkdirSync(dir, { recursive: true });
     const db = new Database(path, { timeout: 15000 });
-    // Before the WAL exists: SQLite gives the -wal and -shm files the database's mode.
+    // Before any journal exists: SQLite gives the journal file the database's mode.
     chmodSync(path, 0o600);
-    db.pragma('journal_mode = WAL');
+    useRollbackJournal(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -73,11 +81,33 @@ export function openMetadataDb(root: string): Db {
       db.close();
       throw new BerthError('failed-precondition', `metadata database schema ${version} is newer than this berth (${SCHEMA_VERSION})`, { path });
     }
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (version < SCHEMA_VERSION) {
+      db.transaction(() => {
+        // Read again under the write lock: another process may have upgraded it meanwhile.
+        const current = db.pragma('user_version', { simple: true }) as number;
+        if (current >= SCHEMA_VERSION) return;
+        db.exec(SCHEMA);
+        // Schema 2: leases record their owner's start time.
+        if (current === 1) db.exec('ALTER TABLE leases ADD COLUMN start_time INTEGER');
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      }).immediate();
+    }
     return db;
   } catch (err) {
     if (err instanceof BerthError) throw err;
     throw new BerthError('internal', `open metadata database: ${(err as Error).message}`, { path, op: 'open' }, { cause: err });
+  }
+}
+
+/**
+ * PERSIST: the journal file stays (its header zeroed) after each transaction. A store that an
+ * earlier berth left in WAL mode is switched over when no other process has it open; until then it
+ * works as before.
+ */
+function useRollbackJournal(db: Db): void {
+  try {
+    db.pragma('journal_mode = PERSIST');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
   }
 }

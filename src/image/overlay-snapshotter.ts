@@ -7,6 +7,7 @@ import { BerthError, alreadyExists, fromSystemError, notFound, precondition } fr
 import type { Db } from './metadata-db.ts';
 import { overlayMountSpec, type MountSpec } from './mount-spec.ts';
 import { PRIVATE_DIR_MODE } from './store-permissions.ts';
+import { allocatedBytes } from './free-space.ts';
 
 export type SnapshotKind = 'active' | 'view' | 'committed';
 
@@ -33,7 +34,8 @@ export interface Snapshotter {
   mounts(key: string): MountSpec;
   /** Commits an active snapshot as `name`; `parent` (committed) may be given when the active one was prepared without it. */
   commit(name: string, key: string, parent?: string): Promise<void>;
-  remove(key: string): Promise<void>;
+  /** Returns the bytes its files took (what removing them gave back). */
+  remove(key: string): Promise<number>;
   walk(): SnapshotInfo[];
   /** The directory holding the snapshot's own files (the upper dir of an active snapshot). */
   contentDir(key: string): string;
@@ -157,7 +159,16 @@ export class OverlaySnapshotter implements Snapshotter {
     await fs.rm(join(this.snapshotsDir, String(r.id), 'work'), { recursive: true, force: true });
   }
 
-  async remove(key: string): Promise<void> {
+  async remove(key: string): Promise<number> {
+    const current = this.require(key);
+    const dir = join(this.snapshotsDir, String(current.id));
+    const bytes = allocatedBytes(dir);
+    if (current.kind !== 'committed') {
+      // An active or view snapshot (an extraction, a container's upper) has no children and nothing
+      // refers to its files: they go first, so that on a full disk their space is back before the
+      // database has to record the removal.
+      await removeTree(dir);
+    }
     const r = this.db.transaction(() => {
       const row = this.require(key);
       const child = this.db.prepare('SELECT key FROM snapshots WHERE parent_id = ? LIMIT 1').get(row.id) as { key: string } | undefined;
@@ -166,6 +177,7 @@ export class OverlaySnapshotter implements Snapshotter {
       return row;
     }).immediate();
     await removeTree(join(this.snapshotsDir, String(r.id)));
+    return bytes;
   }
 
   walk(): SnapshotInfo[] {

@@ -2,6 +2,7 @@
 // and unpack the layers into snapshots while they download (one pass: network -> ingest file and
 // -> decompress -> untar). The image name is recorded only when everything verified.
 import { BerthError } from '../oci/errors.ts';
+import { checkDocumentSize } from '../oci/json-document.ts';
 import type { Digest } from '../oci/digest.ts';
 import { detectManifestKind, parseImageConfig, parseIndex, parseManifest } from '../oci/image-parse.ts';
 import { MediaType, type Descriptor, type ImageConfig, type Platform } from '../oci/image-spec.ts';
@@ -9,13 +10,14 @@ import { formatPlatform, hostPlatform, platformMatches, selectPlatformManifest }
 import { familiarReference, formatReference, parseReference, type ImageReference } from '../oci/reference.ts';
 import type { ImageStore } from './image-store.ts';
 import { RegistryClient, type ClientOptions } from './registry-client.ts';
-import { isLoopbackHost } from './registry-hosts.ts';
+import { endpointFor, isLoopbackHost } from './registry-hosts.ts';
 import { EMPTY_REGISTRIES_CONF, pullSources, pushSource, type PullSource, type RegistriesConf } from './registries-conf.ts';
 import type { Credentials } from './registry-auth.ts';
-import { createLease, type Lease } from './leases.ts';
+import { createLease } from './leases.ts';
 import { checkLayerMediaType, ensureSnapshots, mapLimited, type LayerJob, type LayerProgress } from './unpack-image.ts';
 import type { ApplyLimits } from './layer-applier.ts';
 import { collectGarbage } from './gc.ts';
+import { isOutOfSpace, outOfSpaceError } from './free-space.ts';
 
 export type PullEvent =
   | { type: 'resolved'; reference: string; digest: Digest; mediaType: string }
@@ -52,7 +54,7 @@ export const SOURCE_LABEL_PREFIX = 'distribution.source.';
 /** A client for one place: its host over HTTPS, or plain HTTP where registries.conf allows it. */
 export function clientFor(source: PullSource, opts: PullOptions): RegistryClient {
   const credentials = opts.sourceCredentials?.(source) ?? opts.credentials;
-  return new RegistryClient(source.domain, { ...opts, credentials, registries: { registries: { [source.domain]: { insecure: source.insecure } } } });
+  return new RegistryClient(endpointFor(source.domain, source.insecure), { ...opts, credentials });
 }
 
 /** The client and repository to push `ref` to. */
@@ -103,7 +105,10 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
     const manifest = parseManifest(manifestBytes, `manifest of ${shown}`);
     blobs = [manifest.config, ...manifest.layers];
     manifest.layers.forEach((l, i) => checkLayerMediaType(l, i));
-    const configBytes = await fetchSmallBlob(store, client, repo, manifest.config, lease);
+    checkDocumentSize(`config of ${shown}`, manifest.config.size);
+    // Everything this pull stores is held from the start, in one transaction.
+    lease.add({ blobs: [top.digest, manifestDigest, ...blobs.map((b) => b.digest)] });
+    const configBytes = await fetchSmallBlob(store, client, repo, manifest.config);
     const config = parseImageConfig(configBytes, `config of ${shown}`);
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new BerthError('invalid-argument', `image ${shown}: manifest has ${manifest.layers.length} layers but its config lists ${config.rootfs.diff_ids.length} diff_ids`, { field: 'rootfs.diff_ids' });
@@ -120,25 +125,21 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
 
     let chain: Digest[] = [];
     if (opts.unpack === false) {
-      await Promise.all(mapLimited(jobs, opts.concurrency ?? 3, (j) => downloadBlob(store, client, repo, j.descriptor, lease, onProgress)));
+      await Promise.all(mapLimited(jobs, opts.concurrency ?? 3, (j) => downloadBlob(store, client, repo, j.descriptor, onProgress)));
     } else {
       chain = await ensureSnapshots(store, jobs, {
         concurrency: opts.concurrency,
         lease,
         onProgress,
         applyLimits: opts.applyLimits,
-        ensureBlob: (j) => downloadBlob(store, client, repo, j.descriptor, lease, onProgress),
-        source: (j) => streamingSource(store, client, repo, j.descriptor, lease, onProgress),
+        ensureBlob: (j) => downloadBlob(store, client, repo, j.descriptor, onProgress),
+        source: (j) => streamingSource(store, client, repo, j.descriptor, onProgress),
       });
     }
 
     // Everything verified: store the documents and record the name, in that order.
     await store.content.writeBlob(manifestBytes, { digest: manifestDigest });
-    lease.addBlob(manifestDigest);
-    if (top.digest !== manifestDigest) {
-      await store.content.writeBlob(top.bytes, { digest: top.digest });
-      lease.addBlob(top.digest);
-    }
+    if (top.digest !== manifestDigest) await store.content.writeBlob(top.bytes, { digest: top.digest });
     const name = formatReference(ref.tag !== undefined ? { ...ref, digest: undefined } : ref);
     store.db.transaction(() => {
       store.records.addRefs(manifestDigest, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
@@ -156,26 +157,20 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
     // pull go. An interrupted download stays in ingest/ so that the next pull resumes it, unless
     // the disk is full: then its space goes back first (the database needs some to record the rest).
     const full = isOutOfSpace(err);
-    if (full) await dropIngests(store, blobs);
+    if (full) {
+      await dropIngests(store, blobs);
+      store.releaseSpaceReserveIfLow();
+    }
     try {
       lease.release();
     } catch {
       // Cleaning up must not hide why the pull failed; GC removes what the lease still holds later.
     }
     await collectGarbage(store).catch(() => undefined);
-    if (full && !(err instanceof BerthError)) {
-      throw new BerthError('resource-exhausted', `pull ${shown}: metadata database in ${store.root}: ${(err as Error).message}`, { path: store.root, errno: 'ENOSPC' }, { cause: err });
-    }
-    throw err;
+    throw full ? outOfSpaceError(err, `pull ${shown}`, store.root) : err;
   }
 }
 
-/** ENOSPC or EDQUOT from a file write, or SQLite's SQLITE_FULL from the metadata database. */
-function isOutOfSpace(err: unknown): boolean {
-  if (err instanceof BerthError) return err.where.errno === 'ENOSPC' || err.where.errno === 'EDQUOT';
-  const code = (err as { code?: unknown })?.code;
-  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
-}
 
 /** Removes this pull's partial downloads that no writer holds. */
 async function dropIngests(store: ImageStore, blobs: readonly Descriptor[]): Promise<void> {
@@ -203,7 +198,7 @@ export function addSource(store: ImageStore, digest: Digest, domain: string, rep
   store.records.setLabel(digest, key, [...repos].join(','));
 }
 
-async function fetchSmallBlob(store: ImageStore, client: RegistryClient, repo: string, desc: Descriptor, lease: Lease): Promise<Buffer> {
+async function fetchSmallBlob(store: ImageStore, client: RegistryClient, repo: string, desc: Descriptor): Promise<Buffer> {
   if (await store.content.info(desc.digest)) {
     try {
       return await store.content.readBlob(desc.digest);
@@ -211,7 +206,7 @@ async function fetchSmallBlob(store: ImageStore, client: RegistryClient, repo: s
       if (!(err instanceof BerthError && err.kind === 'data-loss')) throw err;
     }
   }
-  await downloadBlob(store, client, repo, desc, lease);
+  await downloadBlob(store, client, repo, desc);
   return store.content.readBlob(desc.digest);
 }
 
@@ -221,10 +216,8 @@ async function downloadBlob(
   client: RegistryClient,
   repo: string,
   desc: Descriptor,
-  lease: Lease,
   onProgress?: (p: LayerProgress) => void,
 ): Promise<void> {
-  lease.addBlob(desc.digest);
   if (await store.content.info(desc.digest)) return;
   const w = await store.content.writer(`pull-${desc.digest}`);
   try {
@@ -249,15 +242,13 @@ async function streamingSource(
   client: RegistryClient,
   repo: string,
   desc: Descriptor,
-  lease: Lease,
   onProgress: (p: LayerProgress) => void,
 ) {
-  lease.addBlob(desc.digest);
   if (await store.content.info(desc.digest)) return { stream: await store.content.reader(desc.digest) };
   const w = await store.content.writer(`pull-${desc.digest}`);
   if (w.offset > 0) {
     await w.close();
-    await downloadBlob(store, client, repo, desc, lease, onProgress);
+    await downloadBlob(store, client, repo, desc, onProgress);
     return { stream: await store.content.reader(desc.digest) };
   }
   const stream = (async function* () {

@@ -1,11 +1,13 @@
 // Registry authentication: WWW-Authenticate challenges (RFC 7235), credentials from berth's
 // <config>/auth.json and Docker's config.json `auths`, and bearer tokens from the challenge's realm
 // (distribution "token authentication specification").
-import { readFileSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, invalid, fromSystemError } from '../oci/errors.ts';
 import { DEFAULT_DOMAIN } from '../oci/reference.ts';
+import { parseJsonDocument } from '../oci/json-document.ts';
+import { isMissingFile, readDocumentFile } from './document-file.ts';
 
 export interface Challenge {
   scheme: string;
@@ -100,20 +102,16 @@ interface AuthFile {
 }
 
 function readAuthFile(path: string): AuthFile | undefined {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readDocumentFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw fromSystemError(err, 'read', path);
+    if (isMissingFile(err)) return undefined;
+    throw err;
   }
-  try {
-    const v = JSON.parse(text) as AuthFile;
-    if (typeof v !== 'object' || v === null) throw new Error('not an object');
-    return v;
-  } catch (err) {
-    throw invalid(`${path}: not valid JSON: ${(err as Error).message}`, { path });
-  }
+  const v = parseJsonDocument(bytes, path);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${path}: not a JSON object`, { path });
+  return v as AuthFile;
 }
 
 function lookupIn(file: AuthFile | undefined, domain: string, where: string): Credentials | undefined {

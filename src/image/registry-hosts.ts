@@ -2,27 +2,17 @@
 // the places to pull from), read from berth's config dir or /etc/containers/registries.conf; and
 // the endpoint URL of a host: HTTPS, or plain HTTP for hosts marked insecure and, like docker's
 // default insecure range, for localhost, 127.0.0.0/8 and ::1.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromSystemError } from '../oci/errors.ts';
 import { DEFAULT_DOMAIN } from '../oci/reference.ts';
+import { isMissingFile, readDocumentFile } from './document-file.ts';
 import { EMPTY_REGISTRIES_CONF, parseRegistriesConf, type RegistriesConf } from './registries-conf.ts';
-
-export interface RegistryHostConfig {
-  mirrors?: string[];
-  insecure?: boolean;
-}
-
-export interface RegistriesConfig {
-  registries: Record<string, RegistryHostConfig>;
-}
 
 export interface Endpoint {
   /** Base URL without a trailing slash, e.g. `https://registry-1.docker.io`. */
   url: string;
   /** The registry domain the endpoint serves (for credentials and errors). */
   domain: string;
-  mirror: boolean;
 }
 
 /** The file podman, skopeo and cri-o read; berth and berthd read it too. */
@@ -38,16 +28,16 @@ export function registriesConfPath(configDir: string | undefined): string {
   return SYSTEM_REGISTRIES_CONF;
 }
 
-/** Reads and checks a registries.conf; a missing file is an empty configuration. */
+/** Reads and checks a registries.conf (under the document cap); a missing file is an empty configuration. */
 export function loadRegistriesConf(path: string): RegistriesConf {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readDocumentFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_REGISTRIES_CONF;
-    throw fromSystemError(err, 'read', path);
+    if (isMissingFile(err)) return EMPTY_REGISTRIES_CONF;
+    throw err;
   }
-  return parseRegistriesConf(text, path);
+  return parseRegistriesConf(bytes.toString('utf8'), path);
 }
 
 export function isLoopbackHost(domain: string): boolean {
@@ -58,13 +48,5 @@ export function isLoopbackHost(domain: string): boolean {
 /** The URL of a registry host: docker.io is served by registry-1.docker.io. */
 export function endpointFor(domain: string, insecure: boolean): Endpoint {
   const host = domain === DEFAULT_DOMAIN ? 'registry-1.docker.io' : domain;
-  return { url: `${insecure ? 'http' : 'https'}://${host}`, domain, mirror: false };
-}
-
-/** Endpoints to try in order for pulls; pushes use only the last (the registry itself). */
-export function endpointsFor(domain: string, config: RegistriesConfig): Endpoint[] {
-  const cfg = config.registries[domain] ?? {};
-  const out: Endpoint[] = (cfg.mirrors ?? []).map((m) => ({ url: m.replace(/\/+$/, ''), domain, mirror: true }));
-  out.push(endpointFor(domain, cfg.insecure ?? isLoopbackHost(domain)));
-  return out;
+  return { url: `${insecure ? 'http' : 'https'}://${host}`, domain };
 }

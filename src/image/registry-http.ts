@@ -2,6 +2,7 @@
 // manual redirects (credentials never follow a redirect to another origin), retries with
 // exponential backoff for idempotent requests, and registry error bodies turned into BerthErrors.
 import { BerthError } from '../oci/errors.ts';
+import { parseJsonDocument, readDocument, readPrefix } from '../oci/json-document.ts';
 import { authRefused, lookupCredentials, parseChallenges, type Challenge, type CredentialSources, type Credentials } from './registry-auth.ts';
 import type { Endpoint } from './registry-hosts.ts';
 
@@ -184,7 +185,15 @@ export class RegistryHttp {
       await res.body?.cancel().catch(() => undefined);
       throw new BerthError('unavailable', `token service ${url.origin} answered HTTP ${res.status}`);
     }
-    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string; expires_in?: number };
+    const what = `token response from ${url.origin}`;
+    let body: { token?: string; access_token?: string; expires_in?: number } = {};
+    try {
+      const value = parseJsonDocument(await readDocument(bodyOf(res), what), what);
+      if (typeof value === 'object' && value !== null) body = value as typeof body;
+    } catch (err) {
+      if (err instanceof BerthError && err.kind === 'resource-exhausted') throw err;
+      // A body that is not JSON holds no token: reported as such below.
+    }
     const token = body.token ?? body.access_token;
     if (!token) throw authRefused(this.endpoint.domain, 'the token service returned no token');
     const header = `Bearer ${token}`;
@@ -235,11 +244,19 @@ export class RegistryHttp {
   }
 }
 
-/** Turns a registry error response into a BerthError; reads (and so consumes) the body. */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+/** A response body as chunks (none for a body-less response). */
+export async function* bodyOf(res: Response): AsyncGenerator<Uint8Array> {
+  if (res.body) yield* res.body as unknown as AsyncIterable<Uint8Array>;
+}
+
+/** Turns a registry error response into a BerthError; reads the start of the body and drops the rest. */
 export async function responseError(res: Response, what: string, domain: string): Promise<BerthError> {
   let detail = '';
   try {
-    const text = (await res.text()).slice(0, 4096);
+    // Only the start of an error body is read: its details are a few hundred bytes of JSON.
+    const text = (await readPrefix(bodyOf(res), ERROR_BODY_BYTES)).toString('utf8');
     const body = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
     detail = (body.errors ?? []).map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ');
   } catch {

@@ -3,6 +3,7 @@
 // override Entrypoint replaces both), env = image Env then overrides by key, PATH and HOME
 // defaulted, cwd = WorkingDir or "/", user resolved from the image's passwd/group (see image-user.ts).
 import { invalid } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import { OCI_VERSION, type Spec } from '../oci/runtime-spec.ts';
 import type { ImageConfig } from '../oci/image-spec.ts';
 import { resolveUserSpec, type ResolvedUser } from './image-user.ts';
@@ -50,7 +51,7 @@ export function imageConfigToSpec(config: ImageConfig, overrides: RunOverrides =
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw invalid('no command: the image has no Entrypoint or Cmd and none was given', { field: 'process.args' });
   const cwd = overrides.workdir ?? (c.WorkingDir || '/');
-  if (!cwd.startsWith('/')) throw invalid(`working directory "${cwd}" must be absolute`, { field: 'process.cwd' });
+  if (!cwd.startsWith('/')) throw invalid(`working directory ${quote(cwd)} must be absolute`, { field: 'process.cwd' });
   const userSpec = overrides.user ?? c.User ?? '';
   const user = options.resolvedUser ?? resolveUserSpec(numericOnly(userSpec), undefined, undefined);
   let env = mergeEnv(c.Env ?? [], overrides.env ?? []);
@@ -86,7 +87,7 @@ export function imageConfigToSpec(config: ImageConfig, overrides: RunOverrides =
 function numericOnly(spec: string): string {
   const [u, g] = spec.split(':');
   if ((u && !/^[0-9]+$/.test(u)) || (g && !/^[0-9]+$/.test(g))) {
-    throw invalid(`user "${spec}" must be resolved against the image first (prepareRootfs does this)`, { field: 'User' });
+    throw invalid(`user ${quote(spec)} must be resolved against the image first (prepareRootfs does this)`, { field: 'User' });
   }
   return spec;
 }

@@ -4,6 +4,7 @@
 // a layer's entries cost no promise or generator round trips: unpacking a layer of 30,000 small
 // files is mostly system calls (layer-applier.ts).
 import { BerthError, invalid, unimplemented } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import { BLOCK, FIELD, PAX_XATTR_PREFIX, parsePaxRecords, type TarEntryType, type TarHeader } from './tar-format.ts';
 
 export interface TarLimits {
@@ -309,7 +310,7 @@ function numeric(block: Buffer, f: readonly [number, number], name: string, wher
   while (j < len && field[j] === 0x20) j++;
   if (j < len && field[j] !== 0) {
     const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
-    throw invalid(`tar: invalid ${name} field "${text}" in entry ${where}`, { field: where });
+    throw invalid(`tar: invalid ${name} field ${quote(text)} in entry ${where}`, { field: where });
   }
   return digits === 0 ? 0 : v;
 }
@@ -336,7 +337,7 @@ function numericOrNaN(block: Buffer, f: readonly [number, number]): number {
 
 function paxNumber(v: Buffer, key: string, where: string): number {
   const text = v.toString('latin1');
-  if (!/^-?[0-9]+(\.[0-9]+)?$/.test(text)) throw invalid(`tar: invalid pax ${key} "${text}" in entry ${where}`, { field: where });
+  if (!/^-?[0-9]+(\.[0-9]+)?$/.test(text)) throw invalid(`tar: invalid pax ${quote(key)} ${quote(text)} in entry ${where}`, { field: where });
   const n = Number(text);
   if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER) throw invalid(`tar: pax ${key} out of range in entry ${where}`, { field: where });
   return n;

@@ -1,16 +1,16 @@
 // Makes sure an image's layers exist as a committed snapshot chain (keys = layer chain ids).
 // Layers extract in parallel, each into its own parentless active snapshot (overlay needs no parent
 // content to unpack a layer); they are committed strictly in order, each onto the one below.
-import { randomUUID } from 'node:crypto';
 import { BerthError, unimplemented } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import type { Digest } from '../oci/digest.ts';
 import { layerCompression, type Descriptor } from '../oci/image-spec.ts';
 import { chainIds } from '../oci/image-chain-id.ts';
 import type { ImageStore } from './image-store.ts';
 import { createLayerUnpacker, type LayerUnpacker } from './unpack-pool.ts';
-import type { Lease } from './leases.ts';
+import { createLease, extractionKey, type Lease } from './leases.ts';
 import type { ApplyLimits } from './layer-applier.ts';
-import { EXTRACT_PREFIX } from './gc.ts';
+import { removeStaleExtractions } from './gc.ts';
 
 export interface LayerJob {
   descriptor: Descriptor;
@@ -29,6 +29,7 @@ export interface LayerProgress {
 
 export interface EnsureOptions {
   concurrency?: number;
+  /** Holds the snapshots made (the caller's until it records an image); a lease of its own by default. */
   lease?: Lease;
   onProgress?: (p: LayerProgress) => void;
   applyLimits?: ApplyLimits;
@@ -51,7 +52,7 @@ export interface LayerSource {
 
 export function checkLayerMediaType(d: Descriptor, index: number): void {
   if (layerCompression(d.mediaType) === undefined) {
-    throw unimplemented(`layer ${index} (${d.digest}) has unsupported media type "${d.mediaType}"`, { field: `layers[${index}].mediaType` });
+    throw unimplemented(`layer ${index} (${d.digest}) has unsupported media type ${quote(d.mediaType)}`, { field: `layers[${index}].mediaType` });
   }
 }
 
@@ -89,6 +90,11 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
   const concurrency = opts.concurrency ?? 3;
   // Workers start only when a layer needs extracting; a bad BERTH_UNPACK_THREADS fails here, first.
   const unpacker: LayerUnpacker = createLayerUnpacker(concurrency);
+  // What killed pulls left is removed first: it would only fill the disk.
+  await removeStaleExtractions(store);
+  const lease = opts.lease ?? createLease(store.db);
+  // The chain's snapshots are held from the start; extraction snapshots by their key.
+  lease.add({ snapshots: chain });
 
   const extract = async (job: LayerJob, i: number): Promise<string | undefined> => {
     const total = job.descriptor.size;
@@ -98,9 +104,8 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
       return undefined;
     }
     if (failed.value) return undefined;
-    const key = `${EXTRACT_PREFIX}${randomUUID()}-${chain[i]}`;
+    const key = extractionKey(lease.id, chain[i]!);
     await snaps.prepare(key);
-    opts.lease?.addSnapshot(key);
     try {
       const src: LayerSource = opts.source
         ? await opts.source(job, i)
@@ -148,6 +153,7 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
   } finally {
     await Promise.allSettled(extractions);
     await unpacker.close();
+    if (!opts.lease) lease.release();
   }
 
   async function commitInOrder(): Promise<Digest[]> {
@@ -173,7 +179,6 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
         try {
           await snaps.commit(chain[i]!, key, i === 0 ? undefined : chain[i - 1]);
           created.push(chain[i]!);
-          opts.lease?.addSnapshot(chain[i]!);
         } catch (err) {
           failed.value = true;
           firstError ??= err;

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BerthError, invalid } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack-layer.ts';
 import { deserializeError, type FromWorker, type ToWorker, type UnpackJobSpec } from './unpack-messages.ts';
 
@@ -36,7 +37,7 @@ function unpackThreads(layers: number, env: NodeJS.ProcessEnv): number {
   const raw = env.BERTH_UNPACK_THREADS;
   if (raw !== undefined && raw !== '') {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0 || n > 64) throw invalid(`BERTH_UNPACK_THREADS="${raw}" is not an integer from 0 to 64`, { field: 'BERTH_UNPACK_THREADS' });
+    if (!Number.isInteger(n) || n < 0 || n > 64) throw invalid(`BERTH_UNPACK_THREADS=${quote(raw)} is not an integer from 0 to 64`, { field: 'BERTH_UNPACK_THREADS' });
     return n;
   }
   return Math.max(0, Math.min(layers, availableParallelism()));

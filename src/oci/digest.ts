@@ -2,6 +2,7 @@
 // verifies sha256 only; sha512 is parsed so that an error can say plainly that it is unsupported.
 import { createHash, type Hash } from 'node:crypto';
 import { BerthError, invalid, unimplemented } from './errors.ts';
+import { quote } from './quote.ts';
 
 export type Digest = `sha256:${string}`;
 
@@ -12,16 +13,16 @@ const SHA256_HEX_RE = /^[a-f0-9]{64}$/;
 /** Parses and validates a digest string; only sha256 is accepted for use. */
 export function parseDigest(value: string, field = 'digest'): Digest {
   const colon = value.indexOf(':');
-  if (colon <= 0) throw invalid(`invalid digest "${value}": expected algorithm:hex`, { field });
+  if (colon <= 0) throw invalid(`invalid digest ${quote(value)}: expected algorithm:hex`, { field });
   const algorithm = value.slice(0, colon);
   const encoded = value.slice(colon + 1);
   if (!ALGORITHM_RE.test(algorithm) || !ENCODED_RE.test(encoded)) {
-    throw invalid(`invalid digest "${value}"`, { field });
+    throw invalid(`invalid digest ${quote(value)}`, { field });
   }
   if (algorithm !== 'sha256') {
-    throw unimplemented(`unsupported digest algorithm "${algorithm}" in "${value}"`, { field });
+    throw unimplemented(`unsupported digest algorithm ${quote(algorithm)} in ${quote(value)}`, { field });
   }
-  if (!SHA256_HEX_RE.test(encoded)) throw invalid(`invalid sha256 digest "${value}": expected 64 lowercase hex digits`, { field });
+  if (!SHA256_HEX_RE.test(encoded)) throw invalid(`invalid sha256 digest ${quote(value)}: expected 64 lowercase hex digits`, { field });
   return value as Digest;
 }
 

@@ -2,6 +2,8 @@
 // become typed values, or an invalid-argument error naming the document and field.
 import { invalid, unimplemented } from './errors.ts';
 import { parseDigest } from './digest.ts';
+import { parseJsonDocument } from './json-document.ts';
+import { quote } from './quote.ts';
 import {
   INDEX_MEDIA_TYPES,
   MANIFEST_MEDIA_TYPES,
@@ -13,20 +15,10 @@ import {
   type Platform,
 } from './image-spec.ts';
 
-/** Manifests and configs larger than this are refused (containerd and the registry use 4 MiB). */
-export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
-
 type Json = Record<string, unknown>;
 
 function parseJson(bytes: Uint8Array | string, what: string): Json {
-  const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8');
-  if (text.length > MAX_DOCUMENT_BYTES) throw invalid(`${what}: larger than ${MAX_DOCUMENT_BYTES} bytes`);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw invalid(`${what}: not valid JSON: ${(err as Error).message}`);
-  }
+  const value = parseJsonDocument(bytes, what);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`${what}: not a JSON object`);
   return value as Json;
 }
@@ -115,7 +107,7 @@ export function detectManifestKind(bytes: Uint8Array, contentType?: string): 'in
   if (mt === MediaType.dockerSchema1 || mt === MediaType.dockerSchema1Signed || o.schemaVersion === 1) {
     throw unimplemented('Docker manifest schema 1 is not supported', { field: 'mediaType' });
   }
-  if (mt) throw unimplemented(`unsupported manifest media type "${mt}"`, { field: 'mediaType' });
+  if (mt) throw unimplemented(`unsupported manifest media type ${quote(mt)}`, { field: 'mediaType' });
   if (Array.isArray(o.manifests)) return 'index';
   if (o.config !== undefined && Array.isArray(o.layers)) return 'manifest';
   throw invalid('manifest: neither an image manifest nor an index', { field: 'mediaType' });
@@ -126,7 +118,7 @@ export function parseManifest(bytes: Uint8Array | string, what = 'manifest'): Im
   schemaVersion2(o, what);
   const mediaType = str(o, 'mediaType', what);
   if (mediaType !== undefined && !MANIFEST_MEDIA_TYPES.includes(mediaType)) {
-    throw unimplemented(`${what}: unsupported manifest media type "${mediaType}"`, { field: 'mediaType' });
+    throw unimplemented(`${what}: unsupported manifest media type ${quote(mediaType)}`, { field: 'mediaType' });
   }
   if (!Array.isArray(o.layers)) throw invalid(`${what}: layers must be an array`, { field: 'layers' });
   const m: ImageManifest = {
@@ -148,7 +140,7 @@ export function parseIndex(bytes: Uint8Array | string, what = 'index'): ImageInd
   schemaVersion2(o, what);
   const mediaType = str(o, 'mediaType', what);
   if (mediaType !== undefined && !INDEX_MEDIA_TYPES.includes(mediaType)) {
-    throw unimplemented(`${what}: unsupported index media type "${mediaType}"`, { field: 'mediaType' });
+    throw unimplemented(`${what}: unsupported index media type ${quote(mediaType)}`, { field: 'mediaType' });
   }
   if (!Array.isArray(o.manifests)) throw invalid(`${what}: manifests must be an array`, { field: 'manifests' });
   const idx: ImageIndex = {

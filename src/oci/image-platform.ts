@@ -2,6 +2,7 @@
 // default matcher does: same os and architecture; variant must match when both sides name one,
 // arm64's empty variant means v8, and arm vN also runs lower arm variants.
 import { invalid, notFound } from './errors.ts';
+import { quote } from './quote.ts';
 import type { Descriptor, Platform } from './image-spec.ts';
 
 const NODE_ARCH: Record<string, string> = {
@@ -26,7 +27,7 @@ export function hostPlatform(nodeArch: string = process.arch): Platform {
 export function parsePlatformString(value: string, field = 'platform'): Platform {
   const parts = value.trim().toLowerCase().split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/.test(p))) {
-    throw invalid(`invalid platform "${value}": expected os/arch[/variant]`, { field });
+    throw invalid(`invalid platform ${quote(value)}: expected os/arch[/variant]`, { field });
   }
   const [os, arch, variant] = parts as [string, string, string | undefined];
   const p: Platform = { os, architecture: normaliseArch(arch) };

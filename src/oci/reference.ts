@@ -3,6 +3,7 @@
 // `busybox` -> docker.io/library/busybox:latest; `localhost:5000/x` keeps its domain.
 import { invalid } from './errors.ts';
 import { parseDigest, type Digest } from './digest.ts';
+import { quote } from './quote.ts';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 export const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
@@ -43,7 +44,7 @@ export function parseNormalized(input: string, field = 'reference'): ImageRefere
   if (input === '') throw invalid('invalid reference: empty', { field });
   if (input.length > 512) throw invalid('invalid reference: too long', { field });
   if (HEX64_RE.test(input)) {
-    throw invalid(`invalid repository name "${input}": cannot specify a 64-byte hexadecimal string`, { field });
+    throw invalid(`invalid repository name ${quote(input)}: cannot specify a 64-byte hexadecimal string`, { field });
   }
   let rest = input;
   let digest: Digest | undefined;
@@ -57,16 +58,16 @@ export function parseNormalized(input: string, field = 'reference'): ImageRefere
   if (lastColon > rest.lastIndexOf('/')) {
     tag = rest.slice(lastColon + 1);
     rest = rest.slice(0, lastColon);
-    if (!TAG_RE.test(tag)) throw invalid(`invalid reference "${input}": invalid tag "${tag}"`, { field });
+    if (!TAG_RE.test(tag)) throw invalid(`invalid reference ${quote(input)}: invalid tag ${quote(tag)}`, { field });
   }
   const { domain, path } = splitDomain(rest, input, field);
-  if (!DOMAIN_RE.test(domain)) throw invalid(`invalid reference "${input}": invalid registry host "${domain}"`, { field });
+  if (!DOMAIN_RE.test(domain)) throw invalid(`invalid reference ${quote(input)}: invalid registry host ${quote(domain)}`, { field });
   if (path !== path.toLowerCase()) {
-    throw invalid(`invalid reference "${input}": repository name must be lowercase`, { field });
+    throw invalid(`invalid reference ${quote(input)}: repository name must be lowercase`, { field });
   }
-  if (!PATH_RE.test(path)) throw invalid(`invalid reference "${input}": invalid repository name "${path}"`, { field });
+  if (!PATH_RE.test(path)) throw invalid(`invalid reference ${quote(input)}: invalid repository name ${quote(path)}`, { field });
   if (domain.length + 1 + path.length > NAME_TOTAL_MAX) {
-    throw invalid(`invalid reference "${input}": repository name longer than ${NAME_TOTAL_MAX} characters`, { field });
+    throw invalid(`invalid reference ${quote(input)}: repository name longer than ${NAME_TOTAL_MAX} characters`, { field });
   }
   const out: ImageReference = { domain, path };
   if (tag !== undefined) out.tag = tag;
@@ -75,7 +76,7 @@ export function parseNormalized(input: string, field = 'reference'): ImageRefere
 }
 
 function splitDomain(name: string, input: string, field: string): { domain: string; path: string } {
-  if (name === '') throw invalid(`invalid reference "${input}": empty repository name`, { field });
+  if (name === '') throw invalid(`invalid reference ${quote(input)}: empty repository name`, { field });
   const slash = name.indexOf('/');
   const first = slash < 0 ? '' : name.slice(0, slash);
   let domain: string;

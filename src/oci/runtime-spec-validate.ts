@@ -1,6 +1,6 @@
 // Parses and validates a config.json. Every problem is reported with the JSON field it concerns.
 
-import { invalid } from './errors.ts';
+import { invalid, unimplemented } from './errors.ts';
 import { HOOK_KINDS, NAMESPACE_TYPES, type Spec } from './runtime-spec.ts';
 
 type Json = unknown;
@@ -69,12 +69,16 @@ export function parseSpec(text: string, file = 'config.json'): Spec {
     throw invalid(`${file}: not valid JSON: ${(err as Error).message}`, { path: file });
   }
   validateSpec(raw, file);
-  return raw as Spec;
+  // The runtime-spec still allows (deprecated) relative mount destinations and says they are
+  // relative to "/": make them absolute here, so that everything after sees one form.
+  for (const m of raw.mounts ?? []) if (!m.destination.startsWith('/')) m.destination = `/${m.destination}`;
+  return raw;
 }
 
 export function validateSpec(raw: Json, file = 'config.json'): asserts raw is Spec {
   const c = new Checker(file);
   const spec = c.object(raw, '(top level)');
+  if (spec.ociVersion === undefined) c.fail('ociVersion', 'required (the runtime-spec version the config follows, such as "1.2.0")');
   const version = c.string(spec.ociVersion, 'ociVersion');
   if (!/^1\.\d+\.\d+/.test(version)) c.fail('ociVersion', `unsupported version "${version}" (expected 1.x.y)`);
 
@@ -87,13 +91,17 @@ export function validateSpec(raw: Json, file = 'config.json'): asserts raw is Sp
   c.optional(spec, 'hostname', '', c.string.bind(c));
   c.optional(spec, 'domainname', '', c.string.bind(c));
   const annotations = c.optional(spec, 'annotations', '', c.object.bind(c));
-  for (const [k, v] of Object.entries(annotations ?? {})) c.string(v, `annotations.${k}`);
+  for (const [k, v] of Object.entries(annotations ?? {})) {
+    if (k === '') c.fail('annotations', 'a key must not be empty');
+    c.string(v, `annotations.${k}`);
+  }
 
   const mounts = c.optional(spec, 'mounts', '', c.array.bind(c)) ?? [];
   mounts.forEach((m, i) => {
     const f = `mounts[${i}]`;
     const mount = c.object(m, f);
-    c.absolute(mount.destination, `${f}.destination`);
+    // Relative destinations are deprecated but allowed (relative to "/"); parseSpec makes them absolute.
+    if (c.string(mount.destination, `${f}.destination`) === '') c.fail(`${f}.destination`, 'must not be empty');
     c.optional(mount, 'source', f, c.string.bind(c));
     c.optional(mount, 'type', f, c.string.bind(c));
     c.optional(mount, 'options', f, c.strings.bind(c));
@@ -107,8 +115,8 @@ export function validateSpec(raw: Json, file = 'config.json'): asserts raw is Sp
 
   const hooks = c.optional(spec, 'hooks', '', c.object.bind(c));
   if (hooks) {
-    for (const key of Object.keys(hooks)) {
-      if (!(HOOK_KINDS as readonly string[]).includes(key)) c.fail(`hooks.${key}`, 'unknown hook kind');
+    // Unknown properties must be ignored (runtime-spec "Extensibility"): only the known kinds are read.
+    for (const key of Object.keys(hooks).filter((k) => (HOOK_KINDS as readonly string[]).includes(k))) {
       c.array(hooks[key], `hooks.${key}`).forEach((h, i) => {
         const f = `hooks.${key}[${i}]`;
         const hook = c.object(h, f);
@@ -159,13 +167,24 @@ export function validateProcess(c: Checker | string, process: Record<string, Jso
     const hard = ch.integer(rl.hard, `${ff}.hard`, 0, Number.MAX_VALUE);
     if (soft > hard) ch.fail(`${ff}.soft`, `soft limit ${soft} is above the hard limit ${hard}`);
   });
+  // Fields of runtime-spec 1.2 that berth doesn't apply: an error, not a container silently
+  // running without them ("Runtimes MUST generate an error when ... unsupported values are encountered").
+  for (const key of ['ioPriority', 'scheduler']) {
+    if (process[key] !== undefined && process[key] !== null) refuse(`${f}.${key}`);
+  }
   const caps = ch.optional(process, 'capabilities', f, ch.object.bind(ch));
   for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']) {
     if (caps) ch.optional(caps, set, `${f}.capabilities`, ch.strings.bind(ch));
   }
 }
 
+function refuse(field: string): never {
+  throw unimplemented(`${field}: not supported by berth-runtime yet; remove it to run without it`, { field });
+}
+
 function validateLinux(c: Checker, linux: Record<string, Json>): void {
+  // intelRdt: "If intelRdt is set, the runtime MUST write the container process ID to ... resctrl".
+  if (linux.intelRdt !== undefined && linux.intelRdt !== null) refuse('linux.intelRdt');
   const seen = new Set<string>();
   (c.optional(linux, 'namespaces', 'linux', c.array.bind(c)) ?? []).forEach((n, i) => {
     const f = `linux.namespaces[${i}]`;

@@ -57,13 +57,21 @@ export interface CapabilitySets {
   ambient: bigint;
 }
 
-/** Converts named sets to masks; names the kernel doesn't know (above lastCap) are dropped, as runc does. */
-export function capabilityMasks(caps: Capabilities, lastCap: number, field: string): CapabilitySets {
+/**
+ * Converts named sets to masks. Names berth doesn't know, and names above the kernel's lastCap,
+ * are dropped and reported in `ignored` when it is given (the runtime-spec: warn, don't fail; runc
+ * does the same); without it an unknown name is an error.
+ */
+export function capabilityMasks(caps: Capabilities, lastCap: number, field: string, ignored?: string[]): CapabilitySets {
   const mask = (set: keyof Capabilities): bigint =>
     (caps[set] ?? []).reduce((acc, name, i) => {
       const n = CAPABILITY_NUMBERS[name];
-      if (n === undefined) throw invalid(`${field}.${set}[${i}]: unknown capability "${name}"`, { field: `${field}.${set}[${i}]` });
-      return n <= lastCap ? acc | (1n << BigInt(n)) : acc;
+      if (n === undefined && !ignored) throw invalid(`${field}.${set}[${i}]: unknown capability "${name}"`, { field: `${field}.${set}[${i}]` });
+      if (n === undefined || n > lastCap) {
+        if (!ignored?.includes(name)) ignored?.push(name);
+        return acc;
+      }
+      return acc | (1n << BigInt(n));
     }, 0n);
   return {
     bounding: mask('bounding'),

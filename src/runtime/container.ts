@@ -6,7 +6,7 @@ import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { BerthError, fromSystemError, invalid, notFound, precondition } from '../oci/errors.ts';
 import { parseSpec } from '../oci/runtime-spec-validate.ts';
-import { OCI_VERSION, type ContainerStatus, type Process, type Resources, type Spec, type State } from '../oci/runtime-spec.ts';
+import type { ContainerStatus, Process, Resources, Spec, State } from '../oci/runtime-spec.ts';
 import { mergeResources } from './update-resources.ts';
 import { compileExecPlan } from './exec-plan.ts';
 import { SpawnSession, spawnError } from '../sys/berth-spawn.ts';
@@ -17,6 +17,7 @@ import { gatherHostFacts } from './host-facts.ts';
 import { runHook, runHookInNamespaces } from './hooks.ts';
 import { compilePlan, SYNC } from './plan-compiler.ts';
 import { StateStore, validateId, type ContainerRecord } from './state-store.ts';
+import { ociStateOf, startMessage, stateOutputOf, type StateOutput } from './state-output.ts';
 import { resolveSignal } from './signals.ts';
 import { writeIdMappings } from './id-mappings.ts';
 import { mountIdsBelow, unmountBelow } from './unmount-below.ts';
@@ -51,13 +52,6 @@ export interface RuntimeOptions {
   root: string;
   /** Warnings that must not fail the operation (poststart/poststop hook failures). */
   warn?: (message: string) => void;
-}
-
-/** `state` output: the OCI state plus runc's extra fields. */
-export interface StateOutput extends State {
-  rootfs: string;
-  created: string;
-  owner: string;
 }
 
 const interrupted = (): BerthError => new BerthError('internal', 'create was interrupted: the container was removed', { op: 'create' });
@@ -110,26 +104,12 @@ export class Runtime {
   }
 
   ociState(record: ContainerRecord, status = this.status(record)): State {
-    const state: State = { ociVersion: OCI_VERSION, id: record.id, status, bundle: record.bundle };
-    if (status !== 'stopped' && record.pid) state.pid = record.pid;
-    if (record.config.annotations && Object.keys(record.config.annotations).length) state.annotations = record.config.annotations;
-    return state;
+    return ociStateOf(record, status);
   }
 
   state(id: string): StateOutput {
     const record = this.store.read(id);
-    const status = this.status(record);
-    return {
-      ociVersion: OCI_VERSION,
-      id,
-      pid: status === 'stopped' ? 0 : record.pid,
-      status,
-      bundle: record.bundle,
-      rootfs: record.rootfs,
-      created: record.created,
-      owner: record.owner,
-      ...(record.config.annotations && Object.keys(record.config.annotations).length ? { annotations: record.config.annotations } : {}),
-    };
+    return stateOutputOf(record, this.status(record));
   }
 
   list(): StateOutput[] {
@@ -163,9 +143,9 @@ export class Runtime {
    * Creates the container: init runs the plan up to the exec fifo. Any failure leaves nothing
    * behind. With `wait`, berth-spawn stays as init's parent and the session is returned open.
    */
-  async create(options: CreateOptions, wait = false): Promise<{ record: ContainerRecord; session: SpawnSession }> {
+  async create(options: CreateOptions, wait = false, loaded?: ReturnType<typeof loadBundle>): Promise<{ record: ContainerRecord; session: SpawnSession }> {
     validateId(options.id);
-    const { spec, rootfs, bundle } = loadBundle(options.bundle);
+    const { spec, rootfs, bundle } = loaded ?? loadBundle(options.bundle);
     const host = gatherHostFacts(spec, bundle, rootfs);
     const fifoPath = this.store.fifoPath(options.id);
     const plan = compilePlan({
@@ -178,6 +158,7 @@ export class Runtime {
       preserveFds: options.preserveFds,
       wait,
       host,
+      warn: this.warn,
     });
     const cgroups = await openCgroupManager({ id: options.id, cgroupsPath: spec.linux?.cgroupsPath });
     this.store.claim(options.id);
@@ -198,16 +179,16 @@ export class Runtime {
     const signal = options.signal;
     const onAbort = (): void => {
       // The set-up in progress ends with an error (the channel closes), and the catch cleans up.
-      session?.child.kill('SIGKILL');
+      session?.child?.kill('SIGKILL');
       if (record.pid) killQuietly(record.pid, 'SIGKILL');
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (signal?.aborted) throw interrupted();
+      // Written twice: now, so that a create killed half-way can still be deleted (the record
+      // names the cgroups), and once the container is created.
       this.store.write(record);
       await cgroups.create();
-      record.cgroup = cgroups.toJSON(); // now knows the parent directories it made
-      this.store.write(record);
       const warnings = await cgroups.set(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
       for (const w of warnings) this.warn(w);
       session = new SpawnSession(plan, {
@@ -220,6 +201,7 @@ export class Runtime {
       if (signal?.aborted) throw interrupted();
       if (options.pidFile) writePidFile(options.pidFile, record.pid);
       record.creating = false;
+      record.cgroup = cgroups.toJSON(); // now with the parent directories create() made
       this.store.write(record);
       if (!wait) session.release();
       return { record, session };
@@ -232,6 +214,8 @@ export class Runtime {
       await this.waitGone(record.pid, record.pidStartTime || undefined);
       await cgroups.destroy().catch(() => {});
       if (record.hostMountsBefore) await unmountBelow(rootfs, record.hostMountsBefore).catch(() => {});
+      // A create-phase hook that failed: the lifecycle goes on at "destroy", then poststop.
+      if (err instanceof BerthError && err.where.field?.startsWith('hooks.')) await this.runPoststop(record);
       this.store.remove(options.id);
       throw err;
     } finally {
@@ -252,9 +236,10 @@ export class Runtime {
       const m = await session.next();
       switch (m.type) {
         case 'pid': {
+          // Not written to state.json yet: until init is in the cgroups it dies with this
+          // process (its sync channel closes), and from then on the cgroups find it.
           record.pid = m.pid;
           record.pidStartTime = readProcStat(m.pid)?.startTime ?? 0;
-          this.store.write(record);
           break;
         }
         case 'sync': {
@@ -292,11 +277,7 @@ export class Runtime {
     const status = this.status(record);
     if (status !== 'created') throw precondition(`cannot start container "${id}": it is ${status}, not created`, { op: 'start' });
     const fifo = this.store.fifoPath(id);
-    const state = this.ociState(record, 'created');
-    const body = Buffer.from(JSON.stringify(state));
-    const msg = Buffer.alloc(4 + body.length);
-    msg.writeUInt32LE(body.length, 0);
-    body.copy(msg, 4);
+    const msg = startMessage(this.ociState(record, 'created'));
     let fd: number;
     try {
       fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
@@ -317,14 +298,29 @@ export class Runtime {
     } finally {
       closeSync(fd);
     }
+    await initExeced(fifo);
     try {
       unlinkSync(fifo);
     } catch {
       // already gone
     }
+    // runtime-spec: a failing poststart hook is an error that stops the container (runc too).
     const running = this.ociState(record, 'running');
     for (const [i, h] of (record.config.hooks?.poststart ?? []).entries()) {
-      await runHook(h, running, `hooks.poststart[${i}]`).catch((err: Error) => this.warn(err.message));
+      try {
+        await runHook(h, running, `hooks.poststart[${i}]`);
+      } catch (err) {
+        killQuietly(record.pid, 'SIGKILL');
+        await this.waitGone(record.pid, record.pidStartTime);
+        throw err;
+      }
+    }
+  }
+
+  private async runPoststop(record: ContainerRecord): Promise<void> {
+    const stopped = this.ociState(record, 'stopped');
+    for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
+      await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
     }
   }
 
@@ -370,10 +366,7 @@ export class Runtime {
       await cgroups.destroy();
     }
     if (record.hostMountsBefore) await unmountBelow(record.rootfs, record.hostMountsBefore);
-    const stopped = this.ociState(record, 'stopped');
-    for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
-      await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
-    }
+    await this.runPoststop(record);
     this.store.remove(id);
   }
 
@@ -447,7 +440,7 @@ export class Runtime {
   /** Waits for a foreground berth-spawn (wait mode), forwarding signals; its status is the process's. */
   private async waitForeground(session: SpawnSession): Promise<number> {
     const forward = (sig: NodeJS.Signals): void => {
-      if (session.child.pid) killQuietly(session.child.pid, sig);
+      if (session.pid) killQuietly(session.pid, sig);
     };
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
     for (const s of signals) process.on(s, forward);
@@ -508,13 +501,14 @@ export class Runtime {
   async run(options: CreateOptions, opts: { detach?: boolean; keep?: boolean } = {}): Promise<number> {
     // A terminal without a console socket: relay it to our own stdio (runc does the same).
     let relay: ConsoleRelay | undefined;
-    if (!options.consoleSocket && !opts.detach && loadBundle(options.bundle).spec.process?.terminal) {
+    const loaded = loadBundle(options.bundle);
+    if (!options.consoleSocket && !opts.detach && loaded.spec.process?.terminal) {
       relay = await startConsoleRelay({ stdin: options.stdin !== 'none' });
       options = { ...options, consoleSocket: relay.socketPath };
     }
     let session: SpawnSession;
     try {
-      ({ session } = await this.create(options, !opts.detach));
+      ({ session } = await this.create(options, !opts.detach, loaded));
     } catch (err) {
       relay?.close();
       throw err;
@@ -552,6 +546,23 @@ function killQuietly(pid: number, sig: NodeJS.Signals | number): void {
     process.kill(pid, sig);
   } catch {
     // already gone
+  }
+}
+
+/**
+ * Returns once init has read the start message and exec'd (or died), as runc's start does: init
+ * holds the fifo open, close-on-exec, until then, and without a reader opening it fails (ENXIO).
+ */
+async function initExeced(fifo: string): Promise<void> {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      return;
+    }
+    closeSync(fd);
+    await delay(1);
   }
 }
 

@@ -65,13 +65,13 @@ export async function runHookInNamespaces(
 ): Promise<void> {
   const plan = compileJoinPlan(pid, namespaces, { path: hook.path, args: hook.args?.length ? hook.args : [hook.path], env: hook.env ?? [] }, field);
   const session = new SpawnSession(plan, { stdio: ['pipe', 'inherit', 'inherit'] });
-  session.child.stdin!.on('error', () => {});
-  session.child.stdin!.end(JSON.stringify(state));
+  session.child!.stdin!.on('error', () => {});
+  session.child!.stdin!.end(JSON.stringify(state));
   let hookPid = 0;
   let timedOut = false;
   const stop = (): void => {
     if (hookPid) process.kill(hookPid, 'SIGKILL');
-    session.child.kill('SIGKILL');
+    session.child!.kill('SIGKILL');
   };
   const timer = hook.timeout
     ? setTimeout(() => {

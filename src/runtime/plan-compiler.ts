@@ -45,6 +45,8 @@ export interface CompileInput {
   /** Keep berth-spawn as the parent of init, exiting with its status (foreground `run`). */
   wait?: boolean;
   host: HostFacts;
+  /** Where warnings go (settings that are dropped rather than refused). */
+  warn?: (message: string) => void;
 }
 
 // Namespaces are joined in this order (user first: it decides what the others may do).
@@ -170,7 +172,8 @@ export function compilePlan(input: CompileInput): Plan {
     add({ kind: 'setdomainname', name: spec.domainname }, 'domainname');
   }
 
-  const { env, args, lateSeccomp } = compileProcessSetup(process, linux.seccomp, host, add, input.preserveFds ?? 0);
+  const { env, args, lateSeccomp, ignoredCapabilities } = compileProcessSetup(process, linux.seccomp, host, add, input.preserveFds ?? 0);
+  if (ignoredCapabilities.length) input.warn?.(`process.capabilities: ignoring unknown or unavailable capabilities: ${ignoredCapabilities.join(', ')}`);
   add({ kind: 'sync', point: SYNC.created, last: true });
   if (input.fifoPath) {
     add({ kind: 'wait-start' });
@@ -235,10 +238,12 @@ function compileRootfs(input: CompileInput, add: Add, hasUserNs: boolean, hasMou
     });
     for (const [target, path] of DEV_SYMLINKS) add({ kind: 'symlink', target, path });
     if (host.hasKcore) add({ kind: 'symlink', target: '/proc/kcore', path: '/dev/core' });
-    if (mounts.some((m) => m.destination.replace(/\/+$/, '') === '/dev/pts')) {
-      add({ kind: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
-    }
+    // Always, as runc: the spec requires /dev/ptmx whether or not the config mounts /dev/pts.
+    add({ kind: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
   }
+  // A cwd the rootfs lacks is made (as runc), after the mounts so that one inside a volume
+  // lands in the volume.
+  if (spec.process?.cwd && spec.process.cwd !== '/') add({ kind: 'mkdir', path: spec.process.cwd, mode: 0o755 }, 'process.cwd');
   if (spec.process?.terminal) add({ kind: 'mkfile', path: '/dev/console', mode: 0o600 }, 'process.terminal');
 
   const hooks = spec.hooks ?? {};

@@ -9,6 +9,7 @@ import { capabilityMasks, capabilityNames } from './capabilities.ts';
 import type { HostFacts } from './plan-compiler.ts';
 import { rlimitNumber, rlimitValue } from './rlimits.ts';
 import { compileSeccomp, seccompConfigured } from './seccomp/index.ts';
+import { cachedSeccompFilter } from './seccomp-cache.ts';
 
 export type Add = (op: PlanOp, origin?: string) => void;
 
@@ -19,6 +20,8 @@ export interface ProcessSetup {
    *  profiles to allow): the caller places it. Without, it is already in the plan, loaded while
    *  the process still holds CAP_SYS_ADMIN. */
   lateSeccomp: PlanOp | null;
+  /** Capability names the kernel or berth doesn't know: dropped, for the caller to warn about. */
+  ignoredCapabilities: string[];
 }
 
 /** `keepFds`: fds 3..3+keepFds-1 stay open across execve (runc --preserve-fds). */
@@ -35,8 +38,10 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
   add({ kind: 'close-fds', keep: keepFds }, keepFds ? '--preserve-fds' : undefined);
   if (seccomp && !process.noNewPrivileges) add(seccomp, 'linux.seccomp');
 
-  const caps = process.capabilities ? capabilityMasks(process.capabilities, host.lastCap, `${field}.capabilities`) : null;
-  if (caps) {
+  // No capabilities object means no capabilities (as runc), not the runtime's own.
+  const ignoredCapabilities: string[] = [];
+  const caps = capabilityMasks(process.capabilities ?? {}, host.lastCap, `${field}.capabilities`, ignoredCapabilities);
+  {
     const missing = (caps.bounding | caps.permitted | caps.effective | caps.inheritable | caps.ambient) & ~host.heldCaps;
     if (missing) invalidCaps(missing, `${field}.capabilities`);
     // The kernel only keeps an ambient capability that is also permitted and inheritable; runc
@@ -49,7 +54,7 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
   add({ kind: 'setgroups', gids: process.user.additionalGids ?? [] }, `${field}.user.additionalGids`);
   add({ kind: 'setgid', gid }, `${field}.user.gid`);
   add({ kind: 'setuid', uid }, `${field}.user.uid`);
-  if (caps) add({ kind: 'capset', phase: 'sets', ...caps, lastCap: host.lastCap }, `${field}.capabilities`);
+  add({ kind: 'capset', phase: 'sets', ...caps, lastCap: host.lastCap }, `${field}.capabilities`);
   add({ kind: 'chdir', path: process.cwd }, `${field}.cwd`);
 
   // As runc: a process without HOME gets the user's home from the container's passwd, else "/".
@@ -58,12 +63,15 @@ export function compileProcessSetup(process: Process, seccompProfile: Seccomp | 
   const args = process.args!;
   const pathVar = env.findLast((e) => e.startsWith('PATH='))?.slice(5) ?? '';
   add({ kind: 'resolve-exec', file: args[0]!, searchPath: pathVar }, `${field}.args[0]`);
-  return { args, env, lateSeccomp: seccomp && process.noNewPrivileges ? seccomp : null };
+  return { args, env, lateSeccomp: seccomp && process.noNewPrivileges ? seccomp : null, ignoredCapabilities };
 }
 
 function seccompOp(profile: Seccomp): PlanOp {
-  const compiled = compileSeccomp(profile);
-  return { kind: 'seccomp', flags: compiled.flags, program: compiled.program };
+  const { flags, program } = cachedSeccompFilter(profile, () => {
+    const compiled = compileSeccomp(profile);
+    return { flags: compiled.flags, program: compiled.program };
+  });
+  return { kind: 'seccomp', flags, program };
 }
 
 function invalidCaps(missing: bigint, field: string): never {

@@ -1,10 +1,15 @@
-// Where containers live between commands: <root>/<id>/state.json (written atomically) and the
-// exec fifo <root>/<id>/exec.fifo while the container is created but not started.
+// Where containers live between commands: <root>/<id>/state.json (written atomically), the
+// exec fifo <root>/<id>/exec.fifo while the container is created but not started, and
+// <root>/<id>/fast-path.v1, what the native front needs to answer without Node (fast-path.ts).
 
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { alreadyExists, fromSystemError, invalid, notFound } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 import type { Spec } from '../oci/runtime-spec.ts';
+import { cgroupManagerFromJSON, type CgroupRemoval } from './cgroups/index.ts';
+import { encodeFastPath, FAST_PATH_FILE, FIFO_FILE, STATE_FILE, type StateFileIdentity } from './fast-path.ts';
 
 export interface ContainerRecord {
   id: string;
@@ -31,7 +36,7 @@ const ID = /^[\w+\-.]+$/;
 
 export function validateId(id: string): void {
   if (!id || !ID.test(id) || id === '.' || id === '..' || id.length > 1024) {
-    throw invalid(`invalid container id "${id}": use letters, digits, and _ + - .`, { field: 'container-id' });
+    throw invalid(`invalid container id ${quote(id)}: use letters, digits, and _ + - .`, { field: 'container-id' });
   }
 }
 
@@ -42,8 +47,13 @@ export class StateStore {
     return join(this.root, id);
   }
 
+  /** Where compiled seccomp filters are kept (seccomp-cache.ts): '@' is in no container id. */
+  seccompCacheDir(): string {
+    return join(this.root, 'seccomp@cache');
+  }
+
   fifoPath(id: string): string {
-    return join(this.dir(id), 'exec.fifo');
+    return join(this.dir(id), FIFO_FILE);
   }
 
   /** Claims the id: fails if a container with this id exists. */
@@ -65,27 +75,23 @@ export class StateStore {
     return dir;
   }
 
+  /**
+   * Writes the record, and the fast-path file that matches it (removed first when the record
+   * has none, as while paused: the front then never reports an outdated status).
+   */
   write(record: ContainerRecord): void {
-    const final = join(this.dir(record.id), 'state.json');
-    const tmp = `${final}.tmp`;
-    try {
-      // Atomic by rename, as runc; no fsync: the state root belongs on tmpfs (/run), and state
-      // that outlives a reboot describes processes that no longer exist.
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        writeSync(fd, JSON.stringify(record));
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, final);
-    } catch (err) {
-      throw fromSystemError(err, 'write', final);
-    }
+    const dir = this.dir(record.id);
+    const fastPath = !record.creating && !record.paused;
+    if (!fastPath && !record.creating) removeIfExists(join(dir, FAST_PATH_FILE));
+    const written = writeAtomically(join(dir, STATE_FILE), JSON.stringify(record));
+    const fast = fastPath ? encodeFastPath(record, cgroupRemovalOf(record), written) : null;
+    if (fast) writeAtomically(join(dir, FAST_PATH_FILE), fast);
+    else if (fastPath) removeIfExists(join(dir, FAST_PATH_FILE));
   }
 
   read(id: string): ContainerRecord {
     validateId(id);
-    const file = join(this.dir(id), 'state.json');
+    const file = join(this.dir(id), STATE_FILE);
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -123,5 +129,44 @@ export class StateStore {
 
   remove(id: string): void {
     rmSync(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+/** Writes by rename; returns the identity of the file written (fast-path.ts StateFileIdentity). */
+function writeAtomically(file: string, data: string | Buffer): StateFileIdentity {
+  const tmp = `${file}.tmp`;
+  try {
+    // Atomic by rename, as runc; no fsync: the state root belongs on tmpfs (/run), and state
+    // that outlives a reboot describes processes that no longer exist.
+    const fd = openSync(tmp, 'w', 0o600);
+    let st: BigIntStats;
+    try {
+      if (typeof data === 'string') writeSync(fd, data);
+      else writeSync(fd, data);
+      st = fstatSync(fd, { bigint: true });
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    return { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs };
+  } catch (err) {
+    throw fromSystemError(err, 'write', file);
+  }
+}
+
+function removeIfExists(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, 'unlink', file);
+  }
+}
+
+function cgroupRemovalOf(record: ContainerRecord): CgroupRemoval | null {
+  if (record.cgroup === undefined) return null;
+  try {
+    return cgroupManagerFromJSON(record.cgroup).removal();
+  } catch {
+    return null; // Node's delete reports the bad record
   }
 }

@@ -4,10 +4,10 @@
 
 import { spawn, type ChildProcess, type IOType } from 'node:child_process';
 import type { Stream } from 'node:stream';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { BerthError } from '../oci/errors.ts';
 import { errnoMessage, errnoName } from './errno.ts';
 import { encodePlan } from './plan-wire.ts';
@@ -18,6 +18,7 @@ export type SpawnMessage =
   | { type: 'sync'; point: string }
   | { type: 'error'; index: number; errno: number; text: string }
   | { type: 'done' }
+  | { type: 'exit'; status: number }
   | { type: 'eof' };
 
 let cachedBinary: string | undefined;
@@ -49,8 +50,60 @@ export interface SpawnOptions {
   detached?: boolean;
 }
 
+/**
+ * The berth-spawn that bin/berth-runtime's front started for this command while Node booted
+ * (native/front.c pre_spawn): its channel fd and pid, once. Its fd is inherited by every child
+ * Node starts until it is taken: whatever spawns another helper first calls releasePreSpawned.
+ */
+let preSpawned: { fd: number; pid: number } | null | undefined;
+
+function takePreSpawned(): { fd: number; pid: number } | null {
+  if (preSpawned === undefined) {
+    const m = /^(\d+) (\d+)$/.exec(process.env.BERTH_SPAWN_CHANNEL ?? '');
+    delete process.env.BERTH_SPAWN_CHANNEL;
+    preSpawned = m ? { fd: Number(m[1]), pid: Number(m[2]) } : null;
+  }
+  const taken = preSpawned;
+  preSpawned = null;
+  return taken;
+}
+
+/** Closes the pre-spawned berth-spawn's channel (it exits) unless a session has taken it. */
+export function releasePreSpawned(): void {
+  const p = takePreSpawned();
+  if (p) closeQuietly(p.fd);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // not open
+  }
+}
+
+/** Hands the plan to the pre-spawned berth-spawn; null if there is none or it is gone. */
+function planToPreSpawned(plan: Plan, options: SpawnOptions): { channel: Socket; pid: number } | null {
+  const inherit = (options.stdio ?? ['inherit', 'inherit', 'inherit']).every((s) => s === 'inherit');
+  if (!inherit || !options.detached) {
+    releasePreSpawned();
+    return null;
+  }
+  const p = takePreSpawned();
+  if (!p) return null;
+  try {
+    writeSync(p.fd, encodePlan(plan)); // a blocking socket, until the stream below takes it
+  } catch {
+    closeQuietly(p.fd); // gone (EPIPE) or never there: spawn one as usual
+    return null;
+  }
+  return { channel: new Socket({ fd: p.fd, readable: true, writable: true }), pid: p.pid };
+}
+
 export class SpawnSession {
-  readonly child: ChildProcess;
+  /** The berth-spawn process when this Node process started it (not a pre-spawned one). */
+  readonly child?: ChildProcess;
+  readonly pid: number | undefined;
   private readonly channel: Socket;
   private buffer = '';
   private readonly queue: SpawnMessage[] = [];
@@ -59,26 +112,39 @@ export class SpawnSession {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(plan: Plan, options: SpawnOptions = {}) {
-    const preserve = options.preserveFds ?? 0;
-    const stdio: StdioEntry[] = [...(options.stdio ?? ['inherit', 'inherit', 'inherit'])];
-    for (let fd = 3; fd < 3 + preserve; fd++) stdio.push(fd);
-    stdio.push('pipe');
-    const channelFd = 3 + preserve;
-    this.child = spawn(spawnBinary(), [String(channelFd)], { stdio, detached: options.detached ?? false });
-    this.exited = new Promise((resolveExit) => {
-      this.child.once('exit', (code, signal) => resolveExit({ code, signal }));
-      this.child.once('error', () => resolveExit({ code: 255, signal: null }));
-    });
-    this.channel = this.child.stdio[channelFd] as Socket;
+    const pre = planToPreSpawned(plan, options);
+    if (pre) {
+      // Not our child as far as libuv knows: its status comes as an "exit" line (wait mode).
+      this.pid = pre.pid;
+      this.channel = pre.channel;
+      this.exited = new Promise((resolveExit) => (this.resolveExit = resolveExit));
+    } else {
+      const preserve = options.preserveFds ?? 0;
+      const stdio: StdioEntry[] = [...(options.stdio ?? ['inherit', 'inherit', 'inherit'])];
+      for (let fd = 3; fd < 3 + preserve; fd++) stdio.push(fd);
+      stdio.push('pipe');
+      const channelFd = 3 + preserve;
+      const child = spawn(spawnBinary(), [String(channelFd)], { stdio, detached: options.detached ?? false });
+      this.child = child;
+      this.pid = child.pid;
+      this.exited = new Promise((resolveExit) => {
+        child.once('exit', (code, signal) => resolveExit({ code, signal }));
+        child.once('error', () => resolveExit({ code: 255, signal: null }));
+      });
+      this.channel = child.stdio[channelFd] as Socket;
+      this.channel.write(encodePlan(plan));
+    }
     this.channel.setEncoding('utf8');
     this.channel.on('data', (chunk: string) => this.onData(chunk));
     this.channel.on('end', () => this.onEnd());
     this.channel.on('close', () => this.onEnd());
     this.channel.on('error', () => this.onEnd());
-    this.channel.write(encodePlan(plan));
   }
 
+  private resolveExit?: (status: { code: number | null; signal: NodeJS.Signals | null }) => void;
+
   private push(m: SpawnMessage): void {
+    if (m.type === 'exit' || m.type === 'eof') this.resolveExit?.({ code: m.type === 'exit' ? m.status : null, signal: null });
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -121,7 +187,7 @@ export class SpawnSession {
   /** Stops tracking the child so that this Node process can exit while it runs on. */
   release(): void {
     this.channel.destroy();
-    this.child.unref();
+    this.child?.unref();
   }
 }
 
@@ -136,6 +202,8 @@ export function parseMessage(line: string): SpawnMessage {
       return { type: 'error', index: Number(rest[0]), errno: Number(rest[1]), text: rest.slice(2).join(' ') };
     case 'done':
       return { type: 'done' };
+    case 'exit':
+      return { type: 'exit', status: Number(rest[0]) };
     default:
       return { type: 'error', index: -1, errno: 0, text: `unexpected message from berth-spawn: ${line}` };
   }

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../oci/errors.ts';
-import { spawnBinary } from './berth-spawn.ts';
+import { releasePreSpawned, spawnBinary } from './berth-spawn.ts';
 
 export interface ConsoleRelay {
   socketPath: string;
@@ -20,6 +20,7 @@ export interface ConsoleRelay {
 export async function startConsoleRelay(opts: { stdin?: boolean } = {}): Promise<ConsoleRelay> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-console-'));
   const socketPath = join(dir, 'console.sock');
+  releasePreSpawned(); // the relay must not inherit its channel
   const child = spawn(spawnBinary(), ['--console-relay', socketPath], { stdio: [opts.stdin === false ? 'ignore' : 'inherit', 'inherit', 'inherit'] });
   const done = new Promise<void>((res) => child.once('exit', () => res()));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });

@@ -47,7 +47,9 @@ export const MS = {
   SLAVE: 0x80000,
   SHARED: 0x100000,
   RELATIME: 0x200000,
+  I_VERSION: 0x800000,
   STRICTATIME: 0x1000000,
+  LAZYTIME: 0x2000000,
 } as const;
 
 /** mount_setattr attributes (linux/mount.h MOUNT_ATTR_*). */

@@ -26,7 +26,16 @@ const outDir = mkdtempSync(join(tmpdir(), 'berth-test-out-'));
 process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
 let outSeq = 0;
 
-export function runCli(bin: string, args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number; stdinFile?: string } = {}): RunResult {
+export interface RunOptions {
+  cwd?: string;
+  input?: string;
+  timeoutMs?: number;
+  stdinFile?: string;
+  /** Added to the environment (which never has NODE_EXTRA_CA_CERTS). */
+  env?: Record<string, string>;
+}
+
+export function runCli(bin: string, args: string[], opts: RunOptions = {}): RunResult {
   const n = outSeq++;
   const outFile = join(outDir, `${n}.out`);
   const errFile = join(outDir, `${n}.err`);
@@ -34,7 +43,7 @@ export function runCli(bin: string, args: string[], opts: { cwd?: string; input?
   const err = openSync(errFile, 'w');
   try {
     const stdin = opts.stdinFile ? openSync(opts.stdinFile, 'r') : 'pipe';
-    const r = spawnSync(bin, args, { cwd: opts.cwd, input: opts.stdinFile ? undefined : (opts.input ?? ''), stdio: [stdin, out, err], env, timeout: opts.timeoutMs ?? 30_000 });
+    const r = spawnSync(bin, args, { cwd: opts.cwd, input: opts.stdinFile ? undefined : (opts.input ?? ''), stdio: [stdin, out, err], env: opts.env ? { ...env, ...opts.env } : env, timeout: opts.timeoutMs ?? 30_000 });
     if (typeof stdin === 'number') closeSync(stdin);
     return { code: r.status ?? (r.signal ? 128 : 255), stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };
   } finally {
@@ -60,7 +69,7 @@ export function runCliAsync(bin: string, args: string[], opts: { cwd?: string } 
 export class RuntimeCli {
   readonly root = mkdtempSync(join(tmpdir(), 'berth-test-state-'));
 
-  run(args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): RunResult {
+  run(args: string[], opts: RunOptions = {}): RunResult {
     return runCli(berthRuntimeBin, ['--root', this.root, ...args], opts);
   }
 

@@ -4,9 +4,12 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BerthError, exitCodeOf, invalid, unimplemented } from '../../oci/errors.ts';
+import { quote } from '../../oci/quote.ts';
 import { parseArgs, usage, type CommandSpec, type Parsed } from '../argv.ts';
 import type { Process } from '../../oci/runtime-spec.ts';
 import { COMMANDS, GLOBAL_FLAGS } from './commands.ts';
+import { listTableCells } from '../../runtime/fast-path.ts';
+import type { StateOutput } from '../../runtime/state-output.ts';
 
 export const VERSION = '0.1.0';
 const PROGRAM = 'berth-runtime';
@@ -48,7 +51,7 @@ function logLine(g: Globals, level: 'error' | 'warning' | 'debug', msg: string):
 function need(cmd: CommandSpec, p: Parsed, n: number): string[] {
   const required = cmd.args.filter((a) => a.startsWith('<')).length;
   if (p.positionals.length < required) throw invalid(`${cmd.name}: missing ${cmd.args.slice(p.positionals.length, required).join(' ')}\n${usage(PROGRAM, cmd)}`);
-  if (p.positionals.length > n) throw invalid(`${cmd.name}: unexpected argument "${p.positionals[n]}"`);
+  if (p.positionals.length > n) throw invalid(`${cmd.name}: unexpected argument ${quote(p.positionals[n]!)}`);
   return p.positionals;
 }
 
@@ -76,7 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${target ? usage(PROGRAM, target) : generalHelp()}\n`);
       return 0;
     }
-    if (!cmd) throw invalid(`unknown command "${name}"\n${generalHelp()}`);
+    if (!cmd) throw invalid(`unknown command ${quote(name)}\n${generalHelp()}`);
     if (globals.flags['systemd-cgroup']) {
       throw unimplemented('--systemd-cgroup: the systemd cgroup driver is not supported by berth-runtime; use cgroupfs paths');
     }
@@ -136,6 +139,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
   }
 
   const { Runtime } = await import('../../runtime/container.ts');
+  const { keepSeccompFiltersIn } = await import('../../runtime/seccomp-cache.ts');
   const runtime = new Runtime({
     root: g.root,
     warn: (m) => {
@@ -143,6 +147,7 @@ async function dispatch(cmd: CommandSpec, p: Parsed, g: Globals): Promise<number
       process.stderr.write(`${PROGRAM}: warning: ${m}\n`);
     },
   });
+  keepSeccompFiltersIn(runtime.store.seccompCacheDir());
   const createOptions = (id: string) => ({
     id,
     bundle: String(f.bundle),
@@ -304,8 +309,9 @@ async function untilSignalled<T>(operation: (signal: AbortSignal) => Promise<T>)
   }
 }
 
-function formatTable(states: Array<{ id: string; pid?: number; status: string; bundle: string; created: string; owner: string }>): string {
-  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid ?? 0), s.status, s.bundle, s.created, s.owner || 'root'])];
+/** The table of `list`; the native front prints the same (native/front-commands.c format_table). */
+function formatTable(states: StateOutput[]): string {
+  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map(listTableCells)];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('')).join('\n') + '\n';
 }

@@ -1,6 +1,7 @@
 // `berth`'s commands as data (word paths like ['image', 'prune'], flags, positionals), parsed with
 // the shared parser in ../argv.ts.
 import { invalid } from '../../oci/errors.ts';
+import { quote } from '../../oci/quote.ts';
 import { parseArgs, type FlagSpec } from '../argv.ts';
 
 export type { FlagSpec } from '../argv.ts';
@@ -43,7 +44,7 @@ export function checkArgs(cmd: CommandSpec, args: readonly string[]): void {
   const variadic = cmd.args.some((a) => a.replace(/\?$/, '').endsWith('...'));
   const name = cmd.path.join(' ');
   if (args.length < required) throw invalid(`berth ${name}: missing ${cmd.args[args.length]!.replace(/[.?]+$/, '')}`, { field: cmd.args[args.length] });
-  if (!variadic && args.length > cmd.args.length) throw invalid(`berth ${name}: unexpected argument "${args[cmd.args.length]}"`, { field: args[cmd.args.length] });
+  if (!variadic && args.length > cmd.args.length) throw invalid(`berth ${name}: unexpected argument ${quote(args[cmd.args.length]!)}`, { field: args[cmd.args.length] });
 }
 
 export function usage(cmd: CommandSpec): string {

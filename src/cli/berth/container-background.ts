@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { invalid, precondition } from '../../oci/errors.ts';
+import { quote } from '../../oci/quote.ts';
 import type { RuntimeHandler } from '../../runtime/runtime-handler.ts';
 import { readExitFile, startMonitored, supervision, type Monitored } from '../../runtime/monitor.ts';
 import { formatLogTime, parseLogTime, type LogLine, type LogStream } from '../../runtime/cri-log.ts';
@@ -97,7 +98,7 @@ export async function logsCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const meta = findContainer(ctx.root, p.args[0]!);
   const files = monitorFiles(join(containersDir(ctx.root), meta.id));
   if (!existsSync(files.logFile) && !existsSync(`${files.logFile}.1`)) {
-    throw precondition(`container ${meta.name} has no logs: only containers run with -d keep their output`, { field: 'container' });
+    throw precondition(`container ${quote(meta.name)} has no logs: only containers run with -d keep their output`, { field: 'container' });
   }
   const now = Date.now();
   const since = str(p.flags.since) !== undefined ? parseLogBound(str(p.flags.since)!, now, '--since') : undefined;
@@ -169,7 +170,7 @@ export async function attachCommand(ctx: CliContext, p: Parsed): Promise<number>
   const dir = join(containersDir(ctx.root), meta.id);
   const files = monitorFiles(dir);
   if (!existsSync(files.attachSocket)) {
-    throw precondition(`container ${meta.name} cannot be attached: it is not running in the background (run -d)`, { field: 'container' });
+    throw precondition(`container ${quote(meta.name)} cannot be attached: it is not running in the background (run -d)`, { field: 'container' });
   }
   if (supervisionOf(ctx.root, meta) === 'lost') {
     throw precondition(`container ${meta.name} cannot be attached: its monitor (pid ${meta.monitor!.pid}) died; stop or remove it`, { field: 'container' });
@@ -183,7 +184,7 @@ export async function attachCommand(ctx: CliContext, p: Parsed): Promise<number>
 
 export async function stopCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const grace = typeof p.flags.time === 'string' ? Number(p.flags.time) : 10;
-  if (!Number.isInteger(grace) || grace < 0) throw precondition(`--time: "${p.flags.time}" is not a number of seconds`, { field: '--time' });
+  if (!Number.isInteger(grace) || grace < 0) throw precondition(`--time: ${quote(String(p.flags.time))} is not a number of seconds`, { field: '--time' });
   for (const key of p.args) {
     const meta = findContainer(ctx.root, key);
     const runtime = handlerFor(ctx, meta.runtime);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, invalid } from '../../oci/errors.ts';
+import { quote } from '../../oci/quote.ts';
 import type { ImageStore } from '../../image/image-store.ts';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../image/store-permissions.ts';
 import { prepareRootfs } from '../../image/prepare-rootfs.ts';
@@ -19,6 +20,9 @@ import { allMeta, containersDir, findContainer, handlerFor, openStore, writeMeta
 import { applySecurityOptions, readSecurityOptions } from './security-options.ts';
 import { containerExitCode, monitorDone, monitorFiles, startInBackground, statusText, supervisionOf } from './container-background.ts';
 
+/** Container names, as docker and podman allow them. */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
 
 /** Stops (if needed) and removes a container: runtime state, rootfs mount, snapshot, directory. */
 async function removeContainer(ctx: CliContext, store: ImageStore, meta: ContainerMeta, force: boolean): Promise<void> {
@@ -26,7 +30,7 @@ async function removeContainer(ctx: CliContext, store: ImageStore, meta: Contain
   if (runtime.exists(meta.id)) {
     const status = runtime.status(meta.id);
     if (status === 'running' && !force) {
-      throw new BerthError('failed-precondition', `container ${meta.name} is running: stop it first or use --force`, { field: 'container' });
+      throw new BerthError('failed-precondition', `container ${quote(meta.name)} is running: stop it first or use --force`, { field: 'container' });
     }
     await runtime.delete(meta.id, true);
   }
@@ -51,7 +55,9 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const security = readSecurityOptions(list(p.flags['security-opt']));
   const id = randomBytes(32).toString('hex');
   const name = str(p.flags.name) ?? id.slice(0, 12);
-  if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name "${name}" is already in use`, { field: '--name' });
+  // As docker and podman: a name is shown in messages and tables, and typed back in commands.
+  if (!CONTAINER_NAME.test(name)) throw invalid(`invalid container name ${quote(name)}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`, { field: '--name' });
+  if (allMeta(ctx.root).some((m) => m.name === name)) throw new BerthError('already-exists', `container name ${quote(name)} is already in use`, { field: '--name' });
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
   const dir = join(containersDir(ctx.root), id);
   const rootfs = join(dir, 'rootfs');
@@ -185,7 +191,7 @@ export async function importCommand(ctx: CliContext, p: Parsed): Promise<number>
     const opts: { cmd?: string[]; env?: string[]; workdir?: string } = {};
     for (const c of change) {
       const m = /^(CMD|ENV|WORKDIR)\s+(.*)$/s.exec(c.trim());
-      if (!m) throw invalid(`--change "${c}": only CMD, ENV and WORKDIR are supported`, { field: '--change' });
+      if (!m) throw invalid(`--change ${quote(c)}: only CMD, ENV and WORKDIR are supported`, { field: '--change' });
       if (m[1] === 'CMD') opts.cmd = m[2]!.startsWith('[') ? (JSON.parse(m[2]!) as string[]) : ['/bin/sh', '-c', m[2]!];
       else if (m[1] === 'ENV') (opts.env ??= []).push(m[2]!.replace(/^(\S+)\s+/, '$1='));
       else opts.workdir = m[2]!;

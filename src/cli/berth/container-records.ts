@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BerthError, invalid, notFound } from '../../oci/errors.ts';
 import { ImageStore } from '../../image/image-store.ts';
 import { closePrivate, PRIVATE_FILE_MODE } from '../../image/store-permissions.ts';
+import { quote } from '../../oci/quote.ts';
 import { Runtime } from '../../runtime/container.ts';
 import { BerthRuntimeHandler, OciCliRuntimeHandler, type RuntimeHandler } from '../../runtime/runtime-handler.ts';
 import type { LogLimits } from '../../runtime/log-options.ts';
@@ -118,7 +119,7 @@ export function readMeta(root: string, id: string): ContainerMeta {
   try {
     return JSON.parse(readFileSync(join(containersDir(root), id, 'meta.json'), 'utf8')) as ContainerMeta;
   } catch {
-    throw notFound(`no such container: ${id}`, { field: 'container' });
+    throw notFound(`no such container: ${quote(id)}`, { field: 'container' });
   }
 }
 
@@ -151,6 +152,6 @@ export function findContainer(root: string, key: string): ContainerMeta {
   if (exact) return exact;
   const prefixed = all.filter((m) => m.id.startsWith(key));
   if (prefixed.length === 1) return prefixed[0]!;
-  if (prefixed.length > 1) throw invalid(`container id prefix "${key}" is ambiguous`, { field: 'container' });
-  throw notFound(`no such container: ${key}`, { field: 'container' });
+  if (prefixed.length > 1) throw invalid(`container id prefix ${quote(key)} is ambiguous`, { field: 'container' });
+  throw notFound(`no such container: ${quote(key)}`, { field: 'container' });
 }

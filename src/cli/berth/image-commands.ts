@@ -2,6 +2,7 @@
 // context (store, config dir, output streams) and returns an exit code.
 import { readFileSync } from 'node:fs';
 import { BerthError, invalid } from '../../oci/errors.ts';
+import { quote } from '../../oci/quote.ts';
 import { formatReference, familiarReference, parseNormalized, parseReference } from '../../oci/reference.ts';
 import { parsePlatformString } from '../../oci/image-platform.ts';
 import type { ImageStore } from '../../image/image-store.ts';
@@ -43,14 +44,14 @@ function positiveInt(v: unknown, flag: string): number | undefined {
   const s = str(v);
   if (s === undefined) return undefined;
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw invalid(`--${flag}: "${s}" is not an integer from 1 to 64`, { field: flag });
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw invalid(`--${flag}: ${quote(s)} is not an integer from 1 to 64`, { field: flag });
   return n;
 }
 
 /** A registry argument: `host[:port]`, a URL, or `docker.io`. */
 function registryDomain(arg: string): string {
   const host = arg.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
-  if (!host) throw invalid(`invalid registry "${arg}"`, { field: 'registry' });
+  if (!host) throw invalid(`invalid registry ${quote(arg)}`, { field: 'registry' });
   return parseNormalized(`${host}/x`).domain;
 }
 
@@ -106,7 +107,7 @@ export const HANDLERS: Record<string, Handler> = {
 
   images: async (ctx, p) => {
     const format = str(p.flags.format) ?? 'table';
-    if (format !== 'table' && format !== 'json') throw invalid(`--format must be table or json, not "${format}"`, { field: '--format' });
+    if (format !== 'table' && format !== 'json') throw invalid(`--format must be table or json, not ${quote(format)}`, { field: '--format' });
     const rows = await withStore(ctx, async (store) => {
       const out = [];
       for (const r of store.records.list()) {

@@ -2,6 +2,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BerthError, exitCodeOf } from '../../oci/errors.ts';
+import { escapeControls, quote } from '../../oci/quote.ts';
 import { checkArgs, parseFlags, usage } from './args.ts';
 import { COMMANDS, GLOBAL_FLAGS, findCommand } from './commands.ts';
 import { HANDLERS, readStdinSync, type CliContext } from './image-commands.ts';
@@ -47,7 +48,7 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
         stdout.write(help() + '\n');
         return rest.length === 0 && !global.flags.help ? 2 : 0;
       }
-      throw new BerthError('invalid-argument', `unknown command "${rest[0]}" (see berth --help)`, { field: rest[0] });
+      throw new BerthError('invalid-argument', `unknown command ${quote(rest[0]!)} (see berth --help)`, { field: rest[0] });
     }
     const { cmd, used } = found;
     const { parsed, rest: tail } = parseFlags(rest.slice(used), [...cmd.flags, ...GLOBAL_FLAGS], !!cmd.stopAtFirstArg);
@@ -65,7 +66,8 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
     return await handler!(ctx, parsed);
   } catch (err) {
     const line = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);
-    stderr.write(`berth: ${line.replace(/\n/g, ' ')}\n`);
+    // One line, whatever a message quoted or forgot to: no control character reaches the terminal.
+    stderr.write(`berth: ${escapeControls(line)}\n`);
     return exitCodeOf(err);
   }
 }

@@ -1,7 +1,7 @@
 // What the host's cgroup filesystems look like: v1 (one hierarchy per controller or group of
 // controllers, optionally plus a cgroup2 "unified" mount = hybrid) or v2 (one unified hierarchy).
 // Decided from /proc/self/mountinfo and /proc/self/cgroup text, never guessed.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fromSystemError, notFound } from '../../oci/errors.ts';
 
@@ -158,13 +158,16 @@ export interface CgroupHostOptions {
 export async function detectCgroupHost(options: CgroupHostOptions = {}): Promise<CgroupHost> {
   const mountinfoPath = options.mountinfoPath ?? '/proc/self/mountinfo';
   const procCgroupPath = options.procCgroupPath ?? '/proc/self/cgroup';
-  const read = async (path: string): Promise<string> => {
+  // Synchronous: two small /proc files, and an async read would start libuv's thread pool
+  // (four threads) in a command that needs none.
+  const read = (path: string): string => {
     try {
-      return await readFile(path, 'utf8');
+      return readFileSync(path, 'utf8');
     } catch (err) {
       throw fromSystemError(err, 'read', path);
     }
   };
-  const [mountinfo, procCgroup] = await Promise.all([read(mountinfoPath), read(procCgroupPath)]);
+  const mountinfo = read(mountinfoPath);
+  const procCgroup = read(procCgroupPath);
   return cgroupHostFromProc(mountinfo, procCgroup, options.root ?? '/sys/fs/cgroup');
 }

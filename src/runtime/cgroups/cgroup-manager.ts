@@ -7,6 +7,16 @@ import { parseCgroupManagerRecord, type CgroupManagerRecord } from './manager-re
 import { CgroupManagerV1 } from './manager-v1.ts';
 import { CgroupManagerV2 } from './manager-v2.ts';
 
+/** The directories of a container's cgroups, in the order they are removed. */
+export interface CgroupRemoval {
+  /** The cgroup whose cgroup.procs lists the container's processes (`pids`). */
+  procsDir: string | undefined;
+  /** The container's own cgroups (one per hierarchy). */
+  dirs: string[];
+  /** Parents that create() made, deepest first: removed when empty, kept when in use. */
+  parents: string[];
+}
+
 /** 'pausing': a freeze was asked for and some tasks are not frozen yet. */
 export type FreezerState = 'running' | 'pausing' | 'paused';
 
@@ -34,6 +44,8 @@ export interface CgroupManager {
    * is the caller's job). A cgroup that is already gone is not an error.
    */
   destroy(): Promise<void>;
+  /** What `destroy` removes and where `pids` looks, as data for another program to act on. */
+  removal(): CgroupRemoval;
   /** Controller -> directory ('unified' on v2). */
   paths(): Record<string, string>;
   /** What to keep in the state file to find the cgroups again (see cgroupManagerFromJSON). */

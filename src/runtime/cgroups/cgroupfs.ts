@@ -210,8 +210,7 @@ export async function removeCgroupDirs(dirs: string[], options: RemoveOptions = 
 
 /** rmdir of directories this manager made as parents, deepest first; ones still in use stay. */
 export async function removeEmptyParents(dirs: string[]): Promise<void> {
-  const deepestFirst = [...new Set(dirs)].sort((a, b) => b.split('/').length - a.split('/').length);
-  for (const dir of deepestFirst) {
+  for (const dir of deepestFirst(dirs)) {
     try {
       rmdirSync(dir);
     } catch (err) {
@@ -219,6 +218,10 @@ export async function removeEmptyParents(dirs: string[]): Promise<void> {
       if (errno !== 'ENOENT' && errno !== 'EBUSY' && errno !== 'ENOTEMPTY') throw fromSystemError(err, 'rmdir', dir);
     }
   }
+}
+
+export function deepestFirst(dirs: string[]): string[] {
+  return [...new Set(dirs)].sort((a, b) => b.split('/').length - a.split('/').length);
 }
 
 export async function directoryExists(dir: string): Promise<boolean> {

@@ -5,7 +5,7 @@ export {
 } from './cgroup-host.ts';
 export {
   cgroupManagerFor, cgroupManagerFromJSON, openCgroupManager,
-  type CgroupManager, type CgroupManagerOptions, type CgroupManagerSettings, type FreezerState,
+  type CgroupManager, type CgroupManagerOptions, type CgroupRemoval, type CgroupManagerSettings, type FreezerState,
 } from './cgroup-manager.ts';
 export type { CgroupManagerRecord, CgroupManagerRecordV1, CgroupManagerRecordV2 } from './manager-record.ts';
 export { parseCgroupManagerRecord } from './manager-record.ts';

@@ -3,10 +3,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { posix } from 'node:path';
 import { BerthError, precondition } from '../../oci/errors.ts';
 import type { Resources } from '../../oci/runtime-spec.ts';
-import type { CgroupManager, CgroupManagerSettings, FreezerState } from './cgroup-manager.ts';
+import type { CgroupManager, CgroupManagerSettings, CgroupRemoval, FreezerState } from './cgroup-manager.ts';
 import type { CgroupStats } from './cgroup-stats.ts';
 import {
-  addProcess, cgroupFileExists, directoryExists, makeCgroupDirs, readCgroupFile, readCgroupFileIfExists,
+  addProcess, cgroupFileExists, deepestFirst, directoryExists, makeCgroupDirs, readCgroupFile, readCgroupFileIfExists,
   readProcs, removeCgroupDirs, removeEmptyParents, writeCgroupFile,
 } from './cgroupfs.ts';
 import type { CgroupManagerRecordV1 } from './manager-record.ts';
@@ -129,10 +129,14 @@ export class CgroupManagerV1 implements CgroupManager {
   }
 
   async pids(recursive = false): Promise<number[]> {
-    const p = this.record.paths;
-    const dir = p.devices ?? p.freezer ?? p.pids ?? p.memory ?? Object.values(p)[0];
+    const dir = this.procsDir();
     if (!dir) return [];
     return readProcs(dir, recursive);
+  }
+
+  private procsDir(): string | undefined {
+    const p = this.record.paths;
+    return p.devices ?? p.freezer ?? p.pids ?? p.memory ?? Object.values(p)[0];
   }
 
   async stats(): Promise<CgroupStats> {
@@ -152,8 +156,13 @@ export class CgroupManagerV1 implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    await removeCgroupDirs(this.hierarchies().map((h) => h.dir));
-    await removeEmptyParents(this.record.createdParents);
+    const { dirs, parents } = this.removal();
+    await removeCgroupDirs(dirs);
+    await removeEmptyParents(parents);
+  }
+
+  removal(): CgroupRemoval {
+    return { procsDir: this.procsDir(), dirs: this.hierarchies().map((h) => h.dir), parents: deepestFirst(this.record.createdParents) };
   }
 
   paths(): Record<string, string> {

@@ -3,10 +3,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { posix } from 'node:path';
 import { BerthError, precondition } from '../../oci/errors.ts';
 import type { Resources } from '../../oci/runtime-spec.ts';
-import type { CgroupManager, CgroupManagerSettings, FreezerState } from './cgroup-manager.ts';
+import type { CgroupManager, CgroupManagerSettings, CgroupRemoval, FreezerState } from './cgroup-manager.ts';
 import type { CgroupStats } from './cgroup-stats.ts';
 import {
-  addProcess, cgroupFileExists, directoryExists, errnoOf, makeCgroupDirs, readCgroupFile, readCgroupFileIfExists,
+  addProcess, cgroupFileExists, deepestFirst, directoryExists, errnoOf, makeCgroupDirs, readCgroupFile, readCgroupFileIfExists,
   readProcs, removeCgroupDirs, removeEmptyParents, writeCgroupFile, writeCgroupFileRaw,
 } from './cgroupfs.ts';
 import type { CgroupManagerRecordV2 } from './manager-record.ts';
@@ -128,8 +128,13 @@ export class CgroupManagerV2 implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    await removeCgroupDirs([this.dir]);
-    await removeEmptyParents(this.record.createdParents);
+    const { dirs, parents } = this.removal();
+    await removeCgroupDirs(dirs);
+    await removeEmptyParents(parents);
+  }
+
+  removal(): CgroupRemoval {
+    return { procsDir: this.dir, dirs: [this.dir], parents: deepestFirst(this.record.createdParents) };
   }
 
   paths(): Record<string, string> {

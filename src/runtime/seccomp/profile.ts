@@ -184,11 +184,8 @@ function normalizeArchitectures(raw: unknown): string[] {
 
 export function normalizeSeccomp(profile: Seccomp): NormalizedSeccomp {
   if (typeof profile !== 'object' || profile === null) throw invalid(`${FIELD}: must be an object`, { field: FIELD });
-  if (profile.listenerPath) {
-    throw unimplemented(`${FIELD}.listenerPath: seccomp user notification is not supported by berth`, {
-      field: `${FIELD}.listenerPath`,
-    });
-  }
+  // listenerPath only matters with SCMP_ACT_NOTIFY ("If the SCMP_ACT_NOTIFY action is not used this
+  // value is ignored"), and that action is refused below.
   if (profile.defaultAction === undefined) {
     throw invalid(`${FIELD}.defaultAction: required`, { field: `${FIELD}.defaultAction` });
   }

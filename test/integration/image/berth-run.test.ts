@@ -151,7 +151,7 @@ test('stop kills after the grace period; logs -f follows a running container to 
   ok('rm', 'counter');
   // rm -f of a running background container: killed, its monitor done, nothing left.
   ok('run', '-d', '--name', 'busy', imageName(), 'sh', '-c', 'while true; do echo x; sleep 0.05; done');
-  assert.match(berth('rm', 'busy').stderr, /container busy is running: stop it first or use --force/);
+  assert.match(berth('rm', 'busy').stderr, /container "busy" is running: stop it first or use --force/);
   ok('rm', '-f', 'busy');
   assert.deepEqual(readdirSync(join(root, 'containers')), []);
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
@@ -164,7 +164,7 @@ test('run -d that cannot start leaves nothing', () => {
   assert.match(bad.stderr, /\/no\/such\/program/);
   assert.deepEqual(readdirSync(join(root, 'containers')), []);
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'no rootfs mount left');
-  assert.match(berth('logs', 'nope').stderr, /no such container: nope/);
+  assert.match(berth('logs', 'nope').stderr, /no such container: "nope"/);
 });
 
 test('exec: the container\'s env, cwd and user, flags over them, names from its passwd; -i, -t, -d', async () => {
@@ -255,7 +255,7 @@ test('attach: our input reaches a background container (pipe or terminal), its o
   assert.ok(tty.stdout.replace(/\r/g, '').split('\n').includes('sum=3'), tty.stdout);
   assert.match(ok('ps', '-a'), /Exited \(4\)\s+att-tty$/m);
   ok('run', '--name', 'att-fg', imageName(), 'true');
-  assert.match(berth('attach', 'att-fg').stderr, /container att-fg cannot be attached: it is not running in the background/);
+  assert.match(berth('attach', 'att-fg').stderr, /container "att-fg" cannot be attached: it is not running in the background/);
   ok('rm', 'att-pipe', 'att-tty', 'att-fg');
 });
 
@@ -381,7 +381,7 @@ test('--survive-monitor: a container whose monitor was killed runs on unsupervis
   assert.equal(exec.stdout, 'inside\n');
   assert.match(exec.stderr, /warning: the monitor of container adrift .* died: the container runs unsupervised/);
   assert.match(berth('attach', 'adrift').stderr, /cannot be attached: its monitor \(pid \d+\) died/);
-  assert.match(berth('rm', 'adrift').stderr, /container adrift is running: stop it first/);
+  assert.match(berth('rm', 'adrift').stderr, /container "adrift" is running: stop it first/);
   const stop = berth('stop', '--time', '1', 'adrift');
   assert.equal(stop.code, 0, stop.stderr);
   assert.match(stop.stderr, /stopping the container anyway/);

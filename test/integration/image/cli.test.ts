@@ -168,7 +168,7 @@ test('bad input: one clear line, the right exit code, nothing half-written', asy
     { args: ['pull', `127.0.0.1:${closedPort}/x:y`], code: 7, match: /cannot reach registry 127\.0\.0\.1:\d+.*ECONNREFUSED/ },
     { args: ['pull', 'Not/A/Valid:Ref'], code: 2, match: /invalid reference/ },
     { args: ['pull', `${open.host}/test/busybox:v1`, '--platform', 'linux/s390x'], code: 3, match: /no manifest for platform linux\/s390x|platform/ },
-    { args: ['rmi', 'missing:tag'], code: 3, match: /image missing:tag not found/ },
+    { args: ['rmi', 'missing:tag'], code: 3, match: /image "missing:tag" not found/ },
     { args: ['frobnicate'], code: 2, match: /unknown command "frobnicate"/ },
     { args: ['pull', '--bogus', 'x'], code: 2, match: /unknown flag --bogus/ },
   ];

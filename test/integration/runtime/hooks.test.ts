@@ -69,12 +69,32 @@ test('all six hooks run in order, with the state on stdin, their args and env', 
   assert.equal(readFileSync(join(b.rootfs, 'ran.txt'), 'utf8'), 'ran\n');
 });
 
-test('a failing createRuntime hook fails create and leaves nothing behind', () => {
-  const b = newBundle(['true'], (s) => (s.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }] }));
+test('a failing createRuntime hook fails create, leaves nothing behind, and poststop hooks still run', () => {
+  const marker = join(work, 'poststop-after-create-failure');
+  const b = newBundle(['true'], (s) => (s.hooks = {
+    createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }],
+    poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${marker}`] }],
+  }));
   const r = rt.run(['create', '--bundle', b.dir, 'hookfail']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /hooks\.createRuntime\[0\]: hook \/bin\/sh exited with status 3/);
   assert.deepEqual(leftovers(b.rootfs, join(rt.root, 'hookfail')), []);
+  assert.equal(JSON.parse(readFileSync(marker, 'utf8')).status, 'stopped', 'poststop ran with the stopped state');
+});
+
+test('a failing poststart hook fails start and stops the container; delete runs poststop', () => {
+  const marker = join(work, 'poststop-after-poststart');
+  const b = newBundle(['sleep', '30'], (s) => (s.hooks = {
+    poststart: [{ path: '/bin/false' }],
+    poststop: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${marker}`] }],
+  }));
+  assert.equal(rt.run(['create', '--bundle', b.dir, 'poststartfail']).code, 0);
+  const r = rt.run(['start', 'poststartfail']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /hooks\.poststart\[0\]: hook \/bin\/false exited with status 1/);
+  assert.equal(JSON.parse(rt.ok(['state', 'poststartfail'])).status, 'stopped');
+  rt.ok(['delete', 'poststartfail']);
+  assert.ok(existsSync(marker));
 });
 
 test('a hook that outlives its timeout is killed and create fails', () => {

@@ -182,3 +182,52 @@ test('an interrupted create (SIGTERM while a hook blocks) kills what it started 
   assert.deepEqual(leftovers(b.rootfs, join(rt.root, b.id), b.id), []);
   assert.equal(rt.run(['state', b.id]).code, 3, 'not found');
 });
+
+test('no process.capabilities means no capabilities (not the runtime\'s own)', () => {
+  const r = run(runcBundle(['grep', '-E', '^Cap(Eff|Prm|Bnd)', '/proc/self/status'], (s) => delete s.process!.capabilities));
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.out.trim().split('\n').map((l) => l.split(/\s+/)[1]), ['0000000000000000', '0000000000000000', '0000000000000000']);
+});
+
+test('a cwd the rootfs lacks is created; /dev/ptmx exists without a /dev/pts mount', () => {
+  const r = run(runcBundle(['sh', '-c', 'pwd; readlink /dev/ptmx'], (s) => {
+    s.process!.cwd = '/work/deep';
+    s.mounts = s.mounts!.filter((m) => m.destination !== '/dev/pts');
+  }));
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.out.trim().split('\n'), ['/work/deep', 'pts/ptmx']);
+});
+
+test('a device over an existing file is an error and the file is left as it was', () => {
+  const b = runcBundle(['true'], (s) => {
+    s.linux!.devices = [{ path: '/opt/mydev', type: 'c', major: 1, minor: 3 }];
+  });
+  execFileSync('mkdir', ['-p', join(b.rootfs, 'opt')]);
+  writeFileSync(join(b.rootfs, 'opt/mydev'), 'precious');
+  const r = run(b);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /linux\.devices\[0\]: .*mknod \/opt\/mydev: something else is at that path/);
+  assert.equal(readFileSync(join(b.rootfs, 'opt/mydev'), 'utf8'), 'precious');
+});
+
+test('kill TERM of a created container ends it (its init is pid 1 of its namespace)', async () => {
+  const b = runcBundle(['true']);
+  assert.equal(rt.run(['create', '--bundle', b.dir, b.id]).code, 0);
+  assert.equal(rt.run(['kill', b.id, 'TERM']).code, 0);
+  let status = '';
+  for (let i = 0; i < 100 && status !== 'stopped'; i++) {
+    status = JSON.parse(rt.run(['state', b.id]).stdout).status;
+    if (status !== 'stopped') await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(status, 'stopped');
+  assert.equal(rt.run(['delete', b.id]).code, 0);
+});
+
+test('an unknown capability name is a warning, not a failure (as runc); the known ones apply', () => {
+  const r = run(runcBundle(['grep', '^CapBnd', '/proc/self/status'], (s) => {
+    s.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_BOGUS'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] };
+  }));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /warning: process\.capabilities: ignoring unknown or unavailable capabilities: CAP_BOGUS/);
+  assert.equal(r.out.trim().split(/\s+/)[1], (1n << 5n).toString(16).padStart(16, '0'));
+});

@@ -124,7 +124,7 @@ test('CVE-2019-5736: berth-spawn runs from a sealed copy; its binary can\'t be w
   try {
     const m = await session.next();
     assert.deepEqual(m, { type: 'sync', point: 'hold' });
-    const pid = session.child.pid!;
+    const pid = session.pid!;
     assert.match(readlinkSync(`/proc/${pid}/exe`), /^\/memfd:berth-spawn/);
     assert.throws(() => closeSync(openSync(`/proc/${pid}/exe`, 'r+')), /ETXTBSY|EPERM|EACCES/);
     assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^Uid:/m);

@@ -106,7 +106,11 @@ test('rlimits, user, capabilities and no_new_privs are compiled in order', () =>
 test('a capability the runtime lacks is refused up front', () => {
   const spec = specWith((s) => s.process!.capabilities!.bounding!.push('CAP_SYS_RESOURCE'));
   assert.throws(() => compile(spec, { host: hostFacts({ heldCaps: ~(1n << 24n) & ((1n << 41n) - 1n) }) }), /CAP_SYS_RESOURCE/);
-  throwsField(() => compile(specWith((s) => s.process!.capabilities!.effective!.push('CAP_BOGUS'))), 'process.capabilities.effective[3]');
+  // an unknown name is dropped with a warning (runtime-spec: warn, don't fail)
+  const warnings: string[] = [];
+  const plan = compile(specWith((s) => s.process!.capabilities!.effective!.push('CAP_BOGUS')), { warn: (m) => warnings.push(m) });
+  assert.deepEqual(warnings, ['process.capabilities: ignoring unknown or unavailable capabilities: CAP_BOGUS']);
+  assert.ok(plan.some((o) => o.kind === 'capset'));
 });
 
 test('bad combinations are refused with the field', () => {

@@ -21,6 +21,10 @@ test('mount options: flags set and cleared in order, data kept, recursive attrib
   assert.deepEqual(o.propagation, [MS.SLAVE | MS.REC]);
   assert.deepEqual(o.recursive, { set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOATIME, clear: MOUNT_ATTR.ATIME_MASK }, 'an atime change clears the whole atime field, as mount_setattr requires');
   assert.equal(parseMountOptions(['rbind'], 'm').bind, true);
+  // The runtime-spec's MUST options that are flags, not filesystem data (tmpfs refuses them as data).
+  assert.equal(parseMountOptions(['lazytime', 'iversion', 'silent'], 'm').flags, MS.LAZYTIME | MS.I_VERSION | MS.SILENT);
+  const cleared = parseMountOptions(['lazytime', 'iversion', 'silent', 'nolazytime', 'noiversion', 'loud'], 'm');
+  assert.deepEqual([cleared.flags, cleared.data], [0, []]);
   assert.throws(() => parseMountOptions(['idmap'], 'mounts[3].options'), /mounts\[3\]\.options\[0\]/);
 });
 

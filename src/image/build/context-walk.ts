@@ -1,0 +1,105 @@
+// The build context as a list of entries, .dockerignore applied: the directory is walked with
+// lstat, so a symlink is recorded as a link (its target text) and never followed, and nothing
+// outside the context is ever read. An excluded directory is not entered unless an exception
+// pattern could re-include something in it; the parents of a re-included file are kept.
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { fromSystemError } from '../../oci/errors.ts';
+import type { Digest } from '../../oci/digest.ts';
+import { PatternMatcher, readDockerignore, type ParentMatches } from './dockerignore.ts';
+
+export interface ContextEntry {
+  /** Slash-separated, relative to the context root. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  /** Permission bits (and setuid/setgid/sticky). */
+  mode: number;
+  size: number;
+  linkTarget?: string;
+  /** sha256 of a regular file's bytes, when asked for. */
+  digest?: Digest;
+}
+
+export interface WalkOptions {
+  /** Patterns to exclude; read from `<root>/.dockerignore` when absent. */
+  ignore?: readonly string[];
+  /** Compute each regular file's sha256. */
+  digests?: boolean;
+}
+
+export async function loadDockerignore(root: string): Promise<string[]> {
+  try {
+    return readDockerignore(await readFile(join(root, '.dockerignore'), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fromSystemError(err, 'read', join(root, '.dockerignore'));
+  }
+}
+
+export async function walkContext(root: string, opts: WalkOptions = {}): Promise<ContextEntry[]> {
+  const matcher = new PatternMatcher(opts.ignore ?? (await loadDockerignore(root)));
+  const out: ContextEntry[] = [];
+  const emitted = new Set<string>();
+  const pending = new Map<string, ContextEntry>(); // excluded dirs entered for their exceptions
+
+  const emit = (e: ContextEntry): void => {
+    for (let dir = posix.dirname(e.path); dir !== '.'; dir = posix.dirname(dir)) {
+      const parent = pending.get(dir);
+      if (parent && !emitted.has(dir)) {
+        emitted.add(dir);
+        out.push(parent);
+      }
+    }
+    emitted.add(e.path);
+    out.push(e);
+  };
+
+  const visit = async (rel: string, parent: ParentMatches): Promise<void> => {
+    const dir = rel === '' ? root : join(root, rel);
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch (err) {
+      throw fromSystemError(err, 'readdir', dir);
+    }
+    for (const name of names) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const full = join(root, path);
+      let st;
+      try {
+        st = await lstat(full);
+      } catch (err) {
+        throw fromSystemError(err, 'lstat', full);
+      }
+      const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+      const entry: ContextEntry = { path, type, mode: st.mode & 0o7777, size: type === 'file' ? st.size : 0 };
+      if (type === 'symlink') entry.linkTarget = await readlink(full);
+      const m = matcher.matchWithParents(path, parent);
+      if (m.excluded) {
+        if (type === 'dir' && matcher.mayReincludeBelow(path)) {
+          pending.set(path, entry);
+          await visit(path, m.perPattern);
+        }
+        continue;
+      }
+      if (type === 'file' && opts.digests) entry.digest = await fileDigest(full);
+      emit(entry);
+      if (type === 'dir') await visit(path, m.perPattern);
+    }
+  };
+  await visit('', undefined);
+  return out;
+}
+
+async function fileDigest(path: string): Promise<Digest> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw fromSystemError(err, 'read', path);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
