@@ -71,3 +71,11 @@ export class CriClient {
 }
 
 export const GrpcStatus = grpc.status;
+
+/** The status code a call ends with (OK when it succeeds). */
+export function statusCode(call: Promise<unknown>): Promise<number> {
+  return call.then(
+    () => grpc.status.OK,
+    (err: { code: number }) => err.code,
+  );
+}

@@ -11,7 +11,7 @@ import { startRegistry, skopeoCopy, type TestRegistry } from '../../fixtures/ima
 import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
 import { berth } from '../../fixtures/image/cli-run.ts';
 import { startBerthd, runBerthdToExit, type RunningBerthd } from '../../support/berthd.ts';
-import { GrpcStatus } from '../../support/cri-client.ts';
+import { GrpcStatus, statusCode } from '../../support/cri-client.ts';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { loadCri } from '../../../src/cri/proto-load.ts';
@@ -23,14 +23,7 @@ let d: RunningBerthd;
 const pause = buildImage({ user: '65535', cmd: ['/bin/sleep', 'infinity'] });
 const named = buildImage({ user: 'app:staff', cmd: ['/bin/echo', 'named'] });
 
-const code = async (p: Promise<unknown>): Promise<number> => {
-  try {
-    await p;
-  } catch (err) {
-    return (err as { code: number }).code;
-  }
-  return GrpcStatus.OK;
-};
+const code = statusCode;
 
 before(async () => {
   registry = await startRegistry();

@@ -13,7 +13,7 @@ import type { TestRegistry } from '../../fixtures/image/registry.ts';
 import { startTokenServer, startTokenAuthRegistry, type TokenServer } from '../../fixtures/image/token-server.ts';
 import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
 import { startBerthd, type RunningBerthd } from '../../support/berthd.ts';
-import { GrpcStatus } from '../../support/cri-client.ts';
+import { GrpcStatus, statusCode } from '../../support/cri-client.ts';
 
 const execFileAsync = promisify(execFile);
 let work: string;
@@ -23,7 +23,7 @@ let d: RunningBerthd;
 const img = buildImage({ cmd: ['/bin/echo', 'private'] });
 let ref: string;
 
-const code = (p: Promise<unknown>): Promise<number> => p.then(() => GrpcStatus.OK, (e: { code: number }) => e.code);
+const code = statusCode;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'berthd-creds-'));
