@@ -1,10 +1,11 @@
 // Builds the CLIs into dist/ so that a command starts fast:
 //  - berth-runtime: one CommonJS file, then a V8 start-up snapshot of it (node --build-snapshot):
 //    a run deserialises berth's code already loaded instead of parsing and linking modules.
-//  - berth: an ESM bundle with lazily loaded chunks (its native addons can't be snapshotted).
+//  - berth and berthd: ESM bundles sharing lazily loaded chunks (their native addons can't be
+//    snapshotted). berthd reads the CRI definition from dist/proto/api.proto at start.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
@@ -33,7 +34,7 @@ const cjs = { format: 'cjs', define: { 'import.meta.url': 'undefined', __BERTH_S
 await build({
   ...common,
   // The unpack worker is its own entry: src/image/unpack-pool.ts starts dist/unpack-worker.mjs.
-  entryPoints: { berth: 'src/cli/berth.ts', 'unpack-worker': 'src/image/unpack-worker.ts' },
+  entryPoints: { berth: 'src/cli/berth.ts', berthd: 'src/cli/berthd.ts', 'unpack-worker': 'src/image/unpack-worker.ts' },
   outdir: 'dist',
   splitting: true,
   format: 'esm',
@@ -41,6 +42,10 @@ await build({
   external: ['better-sqlite3', 'zstd-napi', 'koffi'],
   banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
 });
+
+// src/cri/proto-load.ts looks for proto/api.proto next to the module that holds it: dist/.
+mkdirSync('dist/proto');
+copyFileSync('src/cri/proto/api.proto', 'dist/proto/api.proto');
 
 // berth-runtime: the entry for the snapshot registers main() to run when the snapshot starts.
 writeFileSync(

@@ -1,4 +1,4 @@
-// JSON documents read from files (image layouts, archives, registries.json, credential files),
+// Documents read from files (image layouts, archives, registries.conf, credential files),
 // under the document cap: the size is checked with fstat before anything is read, and the read
 // stops at the cap anyway (a file may grow while it is read). Synchronous: a document is at most a
 // few MiB, read in one or two calls.

@@ -10,7 +10,9 @@ import { formatPlatform, hostPlatform, platformMatches, selectPlatformManifest }
 import { familiarReference, formatReference, parseReference, type ImageReference } from '../oci/reference.ts';
 import type { ImageStore } from './image-store.ts';
 import { RegistryClient, type ClientOptions } from './registry-client.ts';
-import { loadRegistriesConfig } from './registry-hosts.ts';
+import { endpointFor, isLoopbackHost } from './registry-hosts.ts';
+import { EMPTY_REGISTRIES_CONF, pullSources, pushSource, type PullSource, type RegistriesConf } from './registries-conf.ts';
+import type { Credentials } from './registry-auth.ts';
 import { createLease } from './leases.ts';
 import { checkLayerMediaType, ensureSnapshots, mapLimited, type LayerJob, type LayerProgress } from './unpack-image.ts';
 import type { ApplyLimits } from './layer-applier.ts';
@@ -24,8 +26,12 @@ export type PullEvent =
 
 export interface PullOptions extends ClientOptions {
   platform?: Platform;
-  /** berth's config dir: registries.json and auth.json. */
+  /** berth's config dir: auth.json. */
   configDir?: string;
+  /** Where images come from (containers-registries.conf); none: every name from its own registry. */
+  registriesConf?: RegistriesConf;
+  /** Credentials for one place pulled from, instead of the stored ones (berthd's request credentials). */
+  sourceCredentials?: (source: PullSource) => Credentials | undefined;
   concurrency?: number;
   unpack?: boolean;
   onEvent?: (e: PullEvent) => void;
@@ -37,25 +43,54 @@ export interface PullResult {
   /** What the name points at: the index or the manifest digest. */
   digest: Digest;
   manifestDigest: Digest;
+  /** The image id, as docker and the CRI name an image. */
+  configDigest: Digest;
   config: ImageConfig;
   chainIds: Digest[];
 }
 
 export const SOURCE_LABEL_PREFIX = 'distribution.source.';
 
-export function clientFor(ref: ImageReference, opts: PullOptions): RegistryClient {
-  return new RegistryClient(ref.domain, { ...opts, registries: opts.registries ?? loadRegistriesConfig(opts.configDir) });
+/** A client for one place: its host over HTTPS, or plain HTTP where registries.conf allows it. */
+export function clientFor(source: PullSource, opts: PullOptions): RegistryClient {
+  const credentials = opts.sourceCredentials?.(source) ?? opts.credentials;
+  return new RegistryClient(endpointFor(source.domain, source.insecure), { ...opts, credentials });
+}
+
+/** The client and repository to push `ref` to. */
+export function pushClientFor(ref: ImageReference, opts: PullOptions): { client: RegistryClient; repository: string } {
+  const source = pushSource(ref, opts.registriesConf ?? EMPTY_REGISTRIES_CONF, isLoopbackHost);
+  return { client: clientFor(source, opts), repository: source.repository };
+}
+
+/** A mirror that fails this way is skipped for the next place (containers/image does the same). */
+function mirrorMiss(err: unknown): boolean {
+  return err instanceof BerthError && (err.kind === 'unavailable' || err.kind === 'not-found' || err.kind === 'permission-denied');
+}
+
+/** The first place that has the image's top manifest, with that manifest. */
+async function resolveSource(ref: ImageReference, opts: PullOptions, what: string) {
+  const sources = pullSources(ref, opts.registriesConf ?? EMPTY_REGISTRIES_CONF, isLoopbackHost);
+  for (const source of sources) {
+    const client = clientFor(source, opts);
+    try {
+      const top = await client.getManifest(source.repository, ref.digest ?? ref.tag!, what);
+      return { source, client, top };
+    } catch (err) {
+      if (!source.mirror || !mirrorMiss(err)) throw err;
+    }
+  }
+  throw new BerthError('internal', `${what}: no place to pull from`);
 }
 
 export async function pullImage(store: ImageStore, input: string, opts: PullOptions = {}): Promise<PullResult> {
   const ref = parseReference(input, 'image');
-  const client = clientFor(ref, opts);
-  const repo = ref.path;
   const shown = familiarReference(ref);
   const lease = createLease(store.db);
   let blobs: Descriptor[] = [];
   try {
-    const top = await client.getManifest(repo, ref.digest ?? ref.tag!, `image ${shown}`);
+    const { source, client, top } = await resolveSource(ref, opts, `image ${shown}`);
+    const repo = source.repository;
     const topMediaType = resolveMediaType(top.bytes, top.mediaType);
     opts.onEvent?.({ type: 'resolved', reference: formatReference(ref), digest: top.digest, mediaType: topMediaType });
     let manifestBytes = top.bytes;
@@ -110,13 +145,13 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
       store.records.addRefs(manifestDigest, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
       if (top.digest !== manifestDigest) store.records.addRefs(top.digest, [manifestDigest]);
       for (const d of [top.digest, manifestDigest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
-        addSource(store, d, ref.domain, repo);
+        addSource(store, d, source.domain, repo);
       }
       store.records.put({ name, digest: top.digest, mediaType: topMediaType, size: top.bytes.length });
     })();
     opts.onEvent?.({ type: 'done', reference: name, digest: top.digest });
     lease.release();
-    return { name, digest: top.digest, manifestDigest, config, chainIds: chain };
+    return { name, digest: top.digest, manifestDigest, configDigest: manifest.config.digest, config, chainIds: chain };
   } catch (err) {
     // Leave nothing behind that no image references: verified blobs and snapshots of this failed
     // pull go. An interrupted download stays in ingest/ so that the next pull resumes it, unless

@@ -7,7 +7,7 @@ import type { Descriptor } from '../oci/image-spec.ts';
 import { familiarReference, formatReference, parseReference } from '../oci/reference.ts';
 import type { ImageStore } from './image-store.ts';
 import { findImageRecord } from './image-resolve.ts';
-import { addSource, clientFor, SOURCE_LABEL_PREFIX, type PullOptions } from './pull.ts';
+import { addSource, pushClientFor, SOURCE_LABEL_PREFIX, type PullOptions } from './pull.ts';
 import { mapLimited } from './unpack-image.ts';
 import type { RegistryClient } from './registry-client.ts';
 
@@ -28,8 +28,7 @@ export interface PushResult {
 export async function pushImage(store: ImageStore, localName: string, target: string | undefined, opts: PushOptions = {}): Promise<PushResult> {
   const rec = findImageRecord(store, localName);
   const ref = parseReference(target ?? rec.name, 'destination');
-  const client = clientFor(ref, { ...opts, onEvent: undefined });
-  const repo = ref.path;
+  const { client, repository: repo } = pushClientFor(ref, { ...opts, onEvent: undefined });
   const topBytes = await store.content.readBlob(rec.digest);
   const manifests: Array<{ digest: Digest; bytes: Buffer; mediaType: string }> = [];
   let top = { digest: rec.digest, bytes: topBytes, mediaType: rec.mediaType };

@@ -165,7 +165,8 @@ export function pullSources(ref: ImageReference, conf: RegistriesConf, loopbackI
   for (const m of reg?.mirrors ?? []) {
     if (m.pullFromMirror === 'digest-only' && !ref.digest) continue;
     if (m.pullFromMirror === 'tag-only' && ref.digest) continue;
-    sources.push({ ...split(rewrite(m.location)), insecure: m.insecure, mirror: true });
+    const mirror = split(rewrite(m.location));
+    sources.push({ ...mirror, insecure: m.insecure || loopbackInsecure(mirror.domain), mirror: true });
   }
   const primary = split(reg && reg.location ? rewrite(reg.location) : name);
   sources.push({ ...primary, insecure: reg ? reg.insecure || loopbackInsecure(primary.domain) : loopbackInsecure(primary.domain), mirror: false });

@@ -72,6 +72,10 @@ export function parseChallenges(header: string): Challenge[] {
 export interface Credentials {
   username: string;
   password: string;
+  /** An OAuth2 refresh token (Docker's `identitytoken`): exchanged at the token service. */
+  identityToken?: string;
+  /** A bearer token sent to the registry as it is. */
+  registryToken?: string;
 }
 
 /** Maps the keys Docker writes (`https://index.docker.io/v1/`, `registry-1.docker.io`) to domains. */

@@ -1,17 +1,17 @@
-// The distribution-spec v2 client for one registry domain: manifests (negotiated by Accept),
+// The distribution-spec v2 client for one registry endpoint: manifests (negotiated by Accept),
 // blobs (verified, resumed with Range after a broken connection), and push (existence check,
-// cross-repository mount, monolithic or chunked upload, manifest PUT). Pulls try mirrors first.
+// cross-repository mount, monolithic or chunked upload, manifest PUT). Which endpoint serves an
+// image (a mirror, a registries.conf location) is pull.ts's choice.
 import { BerthError } from '../oci/errors.ts';
 import { sha256Of, type Digest } from '../oci/digest.ts';
 import { MAX_DOCUMENT_BYTES, documentTooLarge, readDocument } from '../oci/json-document.ts';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor } from '../oci/image-spec.ts';
 import { RegistryHttp, abortResponse, responseError, retryDelay, type HttpOptions } from './registry-http.ts';
-import { endpointsFor, type RegistriesConfig } from './registry-hosts.ts';
+import type { Endpoint } from './registry-hosts.ts';
 
 export const MANIFEST_ACCEPT = [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES].join(', ');
 
 export interface ClientOptions extends HttpOptions {
-  registries?: RegistriesConfig;
   /** Blobs up to this size are pushed with one PUT; larger ones in PATCH chunks. */
   monolithicUploadMax?: number;
   chunkSize?: number;
@@ -40,16 +40,15 @@ async function readLimited(res: Response, limit: number, what: string, idle: Idl
 }
 
 export class RegistryClient {
-  private readonly pullHttp: RegistryHttp[];
-  private readonly pushHttp: RegistryHttp;
+  private readonly http: RegistryHttp;
+  readonly domain: string;
 
   constructor(
-    readonly domain: string,
+    endpoint: Endpoint,
     private readonly opts: ClientOptions = {},
   ) {
-    const endpoints = endpointsFor(domain, opts.registries ?? { registries: {} });
-    this.pullHttp = endpoints.map((e) => new RegistryHttp(e, opts));
-    this.pushHttp = this.pullHttp[this.pullHttp.length - 1]!;
+    this.http = new RegistryHttp(endpoint, opts);
+    this.domain = endpoint.domain;
   }
 
   private idle(what: () => string): IdleTimeout {
@@ -58,51 +57,34 @@ export class RegistryClient {
 
   /** Checks that the registry answers and accepts the credentials (for `berth login`). */
   async checkLogin(): Promise<void> {
-    await this.pushHttp.authenticate([]);
-  }
-
-  /** Tries each pull endpoint; a mirror that fails or lacks the content falls through to the next. */
-  private async onPullEndpoints<T>(fn: (http: RegistryHttp) => Promise<T>): Promise<T> {
-    let last: unknown;
-    for (const http of this.pullHttp) {
-      try {
-        return await fn(http);
-      } catch (err) {
-        last = err;
-        const recoverable = err instanceof BerthError && (err.kind === 'unavailable' || err.kind === 'not-found' || err.kind === 'permission-denied');
-        if (!http.endpoint.mirror || !recoverable) throw err;
-      }
-    }
-    throw last;
+    await this.http.authenticate([]);
   }
 
   async getManifest(repo: string, reference: string, what: string): Promise<FetchedManifest> {
-    return this.onPullEndpoints(async (http) => {
-      const res = await http.send({
-        method: 'GET',
-        path: `/v2/${repo}/manifests/${reference}`,
-        scopes: [pullScope(repo)],
-        headers: { accept: MANIFEST_ACCEPT },
-        what,
-      });
-      if (!res.ok) throw await responseError(res, what, this.domain);
-      const bytes = await readLimited(res, MAX_DOCUMENT_BYTES, what, this.idle(() => what));
-      const digest = sha256Of(bytes);
-      if (reference.startsWith('sha256:') && digest !== reference) {
-        throw new BerthError('data-loss', `${what}: registry returned content with digest ${digest}, not the requested ${reference}`);
-      }
-      const header = res.headers.get('docker-content-digest');
-      if (header && header.startsWith('sha256:') && header !== digest) {
-        throw new BerthError('data-loss', `${what}: content hashes to ${digest} but the registry says ${header}`);
-      }
-      const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
-      return { bytes, mediaType, digest };
+    const res = await this.http.send({
+      method: 'GET',
+      path: `/v2/${repo}/manifests/${reference}`,
+      scopes: [pullScope(repo)],
+      headers: { accept: MANIFEST_ACCEPT },
+      what,
     });
+    if (!res.ok) throw await responseError(res, what, this.domain);
+    const bytes = await readLimited(res, MAX_DOCUMENT_BYTES, what, this.idle(() => what));
+    const digest = sha256Of(bytes);
+    if (reference.startsWith('sha256:') && digest !== reference) {
+      throw new BerthError('data-loss', `${what}: registry returned content with digest ${digest}, not the requested ${reference}`);
+    }
+    const header = res.headers.get('docker-content-digest');
+    if (header && header.startsWith('sha256:') && header !== digest) {
+      throw new BerthError('data-loss', `${what}: content hashes to ${digest} but the registry says ${header}`);
+    }
+    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    return { bytes, mediaType, digest };
   }
 
   /** The manifest's descriptor if the registry has it (HEAD), else undefined. */
   async headManifest(repo: string, reference: string, what: string): Promise<Descriptor | undefined> {
-    const res = await this.pushHttp.send({
+    const res = await this.http.send({
       method: 'HEAD',
       path: `/v2/${repo}/manifests/${reference}`,
       scopes: [pullScope(repo)],
@@ -126,37 +108,20 @@ export class RegistryClient {
     const retries = this.opts.retries ?? 3;
     let position = offset;
     let failures = 0;
-    let http = this.pullHttp[0]!;
-    let endpointIndex = 0;
+    const http = this.http;
     for (;;) {
-      let res: Response;
-      try {
-        res = await http.send({
-          method: 'GET',
-          path: `/v2/${repo}/blobs/${desc.digest}`,
-          scopes: [pullScope(repo)],
-          headers: position > 0 ? { range: `bytes=${position}-` } : {},
-          what,
-        });
-      } catch (err) {
-        if (http.endpoint.mirror && endpointIndex + 1 < this.pullHttp.length) {
-          http = this.pullHttp[++endpointIndex]!;
-          continue;
-        }
-        throw err;
-      }
+      const res = await http.send({
+        method: 'GET',
+        path: `/v2/${repo}/blobs/${desc.digest}`,
+        scopes: [pullScope(repo)],
+        headers: position > 0 ? { range: `bytes=${position}-` } : {},
+        what,
+      });
       if (res.status === 416 && position >= desc.size) {
         await res.body?.cancel().catch(() => undefined);
         return;
       }
-      if (!res.ok) {
-        const err = await responseError(res, what, this.domain);
-        if (http.endpoint.mirror && endpointIndex + 1 < this.pullHttp.length) {
-          http = this.pullHttp[++endpointIndex]!;
-          continue;
-        }
-        throw err;
-      }
+      if (!res.ok) throw await responseError(res, what, this.domain);
       let skip = position > 0 && res.status !== 206 ? position : 0;
       try {
         for await (const raw of withIdleTimeout(res.body as unknown as AsyncIterable<Uint8Array>, res, this.idle(() => `${what} at byte ${position}`))) {
@@ -186,7 +151,7 @@ export class RegistryClient {
 
   async hasBlob(repo: string, digest: Digest): Promise<boolean> {
     const what = `blob ${digest}`;
-    const res = await this.pushHttp.send({ method: 'HEAD', path: `/v2/${repo}/blobs/${digest}`, scopes: [pushScope(repo)], what });
+    const res = await this.http.send({ method: 'HEAD', path: `/v2/${repo}/blobs/${digest}`, scopes: [pushScope(repo)], what });
     await res.body?.cancel().catch(() => undefined);
     if (res.status === 404) return false;
     if (res.ok) return true;
@@ -198,7 +163,7 @@ export class RegistryClient {
     const what = `mount of blob ${digest} from ${from}`;
     let res: Response;
     try {
-      res = await this.pushHttp.send({
+      res = await this.http.send({
         method: 'POST',
         path: `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
         scopes: [pushScope(repo), pullScope(from)],
@@ -215,7 +180,7 @@ export class RegistryClient {
       // The registry opened an upload instead: cancel it, the caller uploads normally.
       const location = res.headers.get('location');
       if (location) {
-        const del = await this.pushHttp.send({ method: 'DELETE', path: location, scopes: [pushScope(repo)], what }).catch(() => undefined);
+        const del = await this.http.send({ method: 'DELETE', path: location, scopes: [pushScope(repo)], what }).catch(() => undefined);
         await del?.body?.cancel().catch(() => undefined);
       }
       return false;
@@ -264,13 +229,13 @@ export class RegistryClient {
   ): Promise<void> {
     const what = `upload of blob ${desc.digest}`;
     const scopes = [pushScope(repo)];
-    const start = await this.pushHttp.send({ method: 'POST', path: `/v2/${repo}/blobs/uploads/`, scopes, what });
+    const start = await this.http.send({ method: 'POST', path: `/v2/${repo}/blobs/uploads/`, scopes, what });
     await start.body?.cancel().catch(() => undefined);
     if (start.status !== 202) throw await responseError(start, what, this.domain);
     let location = start.headers.get('location');
     if (!location) throw new BerthError('unavailable', `${what}: registry gave no upload location`);
     const withDigest = (loc: string): string => {
-      const u = new URL(loc, this.pushHttp.endpoint.url + '/');
+      const u = new URL(loc, this.http.endpoint.url + '/');
       u.searchParams.set('digest', desc.digest);
       return u.toString();
     };
@@ -285,7 +250,7 @@ export class RegistryClient {
           yield c;
         }
       })();
-      const res = await this.pushHttp.send({
+      const res = await this.http.send({
         method: 'PUT',
         path: withDigest(location),
         scopes,
@@ -306,7 +271,7 @@ export class RegistryClient {
       const chunk = Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
-      const res = await this.pushHttp.send({
+      const res = await this.http.send({
         method: 'PATCH',
         path: location!,
         scopes,
@@ -335,7 +300,7 @@ export class RegistryClient {
       }
     }
     await flush();
-    const res = await this.pushHttp.send({ method: 'PUT', path: withDigest(location), scopes, headers: { 'content-length': '0' }, what });
+    const res = await this.http.send({ method: 'PUT', path: withDigest(location), scopes, headers: { 'content-length': '0' }, what });
     await res.body?.cancel().catch(() => undefined);
     if (res.status !== 201) throw await responseError(res, what, this.domain);
   }
@@ -347,7 +312,7 @@ export class RegistryClient {
 
   private async putManifestOnce(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
     const what = `manifest ${repo}:${reference}`;
-    const res = await this.pushHttp.send({
+    const res = await this.http.send({
       method: 'PUT',
       path: `/v2/${repo}/manifests/${reference}`,
       scopes: [pushScope(repo)],

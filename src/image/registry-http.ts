@@ -71,6 +71,9 @@ export class RegistryHttp {
   }
 
   private authHeader(scopes: string[]): string | undefined {
+    // A registry token is sent as it is, from the first request on.
+    const registryToken = this.opts.credentials?.registryToken;
+    if (registryToken) return `Bearer ${registryToken}`;
     const t = this.tokens.get(scopes.join(' '));
     if (t && t.expiresAt > Date.now()) return t.header;
     return this.basic;
@@ -135,6 +138,7 @@ export class RegistryHttp {
 
   /** The Authorization header to retry with after a 401 to a request that carried `sent`. */
   private async answer(challenges: Challenge[], spec: RequestSpec, sent: string | undefined): Promise<string | undefined> {
+    if (this.opts.credentials?.registryToken) throw authRefused(this.endpoint.domain, 'the registry token was rejected');
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
       // Concurrent requests that met the same challenge share one token rather than each fetching one.
@@ -145,7 +149,7 @@ export class RegistryHttp {
     if (challenges.some((c) => c.scheme === 'basic')) {
       const c = this.creds();
       if (!c) return undefined;
-      this.basic = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+      this.basic = basicAuth(c);
       return this.basic;
     }
     throw authRefused(this.endpoint.domain, `unsupported authentication challenge "${challenges[0]?.scheme ?? 'none'}"`);
@@ -168,14 +172,12 @@ export class RegistryHttp {
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
     const wanted = scopes.length ? scopes : ch.params.scope ? ch.params.scope.split(' ') : [];
     for (const s of wanted) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'berth' };
     const c = this.creds();
-    if (c) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, signal: AbortSignal.timeout(this.opts.idleTimeoutMs ?? 60_000) });
-    } catch (err) {
-      throw this.networkError(err, { what: `token from ${url.origin}` } as RequestSpec, url.origin);
+    let res = c?.identityToken ? await this.oauthToken(url, c.identityToken, wanted) : undefined;
+    // A token service without the OAuth2 form takes the identity token as a password (as containerd).
+    if (!res || res.status === 404 || res.status === 405) {
+      await res?.body?.cancel().catch(() => undefined);
+      res = await this.tokenFetch(url, { headers: { 'user-agent': this.opts.userAgent ?? 'berth', ...(c ? { authorization: basicAuth(c) } : {}) } });
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel().catch(() => undefined);
@@ -200,6 +202,28 @@ export class RegistryHttp {
     const ttl = Math.max(30, (body.expires_in ?? 60) - 10) * 1000;
     this.tokens.set(scopes.join(' '), { header, expiresAt: Date.now() + ttl });
     return header;
+  }
+
+  private async tokenFetch(url: URL, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, { ...init, signal: AbortSignal.timeout(this.opts.idleTimeoutMs ?? 60_000) });
+    } catch (err) {
+      throw this.networkError(err, { what: `token from ${url.origin}` } as RequestSpec, url.origin);
+    }
+  }
+
+  /** The OAuth2 refresh-token grant of the token specification ("identity tokens"): a POST form. */
+  private oauthToken(realm: URL, refreshToken: string, scopes: string[]): Promise<Response> {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: this.opts.userAgent ?? 'berth' });
+    const service = realm.searchParams.get('service');
+    if (service) form.set('service', service);
+    if (scopes.length) form.set('scope', scopes.join(' '));
+    const url = new URL(realm.origin + realm.pathname);
+    return this.tokenFetch(url, {
+      method: 'POST',
+      headers: { 'user-agent': this.opts.userAgent ?? 'berth', 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
   }
 
   private async sendFollowing(spec: RequestSpec, auth: string | undefined): Promise<Response> {
@@ -249,6 +273,11 @@ const ERROR_BODY_BYTES = 64 * 1024;
 /** A response body as chunks (none for a body-less response). */
 export async function* bodyOf(res: Response): AsyncGenerator<Uint8Array> {
   if (res.body) yield* res.body as unknown as AsyncIterable<Uint8Array>;
+}
+
+/** Basic credentials; an identity token stands in for a missing password. */
+function basicAuth(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password || c.identityToken || ''}`).toString('base64')}`;
 }
 
 /** Turns a registry error response into a BerthError; reads the start of the body and drops the rest. */

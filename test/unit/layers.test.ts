@@ -28,6 +28,8 @@ export function importViolations(file: string, source: string): string[] {
   for (const m of source.matchAll(re)) {
     const spec = m[1] ?? m[2] ?? '';
     if (!spec.startsWith('.')) continue;
+    // The package manifest is no layer: its version is read where a program reports it.
+    if (resolve(dirname(file), spec) === resolve(srcRoot, '..', 'package.json')) continue;
     const to = layerOf(resolve(dirname(file), spec));
     if (to === from) continue;
     const a = rank[from], b = rank[to];

@@ -4,7 +4,7 @@ import type { CommandSpec, FlagSpec } from './args.ts';
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', help: 'storage root (images, snapshots, metadata)', default: '/var/lib/berth' },
-  { name: 'config', kind: 'string', help: 'config dir (auth.json, registries.json); default ~/.config/berth' },
+  { name: 'config', kind: 'string', help: 'config dir (auth.json, registries.conf, else /etc/containers/registries.conf); default ~/.config/berth' },
   { name: 'help', alias: 'h', kind: 'bool', help: 'show help' },
 ];
 

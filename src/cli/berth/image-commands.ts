@@ -7,13 +7,13 @@ import { formatReference, familiarReference, parseNormalized, parseReference } f
 import { parsePlatformString } from '../../oci/image-platform.ts';
 import type { ImageStore } from '../../image/image-store.ts';
 import { openStore } from './container-records.ts';
-import { pullImage } from '../../image/pull.ts';
+import { pullImage, pushClientFor } from '../../image/pull.ts';
 import { pushImage } from '../../image/push.ts';
 import { findImageRecord, resolveImage } from '../../image/image-resolve.ts';
 import { pruneImages, removeImages } from '../../image/image-remove.ts';
 import { storeCredentials } from '../../image/registry-auth.ts';
-import { RegistryClient } from '../../image/registry-client.ts';
-import { loadRegistriesConfig } from '../../image/registry-hosts.ts';
+import { loadRegistriesConf, registriesConfPath } from '../../image/registry-hosts.ts';
+import type { RegistriesConf } from '../../image/registries-conf.ts';
 import { saveImages } from '../../image/archive-export.ts';
 import { loadArchive } from '../../image/archive-import.ts';
 import { ProgressRenderer, formatBytes } from './progress.ts';
@@ -28,6 +28,11 @@ export interface CliContext {
 }
 
 type Handler = (ctx: CliContext, p: Parsed) => Promise<number>;
+
+/** registries.conf from the config dir, else the system's: read per command, as podman does. */
+function registriesConf(ctx: CliContext): RegistriesConf {
+  return loadRegistriesConf(registriesConfPath(ctx.configDir));
+}
 
 function withStore<T>(ctx: CliContext, fn: (s: ImageStore) => Promise<T>): Promise<T> {
   const store = openStore(ctx);
@@ -67,6 +72,7 @@ export const HANDLERS: Record<string, Handler> = {
     const res = await withStore(ctx, (store) =>
       pullImage(store, p.args[0]!, {
         configDir: ctx.configDir,
+        registriesConf: registriesConf(ctx),
         ...(concurrency !== undefined ? { concurrency } : {}),
         ...(platform ? { platform: parsePlatformString(platform) } : {}),
         onEvent: (e) => {
@@ -87,6 +93,7 @@ export const HANDLERS: Record<string, Handler> = {
     const res = await withStore(ctx, (store) =>
       pushImage(store, p.args[0]!, p.args[1], {
         configDir: ctx.configDir,
+        registriesConf: registriesConf(ctx),
         onEvent: (e) => {
           if (p.flags.quiet) return;
           if (e.type === 'blob') progress.update({ id: e.digest, phase: e.phase, current: e.current, total: e.total });
@@ -168,7 +175,7 @@ export const HANDLERS: Record<string, Handler> = {
     let password = str(p.flags.password);
     if (p.flags['password-stdin']) password = ctx.readStdin().replace(/\r?\n$/, '');
     if (password === undefined) throw invalid('berth login needs --password-stdin or --password', { field: '--password' });
-    const client = new RegistryClient(domain, { credentials: { username, password }, registries: loadRegistriesConfig(ctx.configDir) });
+    const { client } = pushClientFor({ domain, path: 'login' }, { credentials: { username, password }, registriesConf: registriesConf(ctx) });
     await client.checkLogin();
     storeCredentials(ctx.configDir, domain, { username, password });
     ctx.stdout.write('Login Succeeded\n');

@@ -236,15 +236,32 @@ async function pushBlobRaw(reg: TestRegistry, repo: string, digest: string, data
   assert.equal(put.status, 201);
 }
 
-test('a mirror from registries.json serves docker.io pulls', async () => {
+test('a mirror from the config dir\'s registries.conf serves docker.io pulls under the docker.io name', async () => {
   skopeoCopy(`oci:${join(work, 'layout')}:v1`, `docker://${open.host}/library/busybox:mirrored`, ['--preserve-digests']);
   const G = g('mirror');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(join(work, 'mirror-config'), { recursive: true });
-  writeFileSync(join(work, 'mirror-config', 'registries.json'), JSON.stringify({ registries: { 'docker.io': { mirrors: [open.url] } } }));
+  // No insecure = true: a mirror on 127.0.0.1 speaks plain HTTP by default, as the registry itself would.
+  writeFileSync(join(work, 'mirror-config', 'registries.conf'), `[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n[[registry.mirror]]\nlocation = "${open.host}"\n`);
   const r = await berth([...G, 'pull', '-q', 'busybox:mirrored']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'docker.io/library/busybox:mirrored');
   const images = JSON.parse((await berth([...G, 'images', '--format', 'json'])).stdout) as Array<{ repository: string; digest: string }>;
   assert.deepEqual(images.map((i) => [i.repository, i.digest]), [['busybox', img.manifestDigest]]);
+});
+
+test('registries.conf redirects a name to another location; a bad file is one clear error', async () => {
+  skopeoCopy(`oci:${join(work, 'layout')}:v1`, `docker://${open.host}/k8s/pause:3.9`, ['--preserve-digests']);
+  const G = g('location');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(work, 'location-config'), { recursive: true });
+  const conf = join(work, 'location-config', 'registries.conf');
+  writeFileSync(conf, `[[registry]]\nprefix = "registry.k8s.io"\nlocation = "${open.host}/k8s"\ninsecure = true\n`);
+  let r = await berth([...G, 'pull', '-q', 'registry.k8s.io/pause:3.9']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'registry.k8s.io/pause:3.9');
+  writeFileSync(conf, '[[registry]]\nprefix = "registry.k8s.io"\nlocation = "http://x"\n');
+  r = await berth([...G, 'pull', '-q', 'registry.k8s.io/pause:3.9']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /registries\.conf: registry\[0\]\.location: "http:\/\/x" must not have a scheme/);
 });

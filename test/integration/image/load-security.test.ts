@@ -137,15 +137,15 @@ describe('JSON documents above the 4 MiB cap are refused at once, by name, with 
     await refusedQuickly([...args, 'load', '-i', file], /^berth: archive entry index\.json is 1610612736 bytes, more than/, root);
   });
 
-  test("berth's auth.json and registries.json", async () => {
+  test("berth's auth.json and registries.conf", async () => {
     const config = join(work, 'huge-config-dir');
     mkdirSync(config, { recursive: true });
     writeFileSync(join(config, 'auth.json'), hugeJson('config', HUGE));
     await refusedQuickly(['--config', config, 'logout', 'example.test'], new RegExp(`^berth: ${join(config, 'auth.json').replace(/[.]/g, '\\.')} is \\d{8} bytes`));
     rmSync(join(config, 'auth.json'));
-    writeFileSync(join(config, 'registries.json'), hugeJson('config', HUGE));
+    writeFileSync(join(config, 'registries.conf'), `# ${'x'.repeat(HUGE)}\n`);
     const { args } = G();
-    await refusedQuickly([...args, '--config', config, 'pull', '127.0.0.1:1/x:y'], /registries\.json is \d{8} bytes/);
+    await refusedQuickly([...args, '--config', config, 'pull', '127.0.0.1:1/x:y'], /registries\.conf is \d{8} bytes/);
   });
 });
 

@@ -4,7 +4,7 @@ import { overlayMountSpec } from '../../../src/image/mount-spec.ts';
 import { parseGroup, parsePasswd, resolveUserSpec } from '../../../src/image/image-user.ts';
 import { imageConfigToSpec, mergeEnv } from '../../../src/image/runtime-config.ts';
 import { decodeAuth, normaliseAuthKey, parseChallenges } from '../../../src/image/registry-auth.ts';
-import { endpointsFor, parseRegistriesConfig } from '../../../src/image/registry-hosts.ts';
+import { endpointFor, isLoopbackHost } from '../../../src/image/registry-hosts.ts';
 import { chainIds } from '../../../src/oci/image-chain-id.ts';
 import { classifyWhiteout, entryComponents } from '../../../src/image/layer-path.ts';
 import { sha256Of } from '../../../src/oci/digest.ts';
@@ -108,12 +108,10 @@ test('docker config auth keys and values', () => {
   assert.throws(() => decodeAuth(Buffer.from('nocolon').toString('base64'), 'cfg'), /not base64 of user:password/);
 });
 
-test('registry endpoints: mirrors, insecure, loopback default', () => {
-  const cfg = parseRegistriesConfig(JSON.stringify({ registries: { 'docker.io': { mirrors: ['http://127.0.0.1:5001/'] }, 'reg.local:5000': { insecure: true }, localhost: { insecure: false } } }));
-  assert.deepEqual(endpointsFor('docker.io', cfg).map((e) => e.url), ['http://127.0.0.1:5001', 'https://registry-1.docker.io']);
-  assert.equal(endpointsFor('reg.local:5000', cfg)[0]!.url, 'http://reg.local:5000');
-  assert.equal(endpointsFor('127.0.0.1:5000', cfg)[0]!.url, 'http://127.0.0.1:5000');
-  assert.equal(endpointsFor('localhost', cfg)[0]!.url, 'https://localhost');
-  assert.equal(endpointsFor('quay.io', cfg)[0]!.url, 'https://quay.io');
-  assert.throws(() => parseRegistriesConfig('{"registries":{"x":{"mirrors":["ftp://a"]}}}'), /mirrors must be a list of http/);
+test('registry endpoints: plain HTTP where allowed, docker.io on registry-1', () => {
+  assert.equal(endpointFor('docker.io', false).url, 'https://registry-1.docker.io');
+  assert.equal(endpointFor('reg.local:5000', true).url, 'http://reg.local:5000');
+  assert.equal(endpointFor('quay.io', false).url, 'https://quay.io');
+  assert.ok(isLoopbackHost('127.0.0.1:5000') && isLoopbackHost('localhost') && isLoopbackHost('[::1]:5000'));
+  assert.ok(!isLoopbackHost('10.0.0.1:5000') && !isLoopbackHost('localhost.example.com'));
 });

@@ -64,6 +64,8 @@ test('prefixes match whole components, the longest wins, a missing prefix is the
   assert.equal(registryFor(parseReference('other.org/x'), conf), undefined);
   assert.deepEqual(sources('other.org/x:1'), ['other.org/x']);
   assert.deepEqual(sources('localhost:5000/x:1'), ['http localhost:5000/x'], 'loopback hosts default to plain HTTP');
+  const local = parseRegistriesConf('[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n[[registry.mirror]]\nlocation = "127.0.0.1:5001"\n');
+  assert.deepEqual(pullSources(parseReference('busybox'), local, isLoopbackHost).map((s) => [s.domain, s.insecure]), [['127.0.0.1:5001', true], ['docker.io', false]], 'a loopback mirror too');
 });
 
 test('pull-from-mirror and mirror-by-digest-only pick mirrors by tag or digest', () => {

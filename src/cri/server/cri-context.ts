@@ -1,0 +1,19 @@
+// What berthd's RPC handlers share: the configuration, the image store and its CRI view, the log,
+// and the little runtime state the RuntimeService keeps (the pod CIDR).
+import type { RegistriesConf } from '../../image/registries-conf.ts';
+import type { ImageStore } from '../../image/image-store.ts';
+import type { SnapshotUsage } from '../../image/snapshot-usage.ts';
+import type { DaemonConfig } from '../daemon-config.ts';
+import type { ImageCatalog } from './image-catalog.ts';
+import type { Logger } from './logger.ts';
+
+export interface CriContext {
+  config: DaemonConfig;
+  store: ImageStore;
+  images: ImageCatalog;
+  usage: SnapshotUsage;
+  log: Logger;
+  /** registries_config, read again for every pull (an edit applies to the next one). */
+  registries: () => RegistriesConf;
+  runtime: { podCidr: string };
+}
