@@ -10,6 +10,8 @@ import { chainIds } from '../oci/image-chain-id.ts';
 import type { ImageStore } from './image-store.ts';
 import { leasedResources } from './leases.ts';
 import { removeTree } from './overlay-snapshotter.ts';
+import { BuildCache } from './build-cache.ts';
+import { treeBytes } from './tree-size.ts';
 
 export interface GcResult {
   blobsRemoved: number;
@@ -21,10 +23,17 @@ export interface GcResult {
 /** Key prefix of the snapshots layers are extracted into (see unpack-image.ts). */
 export const EXTRACT_PREFIX = 'extract-';
 
+/** Key prefix of the snapshots `berth build` steps work in (leased while the build runs). */
+export const BUILD_PREFIX = 'build-';
+
 export const STALE_INGEST_MS = 60 * 60 * 1000;
 
 export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: number } = {}): Promise<GcResult> {
   const leased = leasedResources(store.db);
+  // Build cache records hold their layers (blob and snapshot) like a lease without an end.
+  const cached = new BuildCache(store.db).roots();
+  for (const b of cached.blobs) leased.blobs.add(b);
+  for (const s of cached.snapshots) leased.snapshots.add(s);
   const reachable = new Set<string>(leased.blobs);
   const queue: string[] = [...store.records.list().map((r) => r.digest), ...leased.blobs];
   while (queue.length) {
@@ -60,8 +69,9 @@ export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: 
   const byKey = new Map(all.map((s) => [s.key, s]));
   const keep = new Set<string>();
   for (const s of all) {
-    // An unleased extract-* snapshot is what a crashed pull left; containers' active snapshots stay.
-    const abandoned = s.key.startsWith(EXTRACT_PREFIX) && !leased.snapshots.has(s.key);
+    // An unleased extract-* or build-* snapshot is what a crashed pull or build left; containers'
+    // active snapshots stay.
+    const abandoned = (s.key.startsWith(EXTRACT_PREFIX) || s.key.startsWith(BUILD_PREFIX)) && !leased.snapshots.has(s.key);
     if ((s.kind !== 'committed' && !abandoned) || keepSnapshots.has(s.key)) {
       for (let k: string | undefined = s.key; k && !keep.has(k); k = byKey.get(k)?.parent) keep.add(k);
     }
@@ -72,13 +82,17 @@ export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: 
     const leaves = removable.filter((s) => !parents.has(s.key));
     if (leaves.length === 0) break;
     for (const s of leaves) {
+      result.bytesFreed += treeBytes(join(store.snapshots.snapshotsDir, String(s.id)));
       await store.snapshots.remove(s.key);
       result.snapshotsRemoved++;
     }
     const gone = new Set(leaves.map((s) => s.key));
     removable = removable.filter((s) => !gone.has(s.key));
   }
-  for (const dir of await store.snapshots.orphanDirs()) await removeTree(dir);
+  for (const dir of await store.snapshots.orphanDirs()) {
+    result.bytesFreed += treeBytes(dir);
+    await removeTree(dir);
+  }
   const staleBefore = Date.now() - (opts.staleIngestMs ?? STALE_INGEST_MS);
   for (const ing of await store.content.ingests()) {
     if (ing.updatedAt >= staleBefore) continue;

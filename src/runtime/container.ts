@@ -32,6 +32,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** The container's stdin: the caller's (default) or /dev/null (`berth run` without -i). */
   stdin?: 'inherit' | 'none';
+  /** A file descriptor the container's stdout and stderr go to (default: the caller's). */
+  output?: number;
   /** Aborting stops the create: what it started is killed and removed (SIGTERM to the CLI). */
   signal?: AbortSignal;
 }
@@ -214,7 +216,7 @@ export class Runtime {
       session = new SpawnSession(plan, {
         preserveFds: options.preserveFds,
         detached: true,
-        stdio: [options.stdin === 'none' ? 'ignore' : 'inherit', 'inherit', 'inherit'],
+        stdio: [options.stdin === 'none' ? 'ignore' : 'inherit', options.output ?? 'inherit', options.output ?? 'inherit'],
       });
       if (signal?.aborted) onAbort();
       await this.driveCreate(session, plan, record, spec, cgroups, signal);
