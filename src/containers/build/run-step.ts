@@ -52,7 +52,7 @@ export class RunFailedError extends BerthError {
     readonly exitCode: number,
     readonly lastLines: string[],
   ) {
-    super('failed-precondition', `process "${command.join(' ')}" did not complete successfully: exit code: ${exitCode}`, { op: 'RUN' });
+    super('failed-precondition', `process "${command.join(' ')}" did not complete successfully: exit code: ${exitCode}`);
   }
 }
 
