@@ -14,6 +14,7 @@ import { saveImages } from '../../image/archive-export.ts';
 import { treeBytes } from '../../image/tree-size.ts';
 import { runBuild, type BuildEvent } from '../../containers/build/build-executor.ts';
 import { cacheMountsDir } from '../../containers/build/cache-mounts.ts';
+import { contextDigestsDir } from '../../containers/build/context-digest-cache.ts';
 import { unpackContextTar } from '../../containers/build/context-tar.ts';
 import { list, str, type Parsed } from './args.ts';
 import { openStore, runtimeFor } from './container-records.ts';
@@ -189,9 +190,11 @@ export interface BuildCachePrune extends GcResult {
 /** `berth image prune --build-cache`: every cache record and cache mount, then what only they held. */
 export async function pruneBuildCache(store: ImageStore): Promise<BuildCachePrune> {
   const records = new BuildCache(store.db).clear();
-  const mounts = cacheMountsDir(store.root);
-  const mountBytes = existsSync(mounts) ? treeBytes(mounts) : 0;
-  rmSync(mounts, { recursive: true, force: true });
+  let mountBytes = 0;
+  for (const dir of [cacheMountsDir(store.root), contextDigestsDir(store.root)]) {
+    if (existsSync(dir)) mountBytes += treeBytes(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
   const gc = await collectGarbage(store, { staleIngestMs: 0 });
   return { ...gc, records, bytesFreed: gc.bytesFreed + mountBytes };
 }

@@ -11,6 +11,7 @@ import { contextPath, digestSources } from '../../image/build/context-digest.ts'
 import { contentNeeded } from '../../image/build/cache-key.ts';
 import type { BuildPlan, PlannedMount } from '../../image/build/plan-types.ts';
 import { resolveInRoot, statInRoot } from './rootfs-path.ts';
+import { ContextDigestCache } from './context-digest-cache.ts';
 import { TreeCopier, type SourceTree } from './tree-copy.ts';
 import type { FetchedUrl } from './url-fetch.ts';
 import type { RunMountSource } from './run-step.ts';
@@ -34,8 +35,11 @@ export class BuildContext {
     readonly allowed: ReadonlySet<string>,
   ) {}
 
-  static async load(dir: string): Promise<BuildContext> {
-    const entries = await walkContext(dir, { digests: true });
+  /** Walks the context; `storeRoot` keeps file digests between builds (context-digest-cache.ts). */
+  static async load(dir: string, storeRoot?: string): Promise<BuildContext> {
+    const digestCache = storeRoot ? new ContextDigestCache(storeRoot, dir) : undefined;
+    const entries = await walkContext(dir, { digests: true, ...(digestCache ? { digestCache } : {}) });
+    digestCache?.save();
     return new BuildContext(dir, entries, new Set(entries.map((e) => e.path)));
   }
 

@@ -158,7 +158,7 @@ class Executor {
       imageDigests.set(ref, (await this.bases.get(ref, stage?.platform)).manifestDigest);
     }
     const needsContext = plan.stages.some((s) => s.steps.some((st) => st.copy?.from.kind === 'context' || st.run?.mounts.some((m) => m.sourceRef?.kind === 'context')));
-    if (needsContext) this.context = await BuildContext.load(this.req.contextDir);
+    if (needsContext) this.context = await BuildContext.load(this.req.contextDir, this.store.root);
     const contentDigests = this.context ? await this.context.contentDigests(plan, this.fetchUrl) : new Map<string, Digest[]>();
     this.keys = cacheKeys(plan, { imageDigests, contentDigests });
 
@@ -340,7 +340,7 @@ class Executor {
   /** The files a COPY reads: the context, or a read-only view of a stage or an image. */
   private async sourceTree(ref: SourceRef): Promise<{ tree: SourceTree; release: () => Promise<void> }> {
     if (ref.kind === 'context') {
-      if (!this.context) this.context = await BuildContext.load(this.req.contextDir);
+      if (!this.context) this.context = await BuildContext.load(this.req.contextDir, this.store.root);
       return { tree: this.context.tree, release: async () => undefined };
     }
     const top = ref.kind === 'stage' ? this.results.get(ref.stage)!.chain.at(-1) : (await this.bases.get(ref.ref)).chain.at(-1);
@@ -352,7 +352,7 @@ class Executor {
   /** What a RUN bind mount shows: a private copy of context files, or a stage's or image's files. */
   private async bindSource(m: PlannedMount): Promise<RunMountSource> {
     if (!m.sourceRef || m.sourceRef.kind === 'context') {
-      if (!this.context) this.context = await BuildContext.load(this.req.contextDir);
+      if (!this.context) this.context = await BuildContext.load(this.req.contextDir, this.store.root);
       return this.context.bindCopy(m, this.scratch);
     }
     const src = await this.sourceTree(m.sourceRef);
