@@ -123,6 +123,11 @@ export async function buildCommand(ctx: CliContext, p: Parsed): Promise<number> 
   const labels = keyValues(list(p.flags.label), 'label');
   const progress = new PlainProgress(ctx.stderr, quiet);
 
+  // SIGINT/SIGTERM stop the build cleanly: the running RUN is killed, snapshots and mounts go.
+  const interrupt = new AbortController();
+  const onSignal = (): void => interrupt.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const store = openStore(ctx);
   let fromStdin: { dir: string; remove: () => void } | undefined;
   try {
@@ -153,6 +158,7 @@ export async function buildCommand(ctx: CliContext, p: Parsed): Promise<number> 
       pullOptions: { configDir: ctx.configDir },
       runtime: runtimeFor(ctx),
       onEvent: (e) => progress.event(e),
+      signal: interrupt.signal,
     });
     if (!quiet) {
       ctx.stderr.write(`writing image ${result.manifestDigest} done\n`);
@@ -178,6 +184,8 @@ export async function buildCommand(ctx: CliContext, p: Parsed): Promise<number> 
     ctx.stdout.write(`${result.manifestDigest}\n`);
     return 0;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     fromStdin?.remove();
     store.close();
   }

@@ -63,6 +63,8 @@ export interface BuildRequest {
   pullOptions: PullOptions;
   runtime: Runtime;
   onEvent: (e: BuildEvent) => void;
+  /** Aborting stops the build: a running RUN is killed, nothing more starts, nothing is tagged. */
+  signal?: AbortSignal;
 }
 
 export interface BuildResult extends CommittedImage {
@@ -128,6 +130,7 @@ class Executor {
     });
     this.cacheMounts = new CacheMounts(cacheMountsDir(store.root));
     this.buildTime = req.epoch !== undefined ? isoOf(req.epoch) : new Date().toISOString();
+    req.signal?.addEventListener('abort', () => this.abort.abort(), { once: true });
   }
 
   private fetchUrl = (url: string): Promise<FetchedUrl> => {
@@ -172,6 +175,7 @@ class Executor {
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     }
+    if (this.abort.signal.aborted) throw new BerthError('internal', 'build interrupted');
     const target = plan.stages.find((s) => s.index === plan.target)!;
     const state = this.results.get(plan.target)!;
     const image = await commitImage(
@@ -213,7 +217,7 @@ class Executor {
     this.req.onEvent({ type: 'done', n: fromN, seconds: 0 });
     const keys = this.keys.get(stage.index)!;
     for (const [i, step] of stage.steps.entries()) {
-      if (this.abort.signal.aborted) throw new BerthError('internal', 'build stopped: another stage failed');
+      if (this.abort.signal.aborted) throw new BerthError('internal', this.req.signal?.aborted ? 'build interrupted' : 'build stopped: another stage failed');
       const n = this.stepNumbers.get(step.id)!;
       this.req.onEvent({ type: 'step', n, label: this.label(stage, i + 1), text: step.instruction.original });
       if (!step.layer) {

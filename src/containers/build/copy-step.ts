@@ -157,6 +157,8 @@ function archiveKind(path: string): 'gzip' | 'zstd' | 'none' | 'bzip2' | 'xz' | 
 
 export async function executeCopy(step: CopyStep, env: CopyEnv): Promise<number> {
   const what = step.add ? 'ADD' : 'COPY';
+  if (step.parents) throw unimplemented(`${what} --parents is not supported by berth build yet`, { field: '--parents' });
+  if (step.exclude.length) throw unimplemented(`${what} --exclude is not supported by berth build yet`, { field: '--exclude' });
   const owner = step.chown !== undefined ? await resolveChown(env.rootfs, step.chown) : undefined;
   const dirOwner = { uid: owner?.uid ?? 0, gid: owner?.gid ?? 0 };
   const rules = { ...(owner ? { owner } : {}), ...(step.chmod !== undefined ? { chmod: step.chmod } : {}) };

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.ts';
+import { BerthError } from '../../oci/errors.ts';
 import type { ImageStore } from '../../image/image-store.ts';
 import { mountSnapshot, unmountSnapshot } from '../../image/mount-snapshot.ts';
 import { BUILD_PREFIX } from '../../image/gc.ts';
@@ -58,8 +59,16 @@ export class StepRootfs {
   /** Keeps the step's changes as the committed snapshot `chainId` (or drops them if it exists). */
   async commit(chainId: Digest): Promise<void> {
     this.unmount();
-    if (this.store.snapshots.stat(chainId)) await this.store.snapshots.remove(this.key);
-    else await this.store.snapshots.commit(chainId, this.key);
+    if (!this.store.snapshots.stat(chainId)) {
+      try {
+        await this.store.snapshots.commit(chainId, this.key);
+        return;
+      } catch (err) {
+        // Another build committed the same layer meanwhile: use theirs.
+        if (!(err instanceof BerthError && err.kind === 'already-exists')) throw err;
+      }
+    }
+    await this.store.snapshots.remove(this.key);
   }
 
   async discard(): Promise<void> {

@@ -100,6 +100,30 @@ RUN --mount=type=tmpfs,target=/scratch/tmp echo x > /scratch/tmp/y
   assert.match(r.stderr, /#\d+ [\d.]+ hi 1000:1000 \/home\/app\n#\d+ [\d.]+ lo\n/);
   const layers = await builtLayers('localhost/t/env:1');
   assert.equal(layers.length, 0, `no RUN changed the filesystem (mount points removed): ${JSON.stringify(layers)}`);
+  // --network host: the RUN sees this machine's interfaces; RUN --network=host needs it.
+  const hostCtx = env.context('run-host', { Dockerfile: 'FROM $BASE\nRUN tail -n +3 /proc/net/dev | wc -l\n' });
+  const hostNet = okBuild(hostCtx, '--no-cache', '--network', 'host', '-t', 'localhost/t/host:1');
+  const ifaces = Number(/#\d+ [\d.]+ (\d+)\n/.exec(hostNet.stderr)![1]);
+  assert.equal(ifaces, readFileSync('/proc/net/dev', 'utf8').trim().split('\n').length - 2);
+  const asked = env.context('run-host-step', { Dockerfile: 'FROM $BASE\nRUN --network=host true\n' });
+  assert.match(build(asked).stderr, /RUN --network=host needs the build to allow it: berth build --network host/);
+});
+
+test('RUN heredocs: a script for the shell, and a #! program', async () => {
+  const ctx = env.context('heredoc', {
+    Dockerfile: `FROM $BASE
+RUN <<EOF
+echo one > /one
+echo two >> /one
+EOF
+RUN <<EOF
+#!/bin/sh
+echo "script as $0" > /two
+EOF
+`,
+  });
+  okBuild(ctx, '-t', 'localhost/t/heredoc:1');
+  assert.equal(run('localhost/t/heredoc:1', 'cat', '/one', '/two'), 'one\ntwo\nscript as /dev/pipes/EOF\n');
 });
 
 test('COPY and ADD: files, directories, globs, --chown names, --chmod, heredocs, tar archives, URLs with checksums', async () => {
@@ -224,6 +248,10 @@ RUN --mount=type=cache,target=/cache,id=berth-test-runs echo ran >> /cache/runs;
   assert.equal(run('localhost/t/cache:1', 'cat', '/after'), 'v2\n');
   assert.equal(runs('localhost/t/count:4'), 5);
 
+  // a plain prune leaves the build cache alone
+  env.ok(root, ['rmi', 'localhost/t/cache:1']);
+  env.ok(root, ['image', 'prune']);
+  assert.equal((okBuild(ctx, '-t', 'localhost/t/cache:1').stderr.match(/^#\d+ CACHED$/gm) ?? []).length, 3);
   // prune --build-cache drops the records (the next build runs everything) and says what it freed
   const pruned = env.ok(root, ['image', 'prune', '--build-cache']).stdout;
   assert.match(pruned, /Deleted \d+ build cache records/);
