@@ -4,29 +4,19 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalid, notFound } from '../../oci/errors.ts';
+import { notFound } from '../../oci/errors.ts';
 import type { Digest } from '../../oci/digest.ts';
 import { walkContext, type ContextEntry } from '../../image/build/context-walk.ts';
 import { contextPath, digestSources } from '../../image/build/context-digest.ts';
 import { contentNeeded } from '../../image/build/cache-key.ts';
 import type { BuildPlan, PlannedMount } from '../../image/build/plan-types.ts';
-import { resolveInRoot, statInRoot } from './rootfs-path.ts';
+import { checkInContext, resolveInRoot, statInRoot } from './rootfs-path.ts';
 import { ContextDigestCache } from './context-digest-cache.ts';
 import { TreeCopier, type SourceTree } from './tree-copy.ts';
 import type { FetchedUrl } from './url-fetch.ts';
 import type { RunMountSource } from './run-step.ts';
 
 const URL_RE = /^https?:\/\//;
-
-/** Refuses a context path that climbs above the context root (`../x`). */
-export function checkInContext(source: string, what: string): void {
-  let depth = 0;
-  for (const c of source.split('/')) {
-    if (c === '..') depth--;
-    else if (c !== '' && c !== '.') depth++;
-    if (depth < 0) throw invalid(`${what} ${source}: forbidden path outside the build context`, { path: source });
-  }
-}
 
 export class BuildContext {
   private constructor(

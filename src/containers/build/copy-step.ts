@@ -17,7 +17,7 @@ import { LayeredRootfs } from '../../image/rootfs-view.ts';
 import { MAX_ID_FILE_BYTES, parseGroup, parsePasswd } from '../../image/image-user.ts';
 import { unpackLayer } from '../../image/unpack-layer.ts';
 import { sniffCompression } from '../../image/decompress.ts';
-import { mkdirInRoot, resolveInRoot, statInRoot } from './rootfs-path.ts';
+import { checkInContext, mkdirInRoot, resolveInRoot, statInRoot } from './rootfs-path.ts';
 import { TreeCopier, type SourceTree } from './tree-copy.ts';
 import type { FetchedUrl } from './url-fetch.ts';
 
@@ -64,16 +64,6 @@ export async function resolveChown(rootfs: string, chown: string): Promise<{ uid
   return { uid, gid: gid! };
 }
 
-/** Refuses a source that climbs above its root (`../x`, `a/../../x`). */
-function checkInside(source: string, what: string): void {
-  let depth = 0;
-  for (const c of source.split('/')) {
-    if (c === '..') depth--;
-    else if (c !== '' && c !== '.') depth++;
-    if (depth < 0) throw invalid(`COPY ${source}: forbidden path outside the ${what}`, { path: source });
-  }
-}
-
 function hasWildcard(p: string): boolean {
   return /[*?[]/.test(p);
 }
@@ -115,7 +105,7 @@ interface Selected {
 
 function selectSources(step: CopyStep, env: CopyEnv, source: string): Selected[] {
   const tree = env.source;
-  checkInside(source, tree.allowed ? 'build context' : tree.what);
+  checkInContext(source, step.add ? 'ADD' : 'COPY');
   const rel = contextPath(source);
   let candidates: string[];
   if (hasWildcard(rel)) {

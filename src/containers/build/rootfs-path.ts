@@ -18,6 +18,16 @@ function lstatOrUndefined(path: string): Stats | undefined {
   }
 }
 
+/** Refuses a COPY source that climbs above its root (`../x`, `a/../../x`) instead of clamping it. */
+export function checkInContext(source: string, what: string): void {
+  let depth = 0;
+  for (const c of source.split('/')) {
+    if (c === '..') depth--;
+    else if (c !== '' && c !== '.') depth++;
+    if (depth < 0) throw invalid(`${what} ${source}: forbidden path outside the build context`, { path: source });
+  }
+}
+
 export const hostPath = (root: string, parts: readonly string[]): string => (parts.length ? join(root, ...parts) : root);
 
 /**

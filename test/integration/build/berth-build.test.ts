@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { tarArchive } from '../../../src/image/tar-writer.ts';
 import { BuildEnv, describeEntries, inspect, layerEntries } from '../../fixtures/build/build-env.ts';
+import { treeBytes as du } from '../../../src/image/tree-size.ts';
 import { CAP_NET_BIND_SERVICE_EP } from '../../fixtures/image/test-image.ts';
 
 let env: BuildEnv;
@@ -253,9 +254,14 @@ RUN --mount=type=cache,target=/cache,id=berth-test-runs echo ran >> /cache/runs;
   env.ok(root, ['image', 'prune']);
   assert.equal((okBuild(ctx, '-t', 'localhost/t/cache:1').stderr.match(/^#\d+ CACHED$/gm) ?? []).length, 3);
   // prune --build-cache drops the records (the next build runs everything) and says what it freed
+  const before = du(root);
   const pruned = env.ok(root, ['image', 'prune', '--build-cache']).stdout;
+  const freed = du(root) - before;
   assert.match(pruned, /Deleted \d+ build cache records/);
-  assert.match(pruned, /Total reclaimed space: [1-9][\d.]* ?[kKMG]?B/);
+  const m = /Total reclaimed space: ([\d.]+)(B|kB|MB|GB)/.exec(pruned)!;
+  const reported = Number(m[1]) * { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[m[2] as 'B'];
+  // What the store's directory lost on disk, give or take the metadata database and rounding.
+  assert.ok(Math.abs(reported + freed) <= Math.max(64 * 1024, 0.1 * reported), `reported ${reported}, the store shrank by ${-freed}`);
   assert.doesNotMatch(okBuild(ctx, '-t', 'localhost/t/cache:1').stderr, /CACHED/);
 });
 
@@ -312,7 +318,10 @@ CMD ["cat", "/app/artifact"]
   });
   const name = `${env.registry.host}/app/built:1`;
   const out = join(env.work, 'built-oci.tar');
-  const r = okBuild(ctx, '-t', name, '--push', '--output', `type=oci,dest=${out}`);
+  execFileSync('mv', [join(ctx, 'Dockerfile'), join(ctx, 'Build.dockerfile')]);
+  const r = okBuild(ctx, '-f', join(ctx, 'Build.dockerfile'), '--pull', '--label', 'org.example.ci=yes', '-t', name, '--push', '--output', `type=oci,dest=${out}`);
+  assert.match(r.stderr, /^pulling /m, '--pull pulls the base again');
+  assert.equal((inspect(env, root, name).config.config.Labels as Record<string, string>)['org.example.ci'], 'yes');
   assert.match(r.stderr, new RegExp(`pushed ${name.replaceAll('.', '\\.')}@sha256:`));
   const other = env.store();
   env.ok(other, ['pull', name]);
