@@ -10,6 +10,7 @@ import type { ImageStore } from './image-store.ts';
 import { isStaleExtraction, liveLeases } from './leases.ts';
 import { removeTree } from './overlay-snapshotter.ts';
 import { allocatedBytes } from './free-space.ts';
+import { BuildCache } from './build-cache.ts';
 
 export interface GcResult {
   blobsRemoved: number;
@@ -18,6 +19,9 @@ export interface GcResult {
 }
 
 /** Ingests untouched for this long whose writer is gone are removed. */
+/** Key prefix of the snapshots `berth build` steps work in (leased while the build runs). */
+export const BUILD_PREFIX = 'build-';
+
 export const STALE_INGEST_MS = 60 * 60 * 1000;
 
 /**
@@ -37,6 +41,10 @@ export async function removeStaleExtractions(store: ImageStore): Promise<{ snaps
 
 export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: number } = {}): Promise<GcResult> {
   const leased = liveLeases(store.db);
+  // Build cache records hold their layers (blob and snapshot) like a lease without an end.
+  const cached = new BuildCache(store.db).roots();
+  for (const b of cached.blobs) leased.blobs.add(b);
+  for (const s of cached.snapshots) leased.snapshots.add(s);
   const reachable = new Set<string>(leased.blobs);
   const queue: string[] = [...store.records.list().map((r) => r.digest), ...leased.blobs];
   while (queue.length) {
@@ -73,8 +81,9 @@ export async function collectGarbage(store: ImageStore, opts: { staleIngestMs?: 
   const byKey = new Map(all.map((s) => [s.key, s]));
   const keep = new Set<string>();
   for (const s of all) {
-    // An extract-* snapshot no live lease owns is what a killed pull left; containers' active snapshots stay.
-    const abandoned = isStaleExtraction(s.key, leased);
+    // An extract-* snapshot no live lease owns is what a killed pull left, a build-* one unleased
+    // what a killed build left; containers' active snapshots stay.
+    const abandoned = isStaleExtraction(s.key, leased) || (s.key.startsWith(BUILD_PREFIX) && !leased.snapshots.has(s.key));
     if ((s.kind !== 'committed' && !abandoned) || keepSnapshots.has(s.key)) {
       for (let k: string | undefined = s.key; k && !keep.has(k); k = byKey.get(k)?.parent) keep.add(k);
     }

@@ -57,6 +57,18 @@ CREATE TABLE IF NOT EXISTS leases (
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
+-- berth build's step cache: a step's cache key -> the layer it made (see build-cache.ts).
+CREATE TABLE IF NOT EXISTS build_cache (
+  key TEXT PRIMARY KEY,
+  chain_id TEXT NOT NULL,
+  diff_id TEXT NOT NULL,
+  layer_digest TEXT NOT NULL,
+  layer_media_type TEXT NOT NULL,
+  layer_size INTEGER NOT NULL,
+  created TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS lease_resources (
   lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
   kind TEXT NOT NULL CHECK (kind IN ('blob', 'snapshot')),

@@ -40,6 +40,8 @@ export interface CreateOptions {
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** The container's stdin: the caller's (default) or /dev/null; overrides stdio[0]. */
   stdin?: 'inherit' | 'none';
+  /** A file descriptor the container's stdout and stderr go to; overrides stdio[1] and stdio[2]. */
+  output?: number;
   /** Aborting stops the create: what it started is killed and removed. */
   signal?: AbortSignal;
   /** berth-spawn stays init's parent: the handle's wait() gives the exit status (a foreground run). */
@@ -178,6 +180,7 @@ function startSession(plan: Plan, options: CreateOptions, monitorConsole: string
   }
   const stdio: [StdioEntry, StdioEntry, StdioEntry] = [...(options.stdio ?? ['inherit', 'inherit', 'inherit'])];
   if (options.stdin) stdio[0] = options.stdin === 'none' ? 'ignore' : 'inherit';
+  if (options.output !== undefined) stdio[1] = stdio[2] = options.output;
   return new SpawnSession(plan, { preserveFds: options.preserveFds, detached: true, stdio });
 }
 

@@ -140,7 +140,34 @@ export const COMMANDS: CommandSpec[] = [
     args: ['image...'],
   },
   { path: ['load'], summary: 'Load images from an OCI layout (dir or tar) or docker save archive', flags: [{ name: 'input', alias: 'i', kind: 'string', help: 'archive file or layout directory (required)' }, quiet], args: [] },
-  { path: ['image', 'prune'], summary: 'Remove unused content; with --all, every image no container uses', flags: [{ name: 'all', alias: 'a', kind: 'bool', help: 'remove all unused images, not just unreferenced content' }], args: [] },
+  {
+    path: ['image', 'prune'],
+    summary: 'Remove unused content; with --all, every image no container uses',
+    flags: [
+      { name: 'all', alias: 'a', kind: 'bool', help: 'remove all unused images, not just unreferenced content' },
+      { name: 'build-cache', kind: 'bool', help: "also drop berth build's step cache and RUN cache mounts" },
+    ],
+    args: [],
+  },
+  {
+    path: ['build'],
+    summary: 'Build an image from a Dockerfile and a context directory (or - for a tar on stdin)',
+    flags: [
+      { name: 'tag', alias: 't', kind: 'list', help: 'name the image (repeatable); the registry of each is where --push goes' },
+      { name: 'file', alias: 'f', kind: 'string', help: 'the Dockerfile (default: CONTEXT/Dockerfile)' },
+      { name: 'build-arg', kind: 'list', help: 'set a build argument (KEY=VALUE, or KEY to take it from the environment)' },
+      { name: 'target', kind: 'string', help: 'build this stage (and what it needs) only' },
+      { name: 'no-cache', kind: 'bool', help: 'run every step, ignoring the build cache' },
+      { name: 'pull', kind: 'bool', help: 'pull base images even when they are stored' },
+      { name: 'network', kind: 'string', help: 'network for RUN: none (default, a namespace of its own) or host' },
+      { name: 'label', kind: 'list', help: 'add a label to the image (KEY=VALUE)' },
+      { name: 'output', alias: 'o', kind: 'string', help: 'also write the image: type=oci,dest=PATH or type=docker,dest=PATH (a tar)' },
+      { name: 'push', kind: 'bool', help: 'push every -t name to its registry' },
+      { name: 'progress', kind: 'string', help: 'auto (plain), plain or quiet', default: 'auto' },
+      quiet,
+    ],
+    args: ['context'],
+  },
 ];
 
 export function findCommand(words: readonly string[]): { cmd: CommandSpec; used: number } | undefined {

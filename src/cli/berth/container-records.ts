@@ -10,6 +10,7 @@ import { BerthError } from '../../oci/errors.ts';
 import { ImageStore } from '../../image/image-store.ts';
 import { closePrivate } from '../../image/store-permissions.ts';
 import { ContainerService } from '../../containers/index.ts';
+import { Runtime } from '../../runtime/container.ts';
 import type { CliContext } from './image-commands.ts';
 
 export const containersDir = (root: string): string => join(root, 'containers');
@@ -17,6 +18,11 @@ export const containersDir = (root: string): string => join(root, 'containers');
 const warnTo = (ctx: CliContext) => (message: string): void => void ctx.stderr.write(`berth: warning: ${message}\n`);
 
 /** The store, with anything an older berth left open to other users closed (and said so). */
+/** berth's own runtime in this process, on the store's runtime state root (as the container service's). */
+export function runtimeFor(ctx: CliContext): Runtime {
+  return new Runtime({ root: join(ctx.root, 'runtime'), warn: warnTo(ctx) });
+}
+
 export function openStore(ctx: CliContext): ImageStore {
   const store = ImageStore.open(ctx.root, { warn: warnTo(ctx) });
   try {

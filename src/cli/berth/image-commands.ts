@@ -17,6 +17,7 @@ import type { RegistriesConf } from '../../image/registries-conf.ts';
 import { saveImages } from '../../image/archive-export.ts';
 import { loadArchive } from '../../image/archive-import.ts';
 import { ProgressRenderer, formatBytes } from './progress.ts';
+import { pruneBuildCache } from './build-command.ts';
 import { str, type Parsed } from './args.ts';
 
 export interface CliContext {
@@ -205,9 +206,13 @@ export const HANDLERS: Record<string, Handler> = {
   },
 
   'image prune': async (ctx, p) => {
+    const cache = p.flags['build-cache'] === true ? await withStore(ctx, (store) => pruneBuildCache(store)) : undefined;
     const res = await withStore(ctx, (store) => pruneImages(store, { all: p.flags.all === true }));
     for (const n of res.untagged) ctx.stdout.write(`Untagged: ${familiarReference(parseReference(n))}\n`);
-    ctx.stdout.write(`Deleted ${res.blobsRemoved} blobs and ${res.snapshotsRemoved} snapshots\nTotal reclaimed space: ${formatBytes(res.bytesFreed)}\n`);
+    if (cache) ctx.stdout.write(`Deleted ${cache.records} build cache records\n`);
+    const blobs = res.blobsRemoved + (cache?.blobsRemoved ?? 0);
+    const snapshots = res.snapshotsRemoved + (cache?.snapshotsRemoved ?? 0);
+    ctx.stdout.write(`Deleted ${blobs} blobs and ${snapshots} snapshots\nTotal reclaimed space: ${formatBytes(res.bytesFreed + (cache?.bytesFreed ?? 0))}\n`);
     return 0;
   },
 };

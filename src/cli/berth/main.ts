@@ -9,6 +9,7 @@ import { HANDLERS, readStdinSync, type CliContext } from './image-commands.ts';
 import { importCommand, psCommand, rmCommand, runCommand } from './container-commands.ts';
 import { attachCommand, logsCommand, stopCommand } from './container-background.ts';
 import { execCommand } from './container-exec.ts';
+import { buildCommand } from './build-command.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
@@ -19,6 +20,7 @@ const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts'
   ps: psCommand,
   rm: rmCommand,
   import: importCommand,
+  build: buildCommand,
 };
 
 export function defaultConfigDir(): string {

@@ -73,6 +73,7 @@ export class PatternMatcher {
 
   /** The same, given the parent directory's per-pattern results (walks pass them down). */
   matchWithParents(path: string, parent: ParentMatches): { excluded: boolean; perPattern: boolean[] } {
+    if (this.patterns.length === 0) return { excluded: false, perPattern: [] };
     let excluded = false;
     const perPattern: boolean[] = new Array<boolean>(this.patterns.length).fill(false);
     const parentDir = goDir(path);

@@ -45,8 +45,8 @@ export class BuildahStore {
     return execFileSync('buildah', [...this.base, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
-  bud(ctx: string, tag: string, buildArgs: Record<string, string> = {}, opts: { target?: string; noCache?: boolean } = {}): BudResult {
-    const args = ['bud', '--layers', '--format', 'docker', '-t', tag, '-f', join(ctx, 'Dockerfile')];
+  bud(ctx: string, tag: string, buildArgs: Record<string, string> = {}, opts: { target?: string; noCache?: boolean; extra?: string[] } = {}): BudResult {
+    const args = ['bud', '--layers', '--format', 'docker', '-t', tag, '-f', join(ctx, 'Dockerfile'), ...(opts.extra ?? [])];
     if (opts.noCache) args.push('--no-cache');
     for (const [k, v] of Object.entries(buildArgs)) args.push('--build-arg', `${k}=${v}`);
     if (opts.target) args.push('--target', opts.target);

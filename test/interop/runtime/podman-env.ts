@@ -171,6 +171,15 @@ export class PodmanEnv {
     });
   }
 
+  /** `podman pull` over plain HTTP (a local test registry), under the same cover as importImage. */
+  pullImage(ref: string): RunResult {
+    const cover = existsSync('/var/lib/containers') ? '/var/lib/containers' : '/var/lib';
+    return this.podman(['pull', '--tls-verify=false', ref], {
+      timeoutMs: 60_000,
+      wrap: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o mode=0700 berth-podman-test ${cover} && exec "$@"`, 'sh'],
+    });
+  }
+
   /** Mount points at or under the temp dir, from this process's mountinfo. */
   mountsUnder(): string[] {
     return readFileSync('/proc/self/mountinfo', 'utf8')
