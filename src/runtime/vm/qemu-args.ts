@@ -64,6 +64,11 @@ export function qemuArgs(vm: VmShape): string[] {
       '-device', `virtserialport,bus=serial0.0,chardev=agent,name=${PORT_NAME}`,
     );
   }
+  if (vm.control) {
+    // The guest reports free pages and QEMU drops them: memory the guest touched once while
+    // booting (the kernel unpacking itself) does not stay on the host's bill.
+    args.push('-device', 'virtio-balloon-pci,free-page-reporting=on');
+  }
   if (vm.share) {
     args.push('-chardev', 'socket,id=share,fd=5', '-device', `vhost-user-fs-pci,chardev=share,tag=${SHARE_TAG}`);
   }
