@@ -42,7 +42,7 @@ struct session {
   uint32_t id;
   pid_t helper; /* berth-spawn */
   pid_t pid;    /* the process (from berth-spawn's "pid N"), 0 until known */
-  int chan, in, out, err, console_listen, master;
+  int chan, in, out, err, console_listen, console_conn, master;
   char console_path[108];
   struct frame_reader chan_rd;
   unsigned char *pending; /* stdin not yet accepted by the process */
@@ -165,6 +165,21 @@ static int open_port(void) {
   power_off("no virtio-serial port named berth.ctl");
 }
 
+/* The pty master berth-spawn sends once the container's terminal exists (SCM_RIGHTS). */
+static int receive_master(int conn) {
+  char buf[64], cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  ssize_t n;
+  do n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
 static struct session *find_session(uint32_t id) {
   for (int i = 0; i < MAX_SESSIONS; i++)
     if (sessions[i].used && sessions[i].id == id) return &sessions[i];
@@ -177,7 +192,7 @@ static void close_fd(int *fd) {
 }
 
 static void end_session(struct session *s) {
-  close_fd(&s->chan), close_fd(&s->in), close_fd(&s->out), close_fd(&s->err), close_fd(&s->console_listen), close_fd(&s->master);
+  close_fd(&s->chan), close_fd(&s->in), close_fd(&s->out), close_fd(&s->err), close_fd(&s->console_listen), close_fd(&s->console_conn), close_fd(&s->master);
   if (s->console_path[0]) unlink(s->console_path);
   free(s->chan_rd.buf);
   free(s->pending);
@@ -203,7 +218,7 @@ static void start_plan(uint32_t id, const unsigned char *data, uint32_t len) {
     send_frame(F_CHAN, id, "error -1 24 no pipes", 20);
     return;
   }
-  *s = (struct session){.used = 1, .id = id, .chan = chan[0], .in = in[1], .out = out[0], .err = err[0], .console_listen = -1, .master = -1};
+  *s = (struct session){.used = 1, .id = id, .chan = chan[0], .in = in[1], .out = out[0], .err = err[0], .console_listen = -1, .console_conn = -1, .master = -1};
   if (clen) {
     memcpy(s->console_path, console, clen);
     unlink(s->console_path);
@@ -432,8 +447,8 @@ int main(void) {
 
   struct frame_reader rd = {0};
   for (;;) {
-    struct pollfd p[2 + MAX_SESSIONS * 5];
-    struct { struct session *s; int which; } who[2 + MAX_SESSIONS * 5];
+    struct pollfd p[2 + MAX_SESSIONS * 7];
+    struct { struct session *s; int which; } who[2 + MAX_SESSIONS * 7];
     int n = 0;
     p[n++] = (struct pollfd){.fd = port, .events = POLLIN};
     p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
@@ -447,6 +462,10 @@ int main(void) {
         if (k == 4 && s->pending_len) ev |= POLLOUT;
         who[n].s = s, who[n].which = k;
         p[n++] = (struct pollfd){.fd = fds[k], .events = ev};
+      }
+      if (s->console_conn >= 0) {
+        who[n].s = s, who[n].which = 6;
+        p[n++] = (struct pollfd){.fd = s->console_conn, .events = POLLIN};
       }
       if (s->pending_len && s->in >= 0 && s->master < 0) {
         who[n].s = s, who[n].which = 5;
@@ -486,9 +505,16 @@ int main(void) {
         if (relay_output(s, s->err, F_STDERR) < 0) close_fd(&s->err);
         break;
       case 3:
-        s->master = console_accept_master(s->console_listen, s->console_path);
-        s->console_listen = -1;
+        /* berth-spawn connects before the clone but sends the master only once the terminal
+         * exists, much later: wait for it in the loop, not here. */
+        s->console_conn = accept4(s->console_listen, NULL, NULL, SOCK_CLOEXEC);
+        close_fd(&s->console_listen);
+        unlink(s->console_path);
         s->console_path[0] = 0;
+        break;
+      case 6:
+        s->master = receive_master(s->console_conn);
+        close_fd(&s->console_conn);
         if (s->master >= 0) fcntl(s->master, F_SETFL, O_NONBLOCK);
         flush_stdin(s);
         break;

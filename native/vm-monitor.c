@@ -183,6 +183,7 @@ static int make_pty(const char *socket_path) {
 static void child_common(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() == 1) _exit(1);
+  setsid(); /* away from the container's terminal, which is the monitor's controlling tty */
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);

@@ -11,7 +11,7 @@ import type { Resources } from '../../oci/runtime-spec.ts';
 export const MEMORY_FLOOR_MIB = 128;
 export const DEFAULT_MEMORY_MIB = 256;
 /** QEMU's own memory (code, TCG's translation cache, device state), virtiofsd and the monitor. */
-export const VMM_OVERHEAD_MIB = 160;
+export const VMM_OVERHEAD_MIB = 256;
 
 const MiB = 1024 * 1024;
 
