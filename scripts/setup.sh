@@ -6,7 +6,7 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 
 PACKAGES="gcc make libc6-dev linux-libc-dev python3 g++ busybox-static runc crun iproute2 iptables \
   docker-registry skopeo umoci curl zstd apache2-utils attr openssl podman containernetworking-plugins uidmap bpftool time \
-  qemu-system-x86 linux-image-cloud-amd64"
+  qemu-system-x86 linux-image-cloud-amd64 cpio"
 
 missing=""
 for p in $PACKAGES; do
