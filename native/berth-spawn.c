@@ -18,6 +18,7 @@
 #include "monitor.h"
 #include "ops.h"
 #include "plan.h"
+#include "vm-monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +77,8 @@ int main(int argc, char **argv) {
   struct exec_state st = {.chan = -1, .slots = {-1, -1, -1, -1}};
   if (argc == 3 && strcmp(argv[1], "--console-relay") == 0) return console_relay(argv[2]);
   if (argc >= 2 && strcmp(argv[1], "--monitor") == 0) return monitor_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "--vm-monitor") == 0) return vm_monitor_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "--vm-exec") == 0) return vm_exec_main(argc, argv);
   if (argc != 2) {
     dprintf(2, "usage: berth-spawn <channel-fd> | --console-relay <socket-path> | --monitor ...\n");
     return 2;

@@ -67,6 +67,7 @@ writeFileSync(
 );
 await build({ ...common, entryPoints: ['dist/berth-runtime-snapshot-entry.ts'], outfile: 'dist/berth-runtime-snapshot.cjs', ...cjs });
 await build({ ...common, entryPoints: ['src/cli/berth-runtime.cjs.ts'], outfile: 'dist/berth-runtime.cjs', ...cjs });
+await build({ ...common, entryPoints: ['src/cli/berth-vm.cjs.ts'], outfile: 'dist/berth-vm.cjs', ...cjs });
 rmSync('dist/berth-runtime-snapshot-entry.ts');
 try {
   // Node warns that child_process is "not yet fully verified" in snapshots: berth only calls

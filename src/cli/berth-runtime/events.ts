@@ -13,7 +13,10 @@ export function parseInterval(value: string): number {
   return n;
 }
 
-export async function streamEvents(runtime: Runtime, id: string, opts: { once: boolean; interval: string }): Promise<number> {
+/** What events needs of a runtime (berth-runtime's or berth-vm's). */
+export type EventSource = Pick<Runtime, 'store' | 'cgroups' | 'status'>;
+
+export async function streamEvents(runtime: EventSource, id: string, opts: { once: boolean; interval: string }): Promise<number> {
   const record = runtime.store.read(id);
   const cgroups = runtime.cgroups(record);
   if (opts.once) {
