@@ -4,7 +4,7 @@
 // without running anything; a miss runs the step on a fresh snapshot and records its layer.
 // Nothing is tagged unless every stage succeeded; a failed build removes its snapshots in flight.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../oci/errors.ts';
 import type { Digest } from '../../oci/digest.ts';
@@ -35,6 +35,7 @@ import { executeRun, RunFailedError, type RunMountSource } from './run-step.ts';
 import { mountView, StepRootfs } from './step-snapshot.ts';
 import { TreeCopier, type SourceTree } from './tree-copy.ts';
 import { writeUpperLayer } from './upper-layer.ts';
+import { pruneUnchangedDirs } from './copy-up-prune.ts';
 import { fetchUrl, type FetchedUrl } from './url-fetch.ts';
 
 export type BuildEvent =
@@ -321,7 +322,8 @@ class Executor {
         mkdirInRoot(rootfs.rootfs, resolveInRoot(rootfs.rootfs, step.mkdir.path), { uid: user.uid, gid: user.gid });
       }
       rootfs.unmount();
-      if (readdirSync(rootfs.upperDir).length === 0) {
+      const lowers = state.chain.map((id) => join(this.store.snapshots.snapshotsDir, String(this.store.snapshots.stat(id)!.id), 'fs')).reverse();
+      if (pruneUnchangedDirs(rootfs.upperDir, lowers)) {
         // Nothing changed: no layer (BuildKit leaves empty layers out of the image too).
         await rootfs.discard();
         return {};
