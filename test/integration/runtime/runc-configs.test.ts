@@ -191,11 +191,11 @@ test('no process.capabilities means no capabilities (not the runtime\'s own)', (
 
 test('a cwd the rootfs lacks is created; /dev/ptmx exists without a /dev/pts mount', () => {
   const r = run(runcBundle(['sh', '-c', 'pwd; readlink /dev/ptmx'], (s) => {
-    s.process!.cwd = '/work/deep';
+    s.process!.cwd = '/app/deep';
     s.mounts = s.mounts!.filter((m) => m.destination !== '/dev/pts');
   }));
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(r.out.trim().split('\n'), ['/work/deep', 'pts/ptmx']);
+  assert.deepEqual(r.out.trim().split('\n'), ['/app/deep', 'pts/ptmx']);
 });
 
 test('a device over an existing file is an error and the file is left as it was', () => {
