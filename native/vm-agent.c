@@ -48,6 +48,7 @@ struct session {
   unsigned char *pending; /* stdin not yet accepted by the process */
   size_t pending_len;
   int stdin_eof;
+  int has_console; /* input waits for the pty master, not the stdin pipe */
 };
 
 static struct session sessions[MAX_SESSIONS];
@@ -220,6 +221,7 @@ static void start_plan(uint32_t id, const unsigned char *data, uint32_t len) {
   }
   *s = (struct session){.used = 1, .id = id, .chan = chan[0], .in = in[1], .out = out[0], .err = err[0], .console_listen = -1, .console_conn = -1, .master = -1};
   if (clen) {
+    s->has_console = 1;
     memcpy(s->console_path, console, clen);
     unlink(s->console_path);
     s->console_listen = console_listen(s->console_path);
@@ -272,6 +274,7 @@ static int relay_output(struct session *s, int fd, uint32_t type) {
 }
 
 static void flush_stdin(struct session *s) {
+  if (s->has_console && s->master < 0) return;
   int fd = s->master >= 0 ? s->master : s->in;
   while (s->pending_len && fd >= 0) {
     ssize_t n = write(fd, s->pending, s->pending_len);
@@ -467,7 +470,7 @@ int main(void) {
         who[n].s = s, who[n].which = 6;
         p[n++] = (struct pollfd){.fd = s->console_conn, .events = POLLIN};
       }
-      if (s->pending_len && s->in >= 0 && s->master < 0) {
+      if (s->pending_len && s->in >= 0 && !s->has_console) {
         who[n].s = s, who[n].which = 5;
         p[n++] = (struct pollfd){.fd = s->in, .events = POLLOUT};
       }

@@ -7,7 +7,7 @@ export type Accel = 'kvm' | 'tcg';
 export const QEMU = '/usr/bin/qemu-system-x86_64';
 /** Debian's qemu-system-common ships the C virtiofsd with QEMU 7.2. */
 export const VIRTIOFSD = '/usr/lib/qemu/virtiofsd';
-/** A minimal firmware that only loads -kernel: about a second faster than SeaBIOS under TCG. */
+/** A minimal firmware that only loads -kernel: seconds faster than SeaBIOS under TCG. */
 export const QBOOT = '/usr/share/qemu/qboot.rom';
 /** The virtiofs tag the agent mounts at /run/berth/share. */
 export const SHARE_TAG = 'berth';

@@ -131,14 +131,15 @@ test('a container in its own VM: guest kernel, stdio, exec, exec -t, ps, pause, 
   console.log(`# create (boot to waiting) took ${bootMs} ms`);
 });
 
-test('run -t in the foreground: a terminal, typed input, the exit status, nothing left', { skip, todo: 'known to fail: input typed into a foreground terminal does not reach the guest yet (the run is killed, 137)' }, () => {
+test('run -t in the foreground: a terminal, typed input, the exit status, nothing left', { skip }, () => {
   const id = 'vm-run';
   const b = bundle(['sh', '-c', 'tty; uname -r; read line; echo "got $line"; exit 3'], (s) => (s.process!.terminal = true));
   const r = vm(['run', '--bundle', b.dir, id], { input: 'typed\n' });
   assert.equal(r.code, 3, r.stderr);
+  // The guest's pty echoes what was typed, in whatever order it arrived.
   const lines = r.stdout.replace(/\r/g, '').trim().split('\n');
-  assert.match(lines[0]!, /^\/dev\/pts\/\d+$/);
-  assert.match(lines[1]!, /cloud-amd64$/);
+  assert.ok(lines.some((l) => /^\/dev\/pts\/\d+$/.test(l)), r.stdout);
+  assert.ok(lines.some((l) => /cloud-amd64$/.test(l) && l !== hostRelease), r.stdout);
   assert.ok(lines.includes('got typed'), r.stdout);
   assert.deepEqual(leftovers(id), []);
 });
