@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../oci/errors.ts';
-import type { ContainerStatus, Process, Spec } from '../oci/runtime-spec.ts';
+import type { ContainerStatus, Process, Resources, Spec } from '../oci/runtime-spec.ts';
 import type { StdioEntry } from '../sys/berth-spawn.ts';
 import { Runtime } from './container.ts';
 import { startMonitored, type MonitorSettings, type Monitored } from './monitor.ts';
@@ -62,6 +62,8 @@ export interface RuntimeHandler {
   run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number>;
   /** Whether the kernel's OOM killer killed a process of the container (false when unknown). */
   oomKilled(id: string): Promise<boolean>;
+  /** New resource limits for a created or running container (runc update); warnings about settings without effect. */
+  update(id: string, resources: Resources): Promise<string[]>;
 }
 
 /** berth's own runtime, in this process: a monitor runs its plan, no other program starts. */
@@ -107,6 +109,10 @@ export class BerthRuntimeHandler implements RuntimeHandler {
 
   run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number> {
     return this.runtime.run({ id, bundle, stdin: opts.stdin }, { keep: opts.keep, signals: opts.signals });
+  }
+
+  update(id: string, resources: Resources): Promise<string[]> {
+    return this.runtime.update(id, resources);
   }
 
   async oomKilled(id: string): Promise<boolean> {
@@ -211,6 +217,19 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
 
   async oomKilled(): Promise<boolean> {
     return false;
+  }
+
+  /** `update --resources FILE`: the OCI resources JSON, as runc and crun read it. */
+  async update(id: string, resources: Resources): Promise<string[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-update-'));
+    try {
+      const file = join(dir, 'resources.json');
+      writeFileSync(file, JSON.stringify(resources));
+      await this.call(['update', '--resources', file, id], 'update');
+      return [];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Runs the runtime with the given stdio, passing the caller's signals on; its exit status. */
