@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { invalid } from '../../oci/errors.ts';
-import type { CreateRequest } from '../../containers/index.ts';
+import type { ContainerService, CreateRequest } from '../../containers/index.ts';
 import { statusText } from '../../containers/index.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
@@ -15,7 +15,7 @@ import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
 import { installedBinary, openStore, warnTo, withService } from './container-records.ts';
 import { applySecurityOptions, readSecurityOptions } from './security-options.ts';
-import { mountedStep, readRunOptions, specStep } from './run-options.ts';
+import { mountedStep, readRunOptions, specStep, withFlagName } from './run-options.ts';
 import { removeAnonymousVolumes } from './volume-commands.ts';
 import { VolumeStore } from '../../containers/volume-store.ts';
 import type { NamedRequest } from './run-storage-host.ts';
@@ -58,7 +58,11 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     },
     mounted: (rootfs, spec, onUndo) => mountedStep(spec, options, mounts, { id, rootfs, volumes, onUndo }),
   };
-  return withService(ctx, { images: true }, async (service) => {
+  return withService(ctx, { images: true }, (service) => runIn(service)).catch((err: unknown) => {
+    throw withFlagName(err, p.flags);
+  });
+
+  async function runIn(service: ContainerService): Promise<number> {
     if (!p.flags.detach) {
       const code = await service.runForeground(req, { stdin: !!p.flags.interactive, signals: processSignals, remove: !!p.flags.rm });
       // docker: --rm takes the container's anonymous volumes with it.
@@ -84,7 +88,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     }
     ctx.stdout.write(`${id}\n`);
     return 0;
-  });
+  }
 }
 
 export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {

@@ -3,6 +3,7 @@
 // `specStep` (pure, given the image) writes them into the spec; then `mountedStep`, once the
 // rootfs is mounted, makes and fills the volumes and looks group names up in the image.
 import { readFileSync } from 'node:fs';
+import { BerthError } from '../../oci/errors.ts';
 import type { Spec } from '../../oci/runtime-spec.ts';
 import type { ImageConfig } from '../../oci/image-spec.ts';
 import { VolumeStore } from '../../containers/volume-store.ts';
@@ -107,4 +108,25 @@ export async function mountedStep(
   await prepareVolumes(ctx.volumes, requests, ctx.id, ctx.rootfs, ctx.onUndo);
   const groups = options.security.groupAdd ?? [];
   if (groups.length) applyGroups(spec, groupIds(groups, groups.some((g) => !/^\d+$/.test(g)) ? await imageGroups(ctx.rootfs) : undefined));
+}
+
+/** The flag behind a spec field the runtime refused, as the user spelled the setting. */
+const FLAG_OF_FIELD: ReadonlyArray<[RegExp, string]> = [
+  [/^process\.oomScoreAdj/, 'oom-score-adj'],
+  [/^process\.rlimits/, 'ulimit'],
+  [/^linux\.resources\.memory/, 'memory'],
+  [/^linux\.resources\.pids/, 'pids-limit'],
+  [/^linux\.devices/, 'device'],
+];
+
+/**
+ * A runtime error about a field one of these flags set, said with the flag's name first
+ * ("--oom-score-adj: process.oomScoreAdj: setting -500 was refused..."); other errors as they are.
+ */
+export function withFlagName(err: unknown, flags: Readonly<Record<string, unknown>>): unknown {
+  if (!(err instanceof BerthError) || !err.where.field) return err;
+  const flag = FLAG_OF_FIELD.find(([re]) => re.test(err.where.field!))?.[1];
+  const value = flag === undefined ? undefined : flags[flag];
+  if (value === undefined || (Array.isArray(value) && !value.length)) return err;
+  return new BerthError(err.kind, `--${flag} ${Array.isArray(value) ? value.join(' ') : String(value)}: ${err.describe()}`, { field: `--${flag}` }, { cause: err });
 }
