@@ -7,7 +7,7 @@ import { BerthError } from '../../oci/errors.ts';
 import type { Spec } from '../../oci/runtime-spec.ts';
 import type { ImageConfig } from '../../oci/image-spec.ts';
 import { VolumeStore } from '../../containers/volume-store.ts';
-import { readLastCap } from '../../sys/proc.ts';
+import { readCapBounding } from '../../sys/proc.ts';
 import { list, str, type FlagSpec } from './args.ts';
 import { applyLimits, parseCpuList, processLimitsFromFlags, resourcesFromFlags, PROCESS_LIMIT_FLAGS, RESOURCE_FLAGS, type HostCpus } from './run-limits.ts';
 import { applyGroups, applySecurity, groupIds, parseDeviceFlag, SECURITY_FLAGS, type SecurityFlags } from './run-security.ts';
@@ -33,7 +33,8 @@ export interface RunOptions {
   resources: ReturnType<typeof resourcesFromFlags>;
   limits: ReturnType<typeof processLimitsFromFlags>;
   security: SecurityFlags;
-  lastCap: number;
+  /** The runtime's own bounding set: what "all capabilities" means here. */
+  bounding: bigint;
 }
 
 /** The CPUs and memory nodes online here (a machine without NUMA has node 0). */
@@ -70,9 +71,9 @@ export function readRunOptions(flags: Readonly<Record<string, unknown>>): RunOpt
     groupAdd: list(flags['group-add']),
     ...(privileged ? { hostDevices: allHostDevices() } : {}),
   };
-  const lastCap = readLastCap();
+  const bounding = readCapBounding();
   // Unknown capabilities fail now, not when the spec is made.
-  applySecurity({ ociVersion: '', process: { args: [], cwd: '/', user: { uid: 0, gid: 0 }, capabilities: { bounding: [] } } }, { capAdd: security.capAdd, capDrop: security.capDrop }, lastCap);
+  applySecurity({ ociVersion: '', process: { args: [], cwd: '/', user: { uid: 0, gid: 0 }, capabilities: { bounding: [] } } }, { capAdd: security.capAdd, capDrop: security.capDrop }, bounding);
   return {
     requests,
     readOnly: !!flags['read-only'],
@@ -80,7 +81,7 @@ export function readRunOptions(flags: Readonly<Record<string, unknown>>): RunOpt
     resources: resourcesFromFlags(flags, hostCpus()),
     limits: processLimitsFromFlags(flags),
     security,
-    lastCap,
+    bounding,
   };
 }
 
@@ -94,7 +95,7 @@ export function specStep(spec: Spec, options: RunOptions, imageConfig: ImageConf
   const requests = namedRequests([...options.requests, ...storageRequests({}, imageVolumes).filter((r) => !covered.has(r.target))]);
   applyStorage(spec, requests.map((r) => requestMount(r, (name) => volumes.dataPath(name))), options);
   applyLimits(spec, options.resources, options.limits);
-  applySecurity(spec, options.security, options.lastCap);
+  applySecurity(spec, options.security, options.bounding);
   return requests;
 }
 

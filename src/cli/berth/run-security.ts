@@ -47,10 +47,14 @@ export interface SecurityFlags {
   groupAdd?: readonly string[];
 }
 
-/** Capabilities this kernel has, as names, from its last capability number. */
-export function allCapabilities(lastCap: number): string[] {
+/**
+ * What "all capabilities" means here (--privileged, --cap-add ALL): those in the runtime's own
+ * bounding set, as moby's GetAllCapabilities, so that a runtime without some (no CAP_SYS_RESOURCE
+ * in a container host) still runs privileged containers.
+ */
+export function allCapabilities(bounding: bigint): string[] {
   return Object.entries(CAPABILITY_NUMBERS)
-    .filter(([, n]) => n <= lastCap)
+    .filter(([, n]) => (bounding >> BigInt(n)) & 1n)
     .sort((a, b) => a[1] - b[1])
     .map(([name]) => name);
 }
@@ -111,10 +115,10 @@ export function groupIds(values: readonly string[], groups: readonly GroupEntry[
 }
 
 /** Applies the flags to a spec built on berth's image defaults (before the seccomp profile is chosen). */
-export function applySecurity(spec: Spec, flags: SecurityFlags, lastCap: number): void {
+export function applySecurity(spec: Spec, flags: SecurityFlags, bounding: bigint): void {
   const process = (spec.process ??= { args: [], cwd: '/', user: { uid: 0, gid: 0 } });
   const linux = (spec.linux ??= {});
-  const all = allCapabilities(lastCap);
+  const all = allCapabilities(bounding);
   const basics = flags.privileged ? all : (process.capabilities?.bounding ?? []);
   const caps = tweakCapabilities(basics, flags.capAdd ?? [], flags.capDrop ?? [], all);
   if (flags.privileged || flags.capAdd?.length || flags.capDrop?.length) {
