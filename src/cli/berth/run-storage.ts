@@ -184,11 +184,13 @@ export function parseTmpfsFlag(value: string): MountRequest {
   const i = value.indexOf(':');
   const target = checkTarget(flag, value, i < 0 ? value : value.slice(0, i));
   const options = i < 0 || value.slice(i + 1) === '' ? [] : value.slice(i + 1).split(',');
+  let bind: boolean;
   try {
-    parseMountOptions(options, flag);
+    bind = parseMountOptions(options, flag).bind;
   } catch (err) {
-    fail(flag, value, (err as Error).message);
+    return fail(flag, value, (err as Error).message);
   }
+  if (bind) fail(flag, value, 'bind and rbind are not tmpfs options');
   return { type: 'tmpfs', target, options: mergeTmpfsOptions(options), flag };
 }
 
