@@ -179,7 +179,7 @@ export function mergeTmpfsOptions(user: readonly string[]): string[] {
 }
 
 /** `--tmpfs PATH[:OPTIONS]` (mount options as mount(8) takes them: size=64m, mode=1777, exec...). */
-export function parseTmpfsFlag(value: string): MountRequest {
+export function parseTmpfsFlag(value: string): Extract<MountRequest, { type: 'tmpfs' }> {
   const flag = '--tmpfs';
   const i = value.indexOf(':');
   const target = checkTarget(flag, value, i < 0 ? value : value.slice(0, i));
