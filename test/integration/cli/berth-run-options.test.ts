@@ -181,6 +181,10 @@ test('security: caps, no-new-privileges, seccomp, devices, groups in /proc/self/
   assert.match(status('--security-opt', 'seccomp=unconfined'), /Seccomp:\s+0/);
   const priv = status('--privileged');
   assert.match(priv, /Seccomp:\s+0/);
+  const privMounts = ok('run', '--rm', '--privileged', 'loaded:plain', 'sh', '-c', 'cat /proc/self/mountinfo; ls /dev');
+  assert.match(mountLine(privMounts, '/sys'), / \/sys rw,/, 'sysfs writable');
+  assert.equal(mountLine(privMounts, '/proc/kcore'), '', 'nothing masked');
+  assert.match(privMounts, /^loop-control$/m, "the host's devices");
   const own = /^CapBnd:\s*(\w+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
   assert.match(priv, new RegExp(`CapEff:\\s+${own}`));
   // /dev/loop-control (10:237) is not among the default devices (/dev/net/tun is): only what --device allows works.
@@ -212,6 +216,15 @@ test('berth update: new limits on a running container; a stopped one is refused'
   assert.notEqual(stopped.code, 0);
   assert.match(stopped.stderr, /cannot update container .*: it is stopped/);
   ok('rm', id);
+});
+
+test('berth update through another runtime: runc update', { skip: !existsSync('/usr/sbin/runc') && 'runc is not installed' }, () => {
+  const id = ok('run', '-d', '--runtime', 'runc', '-m', '64m', 'loaded:plain', 'sleep', '60').trim();
+  const read = (): string => ok('exec', id, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes').trim();
+  assert.equal(read(), String(64 << 20));
+  ok('update', '--memory', '100m', '--memory-swap', '200m', id);
+  assert.equal(read(), String(100 << 20));
+  ok('rm', '-f', id);
 });
 
 test('bad flags and values fail before anything is made, one line naming the flag', () => {
