@@ -54,6 +54,12 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
         stdout.write(help() + '\n');
         return rest.length === 0 && !global.flags.help ? 2 : 0;
       }
+      // A group's word alone (`berth volume`): its commands, as docker lists them.
+      const group = COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === rest[0]);
+      if (group.length) {
+        stdout.write([`Usage: berth ${rest[0]} COMMAND`, '', 'Commands:', ...group.map((c) => `  ${c.path.slice(1).join(' ').padEnd(10)}${c.summary}`)].join('\n') + '\n');
+        return global.flags.help || rest.includes('--help') ? 0 : 2;
+      }
       throw new BerthError('invalid-argument', `unknown command ${quote(rest[0]!)} (see berth --help)`, { field: rest[0] });
     }
     const { cmd, used } = found;

@@ -14,7 +14,7 @@ import type { FlagSpec } from './args.ts';
 /** The flags `run` and `update` share, by docker's names. */
 export const RESOURCE_FLAGS: FlagSpec[] = [
   { name: 'memory', alias: 'm', kind: 'string', help: 'memory limit (e.g. 512m, 1g; at least 6m)' },
-  { name: 'memory-swap', kind: 'string', help: 'memory + swap limit (-1: unlimited swap; default twice --memory)' },
+  { name: 'memory-swap', kind: 'string', help: 'memory + swap limit (-1: unlimited swap; run: default twice --memory)' },
   { name: 'memory-reservation', kind: 'string', help: 'memory soft limit (at most --memory)' },
   { name: 'cpus', kind: 'string', help: 'number of CPUs (e.g. 1.5: a CFS quota of 150 ms per 100 ms)' },
   { name: 'cpu-shares', alias: 'c', kind: 'string', help: 'CPU shares (relative weight, default 1024)' },

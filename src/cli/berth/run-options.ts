@@ -19,7 +19,7 @@ export const STORAGE_FLAGS: FlagSpec[] = [
   { name: 'volume', alias: 'v', kind: 'list', help: 'mount a host path or a volume: [HOST-PATH|VOLUME:]CONTAINER-PATH[:ro|rw][,nocopy]' },
   { name: 'mount', kind: 'list', help: 'type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…][,tmpfs-mode=…]' },
   { name: 'tmpfs', kind: 'list', help: 'mount a tmpfs: CONTAINER-PATH[:OPTIONS] (default noexec,nosuid,nodev)' },
-  { name: 'read-only', kind: 'bool', help: 'mount the container’s root filesystem read-only' },
+  { name: 'read-only', kind: 'bool', help: "mount the container's root filesystem read-only" },
   { name: 'shm-size', kind: 'string', help: 'size of /dev/shm (default 64m)' },
 ];
 
