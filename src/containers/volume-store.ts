@@ -108,11 +108,19 @@ export class VolumeStore {
     rmSync(join(this.dir, name, 'users', id), { force: true });
   }
 
-  /** Containers that mount it: pins whose container still exists. */
+  /**
+   * Containers that mount it: pins whose container still exists. A pin is made once its
+   * container's directory is, so one without it is stale for good (that container was removed)
+   * and goes.
+   */
   usedBy(name: string): string[] {
     const users = join(this.dir, name, 'users');
     if (!existsSync(users)) return [];
-    return readdirSync(users).filter((id) => existsSync(join(this.containersDir, id)));
+    return readdirSync(users).filter((id) => {
+      if (existsSync(join(this.containersDir, id))) return true;
+      rmSync(join(users, id), { force: true });
+      return false;
+    });
   }
 
   isEmpty(name: string): boolean {

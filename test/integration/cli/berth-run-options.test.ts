@@ -89,6 +89,9 @@ test('named volumes: made on first use, filled from the image once, kept; in use
   assert.notEqual(rm.code, 0);
   assert.match(rm.stderr, /volume "appdata" is in use by container/);
   ok('rm', '-f', id);
+  assert.deepEqual(readdirSync(join(root, 'volumes/appdata/users')), [id], 'a pin outlives its container...');
+  assert.deepEqual(JSON.parse(ok('volume', 'inspect', 'appdata'))[0].UsedBy, []);
+  assert.deepEqual(readdirSync(join(root, 'volumes/appdata/users')), [], '...until it is seen stale');
   assert.deepEqual(volumes().sort(), ['appdata', 'fresh']);
   ok('volume', 'rm', 'appdata', 'fresh');
   assert.deepEqual(volumes(), []);
@@ -114,6 +117,12 @@ test("the image's VOLUMEs are anonymous volumes: filled, removed with rm -v and 
   ok('rm', '-v', second!);
   assert.deepEqual(volumes(), ['named']);
   ok('volume', 'prune', '--all');
+  assert.deepEqual(volumes(), []);
+  // run -d --rm: the monitor's exit command removes the container and its anonymous volume.
+  const id = ok('run', '-d', '--rm', 'loaded:plain', 'true').trim();
+  const deadline = Date.now() + 20_000;
+  while (containers().includes(id) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  assert.deepEqual(containers(), []);
   assert.deepEqual(volumes(), []);
 });
 
