@@ -8,17 +8,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, testLayers, writeOciLayout } from '../../fixtures/image/test-image.ts';
-import { repoRoot, runCli, type RunResult } from '../../support/cli.ts';
+import { berthIn, repoRoot, runCli } from '../../support/cli.ts';
 
 let work: string;
 let root: string;
 const berthBin = join(repoRoot, 'bin/berth');
-const berth = (...args: string[]): RunResult => runCli(berthBin, ['--root', root, ...args]);
-const ok = (...args: string[]): string => {
-  const r = berth(...args);
-  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
+const { berth, ok } = berthIn(() => root);
 const T = 1700000000;
 
 before(() => {
@@ -78,6 +73,9 @@ test('named volumes: made on first use, filled from the image once, kept; in use
   assert.equal(first.trim(), 'new', "the image's /data was copied into the empty volume");
   const again = ok('run', '--rm', '--mount', 'type=volume,source=appdata,target=/elsewhere', 'loaded:plain', 'sh', '-c', 'ls /elsewhere');
   assert.deepEqual(again.trim().split('\n'), ['mine', 'new'], 'not empty: not filled again');
+  // The volume's own root takes the image directory's owner and mode (/home/app: 750, 1000:1000).
+  assert.equal(ok('run', '--rm', '-v', 'home:/home/app', 'loaded:plain', 'stat', '-c', '%a %u:%g', '/home/app'), '750 1000:1000\n');
+  ok('volume', 'rm', 'home');
   const nocopy = ok('run', '--rm', '-v', 'fresh:/data:nocopy', 'loaded:plain', 'ls', '-A', '/data');
   assert.equal(nocopy.trim(), '');
   const id = ok('run', '-d', '-v', 'appdata:/data', 'loaded:plain', 'sleep', '60').trim();

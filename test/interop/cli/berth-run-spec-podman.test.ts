@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Spec } from '../../../src/oci/runtime-spec.ts';
-import { repoRoot, runCli } from '../../support/cli.ts';
+import { berthIn, repoRoot } from '../../support/cli.ts';
 import { findOnPath, PodmanEnv } from '../runtime/podman-env.ts';
 
 const skip = !findOnPath('podman') && 'podman is not installed';
@@ -18,6 +18,7 @@ let root: string;
 let dump: string;
 let hostDir: string;
 const IMAGE = 'localhost/berth-flags:1';
+const { berth: berthCli, ok } = berthIn(() => root);
 
 before(() => {
   if (skip) return;
@@ -48,8 +49,7 @@ before(() => {
   const tarball = join(pm.dir, 'busybox.tar.gz');
   execFileSync(join(repoRoot, 'scripts/make-busybox-rootfs.sh'), [tarball]);
   assert.equal(pm.importImage(tarball, IMAGE).code, 0);
-  const imported = runCli(join(repoRoot, 'bin/berth'), ['--root', root, 'import', tarball, IMAGE]);
-  assert.equal(imported.code, 0, imported.stderr);
+  ok('import', tarball, IMAGE);
 });
 
 after(() => {
@@ -63,7 +63,7 @@ after(() => {
 function specs(flags: string[]): { berth: Spec; podman: Spec } {
   const kept = join(dump, '..', 'config.json');
   rmSync(kept, { force: true });
-  const b = runCli(join(repoRoot, 'bin/berth'), ['--root', root, 'run', '--rm', '--runtime', dump, ...flags, IMAGE, 'true']);
+  const b = berthCli('run', '--rm', '--runtime', dump, ...flags, IMAGE, 'true');
   assert.match(b.stderr, /config kept/, b.stderr);
   const berth = JSON.parse(readFileSync(kept, 'utf8')) as Spec;
   rmSync(kept);
