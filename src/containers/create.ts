@@ -134,7 +134,7 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
     record.command = spec.process?.args ?? [];
     step('mount');
     mkdirSync(files.rootfs, { mode: PRIVATE_DIR_MODE });
-    mountSnapshot(prepared.mount, files.rootfs);
+    await mountSnapshot(prepared.mount, files.rootfs);
     undos.push(() => unmountSnapshot(files.rootfs, true));
     return { record, spec, lock: lock!, undo, onUndo: (u) => undos.push(u), step };
   } catch (err) {
