@@ -1,0 +1,73 @@
+// Reads a CgroupSample of a running container: finds its cgroup directories the way the runtime
+// made them (from linux.cgroupsPath, or the cgroup record kept in the runtime's state file), reads
+// the files sample.ts names, and leaves out what is not there. A cgroup that is gone is NotFound.
+import { notFound } from '../../oci/errors.ts';
+import type { CgroupHost } from './cgroup-host.ts';
+import { directoryExists, readCgroupFileIfExists } from './cgroupfs.ts';
+import { parseCgroupsPath, resolveCgroupPaths, type CgroupsPathOptions } from './cgroups-path.ts';
+import type { CgroupManagerRecord } from './manager-record.ts';
+import {
+  sampleFromV1, sampleFromV2, V1_SAMPLE_FILES, V2_SAMPLE_FILES,
+  type CgroupSample, type SampleTexts, type V1SampleFile, type V1SampleInput,
+} from './sample.ts';
+
+export type SampleDirs =
+  | { mode: 'v1'; /** Controller -> cgroup directory. */ paths: Readonly<Record<string, string>> }
+  | { mode: 'v2'; path: string };
+
+/**
+ * The directories of container `id` whose config.json has `cgroupsPath` (pure). A relative path
+ * resolves below the cgroup of the process that calls this, as it did for the runtime that
+ * created the container: call it from a process in the same cgroup, or use the state record.
+ */
+export function sampleDirsFor(host: CgroupHost, cgroupsPath: string | undefined, id: string, options: CgroupsPathOptions = {}): SampleDirs {
+  const resolved = resolveCgroupPaths(host, parseCgroupsPath(cgroupsPath, id, options), { skipDevices: true });
+  if (host.mode === 'v2') return { mode: 'v2', path: resolved.paths.unified! };
+  return { mode: 'v1', paths: resolved.paths };
+}
+
+/** The directories saved in the runtime's state file (CgroupManager.toJSON()). */
+export function sampleDirsFromRecord(record: CgroupManagerRecord): SampleDirs {
+  return record.mode === 'v2' ? { mode: 'v2', path: record.path } : { mode: 'v1', paths: record.paths };
+}
+
+/** Unix time in nanoseconds (sub-millisecond resolution, for CPU rates over short intervals). */
+export function unixNowNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+}
+
+async function readTexts<F extends string>(dir: string, files: readonly F[]): Promise<SampleTexts<F>> {
+  const out: { [K in F]?: string } = {};
+  for (const file of files) {
+    const text = await readCgroupFileIfExists(dir, file);
+    if (text !== undefined) out[file] = text;
+  }
+  return out;
+}
+
+function gone(where: string): Error {
+  return notFound(`the cgroup ${where} does not exist (the container is not running or was removed)`, { path: where });
+}
+
+export async function readCgroupSample(dirs: SampleDirs, now: () => bigint = unixNowNs): Promise<CgroupSample> {
+  const timestampNs = now();
+  if (dirs.mode === 'v2') {
+    if (!(await directoryExists(dirs.path))) throw gone(dirs.path);
+    const texts = await readTexts(dirs.path, V2_SAMPLE_FILES);
+    // Removed while we read: the files that vanished would look like absent controllers.
+    if (!(await directoryExists(dirs.path))) throw gone(dirs.path);
+    return sampleFromV2({ texts, dir: dirs.path, timestampNs });
+  }
+  const texts: { -readonly [C in keyof V1SampleInput['texts']]: SampleTexts<V1SampleFile> } = {};
+  const used: string[] = [];
+  for (const controller of Object.keys(V1_SAMPLE_FILES) as Array<keyof typeof V1_SAMPLE_FILES>) {
+    const dir = dirs.paths[controller];
+    if (!dir || !(await directoryExists(dir))) continue;
+    texts[controller] = await readTexts<V1SampleFile>(dir, V1_SAMPLE_FILES[controller]);
+    used.push(dir);
+  }
+  const anyDir = Object.values(dirs.paths)[0] ?? '(no cgroup directory)';
+  if (used.length === 0) throw gone(anyDir);
+  for (const dir of used) if (!(await directoryExists(dir))) throw gone(dir);
+  return sampleFromV1({ texts, dirs: dirs.paths, timestampNs });
+}
