@@ -6,7 +6,7 @@ import { BerthError } from '../../../src/oci/errors.ts';
 import type { CgroupSample } from '../../../src/runtime/cgroups/index.ts';
 import {
   containerStats, filterContainersForStats, filterPodsForStats, matchLabelSelector, parseNetDev, podSandboxStats,
-  resolveIdPrefix, SampleCache, usageNanoCores, type ContainerAttributes,
+  resolveIdPrefix, SampleCache, usageNanoCores, type ContainerAttributes, type ContainerCandidate,
 } from '../../../src/cri/stats/index.ts';
 
 const S = 1_000_000_000n;
@@ -110,7 +110,7 @@ test('pod stats: pod cgroup cpu/memory, network without lo (eth0 the default), p
   assert.equal(podSandboxStats({ attributes: pod, timestampNs: 1n, containers: [] }).linux.network, undefined);
 });
 
-const containers = [
+const containers: ContainerCandidate[] = [
   { id: 'abc111', podSandboxId: 'pod-a', labels: { app: 'web', tier: 'front' } },
   { id: 'abc222', podSandboxId: 'pod-a', labels: { app: 'db' } },
   { id: 'def333', podSandboxId: 'pod-b', labels: { app: 'web' } },
