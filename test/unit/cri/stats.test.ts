@@ -6,7 +6,7 @@ import { BerthError } from '../../../src/oci/errors.ts';
 import type { CgroupSample } from '../../../src/runtime/cgroups/index.ts';
 import {
   containerStats, filterContainersForStats, filterPodsForStats, matchLabelSelector, parseNetDev, podSandboxStats,
-  resolveIdPrefix, SampleCache, usageNanoCores, type ContainerAttributes, type ContainerCandidate,
+  resolveIdPrefix, SampleCache, usageNanoCores, type ContainerAttributes, type ContainerCandidate, type StatsCandidate,
 } from '../../../src/cri/stats/index.ts';
 
 const S = 1_000_000_000n;
@@ -132,7 +132,7 @@ test('container stats filter: id (or a unique prefix), pod id, labels, ANDed; no
 });
 
 test('pod stats filter, label selector and prefix resolution', () => {
-  const pods = [{ id: 'pod-a', labels: { team: 'x' } }, { id: 'pod-b', labels: {} }];
+  const pods: StatsCandidate[] = [{ id: 'pod-a', labels: { team: 'x' } }, { id: 'pod-b', labels: {} }];
   assert.deepEqual(filterPodsForStats(pods, { id: 'pod-b' }).map((p) => p.id), ['pod-b']);
   assert.deepEqual(filterPodsForStats(pods, { label_selector: { team: 'x' } }).map((p) => p.id), ['pod-a']);
   assert.deepEqual(filterPodsForStats(pods, undefined).length, 2);
