@@ -159,6 +159,6 @@ test('the messages survive the CRI wire encoding field for field (names match ap
   const gotC = got.linux.containers[0]!;
   assert.deepEqual(gotC.attributes, attributes);
   for (const key of ['cpu', 'memory', 'writable_layer', 'swap'] as const) {
-    for (const [field, value] of Object.entries(c1[key]!)) assert.deepEqual((gotC[key] as Record<string, unknown>)[field], value, `${key}.${field}`);
+    for (const [field, value] of Object.entries(c1[key]!)) assert.deepEqual((gotC[key] as unknown as Record<string, unknown>)[field], value, `${key}.${field}`);
   }
 });
