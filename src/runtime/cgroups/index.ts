@@ -23,4 +23,7 @@ export {
   sampleFromV1, sampleFromV2, V1_SAMPLE_FILES, V2_SAMPLE_FILES,
   type CgroupSample, type CpuSample, type IoSample, type MemorySample, type PidsSample,
 } from './sample.ts';
-export { readCgroupSample, sampleDirsFor, sampleDirsFromRecord, unixNowNs, type SampleDirs } from './sample-reader.ts';
+export {
+  cgroupProcesses, processCgroupDirs, readCgroupSample, sampleDirsFor, sampleDirsFromRecord, sampleDirsOfProcess, unixNowNs,
+  type SampleDirs,
+} from './sample-reader.ts';

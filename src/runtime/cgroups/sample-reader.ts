@@ -1,9 +1,11 @@
 // Reads a CgroupSample of a running container: finds its cgroup directories the way the runtime
 // made them (from linux.cgroupsPath, or the cgroup record kept in the runtime's state file), reads
 // the files sample.ts names, and leaves out what is not there. A cgroup that is gone is NotFound.
-import { notFound } from '../../oci/errors.ts';
-import type { CgroupHost } from './cgroup-host.ts';
-import { directoryExists, readCgroupFileIfExists } from './cgroupfs.ts';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { fromSystemError, notFound } from '../../oci/errors.ts';
+import { parseProcCgroup, type CgroupHierarchy, type CgroupHost } from './cgroup-host.ts';
+import { directoryExists, readCgroupFileIfExists, readProcs } from './cgroupfs.ts';
 import { parseCgroupsPath, resolveCgroupPaths, type CgroupsPathOptions } from './cgroups-path.ts';
 import type { CgroupManagerRecord } from './manager-record.ts';
 import {
@@ -29,6 +31,56 @@ export function sampleDirsFor(host: CgroupHost, cgroupsPath: string | undefined,
 /** The directories saved in the runtime's state file (CgroupManager.toJSON()). */
 export function sampleDirsFromRecord(record: CgroupManagerRecord): SampleDirs {
   return record.mode === 'v2' ? { mode: 'v2', path: record.path } : { mode: 'v1', paths: record.paths };
+}
+
+/** A cgroup path from /proc/<pid>/cgroup as a directory under a hierarchy's mountpoint. */
+function dirOnHierarchy(h: CgroupHierarchy, cgroup: string): string | undefined {
+  const root = h.mountRoot === '/' ? '' : h.mountRoot.replace(/\/$/, '');
+  if (root && cgroup !== root && !cgroup.startsWith(`${root}/`)) return undefined; // not visible through this mount
+  return posix.join(h.mountpoint, cgroup.slice(root.length));
+}
+
+/**
+ * The directories of the cgroups a process is in, from its /proc/<pid>/cgroup text (pure): what
+ * any runtime (berth's, runc, crun) put the container in, whichever cgroup the caller is in.
+ */
+export function sampleDirsOfProcess(host: CgroupHost, procCgroupText: string): SampleDirs {
+  const entries = parseProcCgroup(procCgroupText);
+  if (host.mode === 'v2') {
+    const path = entries.get('');
+    const dir = path === undefined ? undefined : dirOnHierarchy(host.unified, path);
+    if (!dir) throw notFound('the process is in no cgroup of the unified hierarchy', { path: host.unified.mountpoint });
+    return { mode: 'v2', path: dir };
+  }
+  const paths: Record<string, string> = {};
+  for (const h of host.hierarchies) {
+    const entry = [...entries.entries()].find(([list]) => h.controllers.every((c) => list.split(',').includes(c)));
+    const dir = entry && dirOnHierarchy(h, entry[1]);
+    if (dir) for (const c of h.controllers) paths[c] = dir;
+  }
+  return { mode: 'v1', paths };
+}
+
+/** sampleDirsOfProcess for a live process; NotFound when it is gone. */
+export function processCgroupDirs(host: CgroupHost, pid: number): SampleDirs {
+  const file = `/proc/${pid}/cgroup`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') {
+      throw notFound(`process ${pid} is gone`, { path: file });
+    }
+    throw fromSystemError(err, 'read', file);
+  }
+  return sampleDirsOfProcess(host, text);
+}
+
+/** The pids in the cgroup and its sub-cgroups (v2, else v1's pids, memory or cpuacct hierarchy). */
+export async function cgroupProcesses(dirs: SampleDirs): Promise<number[]> {
+  const dir = dirs.mode === 'v2' ? dirs.path : (dirs.paths.pids ?? dirs.paths.memory ?? dirs.paths.cpuacct ?? dirs.paths.cpu);
+  if (!dir || !(await directoryExists(dir))) throw gone(dir ?? '(no cgroup directory)');
+  return readProcs(dir, true);
 }
 
 /** Unix time in nanoseconds (sub-millisecond resolution, for CPU rates over short intervals). */

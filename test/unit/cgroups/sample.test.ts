@@ -173,3 +173,20 @@ test('reader (v2): from the runtime state record; NotFound once the directory is
     await rm(base, { recursive: true, force: true });
   }
 });
+
+test('the cgroups a process is in, from /proc/<pid>/cgroup (v1 per hierarchy, v2 unified)', async () => {
+  const { sampleDirsOfProcess } = await import('../../../src/runtime/cgroups/sample-reader.ts');
+  const root = '/sys/fs/cgroup';
+  const v1 = cgroupHostFromProc(HYBRID_MOUNTINFO(root), '1:cpu:/\n', root);
+  const text = '9:name=systemd:/\n8:pids:/c1\n4:memory:/process_api/x/c1\n2:cpuacct:/c1\n1:cpu:/c1\n0::/\n';
+  assert.deepEqual(sampleDirsOfProcess(v1, text), {
+    mode: 'v1',
+    paths: { cpu: `${root}/cpu/c1`, cpuacct: `${root}/cpuacct/c1`, memory: `${root}/memory/process_api/x/c1`, pids: `${root}/pids/c1` },
+  });
+  const v2 = cgroupHostFromProc(`30 1 0:26 / ${root} rw - cgroup2 cgroup2 rw\n`, '0::/\n', root);
+  assert.deepEqual(sampleDirsOfProcess(v2, '0::/kubepods/pod1/c2\n'), { mode: 'v2', path: `${root}/kubepods/pod1/c2` });
+  // A cgroup namespace's mount shows only its part of the tree.
+  const ns = cgroupHostFromProc(`30 1 0:26 /berth ${root} rw - cgroup2 cgroup2 rw\n`, '0::/berth\n', root);
+  assert.deepEqual(sampleDirsOfProcess(ns, '0::/berth/c3\n'), { mode: 'v2', path: `${root}/c3` });
+  assert.throws(() => sampleDirsOfProcess(ns, '0::/elsewhere\n'), (err: unknown) => err instanceof BerthError && err.kind === 'not-found');
+});
