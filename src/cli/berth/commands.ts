@@ -96,6 +96,16 @@ export const COMMANDS: CommandSpec[] = [
     flags: [{ name: 'time', alias: 't', kind: 'int', help: 'seconds to wait before SIGKILL (default 10)' }],
     args: ['container...'],
   },
+  {
+    path: ['stats'],
+    summary: 'Show live resource use of running containers (CPU, memory, network, block I/O, pids)',
+    flags: [
+      { name: 'no-stream', kind: 'bool', help: 'print one sample and exit' },
+      { name: 'format', kind: 'string', help: 'table (default) or json (one object per line)', default: 'table' },
+    ],
+    args: ['container...?'],
+  },
+  { path: ['top'], summary: "Show a running container's processes (ps options: -e, -f, -o FIELDS; default -ef)", flags: [], args: ['container', 'ps-options...?'], stopAtFirstArg: true },
   { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
   {
     path: ['import'],

@@ -10,6 +10,8 @@ import { importCommand, psCommand, rmCommand, runCommand } from './container-com
 import { attachCommand, logsCommand, stopCommand } from './container-background.ts';
 import { execCommand } from './container-exec.ts';
 import { buildCommand } from './build-command.ts';
+import { statsCommand } from './stats-command.ts';
+import { topCommand } from './top-command.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
@@ -21,6 +23,8 @@ const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts'
   rm: rmCommand,
   import: importCommand,
   build: buildCommand,
+  stats: statsCommand,
+  top: topCommand,
 };
 
 export function defaultConfigDir(): string {
