@@ -5,12 +5,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildImage, testLayers, writeOciLayout } from '../../fixtures/image/test-image.ts';
-import { repoRoot, runCli, type RunResult } from '../../support/cli.ts';
+import type { StatsCells } from '../../../src/cli/berth/stats-format.ts';
+import { removeBerthStore, repoRoot, runCli, type RunResult } from '../../support/cli.ts';
 
 let work: string;
 let root: string;
@@ -25,16 +26,7 @@ const ok = (...args: string[]): string => {
 const MiB = 1024 * 1024;
 const ids: Record<string, string> = {};
 
-interface JsonRow {
-  ID: string;
-  Name: string;
-  CPUPerc: string;
-  MemUsage: string;
-  MemPerc: string;
-  NetIO: string;
-  BlockIO: string;
-  PIDs: string;
-}
+type JsonRow = StatsCells;
 
 /** "64.19MiB" -> bytes */
 function binaryBytes(text: string): number {
@@ -56,20 +48,10 @@ before(() => {
   image = first?.name ?? `${first?.repository}`;
   ids.spin = ok('run', '-d', '--name', 'spin', image, 'sh', '-c', 'while :; do :; done').trim();
   ids.mem = ok('run', '-d', '--name', 'mem', image, 'sleep', '1000').trim();
-  ids.done = ok('run', '-d', '--name', 'done', image, 'true').trim();
-  // `done` has ended once its monitor recorded the exit.
-  for (let i = 0; i < 100 && !ok('ps', '-a').split('\n').some((l) => / done$/.test(l) && /Exited/.test(l)); i++) execFileSync('sleep', ['0.1']);
+  ok('run', '--name', 'done', image, 'true'); // in the foreground: stopped once this returns
 });
 
-after(() => {
-  const containers = join(root, 'containers');
-  for (const id of existsSync(containers) ? readdirSync(containers) : []) runCli(berthBin, ['--root', root, 'rm', '--force', id]);
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp?.startsWith(work)) execFileSync('umount', ['-l', mp]);
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+after(() => removeBerthStore(root, work));
 
 test('stats --no-stream: the spinner uses CPU, the sleeper does not; memory follows a 64 MiB allocation', () => {
   const before = statsJson('spin', 'mem');
@@ -126,12 +108,9 @@ test('stats streams: a line per container each second until stopped', async () =
 
 test('top shows every process of the container as ps -ef does, and takes -o fields', () => {
   ok('exec', '-d', 'mem', 'sleep', '999');
-  let out = '';
-  for (let i = 0; i < 50; i++) {
-    out = ok('top', 'mem');
-    if (out.includes('sleep 999')) break;
-    execFileSync('sleep', ['0.1']);
-  }
+  // exec -d returns once the process is in the container, maybe just before its execve.
+  let out = ok('top', 'mem');
+  for (let i = 0; i < 20 && !out.includes('sleep 999'); i++) out = ok('top', 'mem');
   const [header, ...rows] = out.trim().split('\n');
   assert.deepEqual(header!.split(/\s+/), ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
   assert.equal(rows.length, 2, out);

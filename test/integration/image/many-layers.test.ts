@@ -2,12 +2,11 @@
 // berth-spawn from inside the snapshots directory. `berth run` sees the lowest and highest layer.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, testLayers, writeOciLayout, type Entry } from '../../fixtures/image/test-image.ts';
-import { repoRoot, runCli } from '../../support/cli.ts';
+import { removeBerthStore, repoRoot, runCli } from '../../support/cli.ts';
 import { ImageStore } from '../../../src/image/image-store.ts';
 import { prepareRootfs } from '../../../src/image/prepare-rootfs.ts';
 
@@ -32,15 +31,7 @@ before(() => {
   imageName = first?.name ?? first?.repository ?? '';
 });
 
-after(() => {
-  const containers = join(root, 'containers');
-  for (const id of existsSync(containers) ? readdirSync(containers) : []) runCli(berthBin, ['--root', root, 'rm', '--force', id]);
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp?.startsWith(work)) execFileSync('umount', ['-l', mp]);
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+after(() => removeBerthStore(root, work));
 
 test('the 80-layer chain needs relative lowerdirs', async () => {
   const store = ImageStore.open(root);
