@@ -106,6 +106,32 @@ test('stats streams: a line per container each second until stopped', async () =
   assert.ok(gaps.every((g) => g > 700 && g < 3000), `about a second apart: ${gaps}`);
 });
 
+test('on a terminal, stats redraws the whole table each second', async () => {
+  // pty-run.py gives berth a terminal; when it ends, the hang-up ends berth.
+  const child = spawn('python3', [join(repoRoot, 'test/support/pty-run.py'), '24', '160', berthBin, '--root', root, 'stats', 'spin', 'mem'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const CLEAR = '\x1b[2J\x1b[H';
+  let out = '';
+  try {
+    await new Promise<void>((done, fail) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.split(CLEAR).length > 3) done();
+      });
+      child.on('exit', () => fail(new Error(`stats ended: ${JSON.stringify(out)}`)));
+    });
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const frames = out.split(CLEAR).slice(1, 3);
+  for (const frame of frames) {
+    const lines = frame.trim().split(/\r?\n/);
+    assert.match(lines[0]!, /^CONTAINER ID +NAME +CPU %/);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[1]), ['spin', 'mem'], JSON.stringify(frame));
+  }
+});
+
 test('top shows every process of the container as ps -ef does, and takes -o fields', () => {
   ok('exec', '-d', 'mem', 'sleep', '999');
   // exec -d returns once the process is in the container, maybe just before its execve.
