@@ -1,6 +1,6 @@
 // `berth top` rows (pure): processes as procps `ps` prints them, from /proc/<pid>/stat, status and
 // cmdline text. Options are the subset of ps(1) docker users pass to `docker top`: -e, -f (the
-// default -ef), and -o/-eo with a field list.
+// default -ef), -o/-eo with a field list, and the BSD aux / ax / u.
 import { invalid } from '../../oci/errors.ts';
 
 export interface ProcInfo {
@@ -8,7 +8,13 @@ export interface ProcInfo {
   ppid: number;
   comm: string;
   state: string;
+  pgrp: number;
+  session: number;
   ttyNr: number;
+  /** Foreground process group of its terminal. */
+  tpgid: number;
+  nice: number;
+  threads: number;
   /** Clock ticks. */
   utime: number;
   stime: number;
@@ -31,8 +37,8 @@ export function parseProcStat(text: string): Omit<ProcInfo, 'uid' | 'args' | 'rs
   const n = (i: number): number => Number(f[i]);
   // Fields from 3 (state) on: f[0] is field 3.
   return {
-    pid: Number(text.slice(0, open).trim()), comm: text.slice(open + 1, close), state: f[0] ?? '?', ppid: n(1), ttyNr: n(4),
-    utime: n(11), stime: n(12), starttime: n(19), vsizeBytes: n(20),
+    pid: Number(text.slice(0, open).trim()), comm: text.slice(open + 1, close), state: f[0] ?? '?', ppid: n(1), pgrp: n(2), session: n(3),
+    ttyNr: n(4), tpgid: n(5), utime: n(11), stime: n(12), nice: n(16), threads: n(17), starttime: n(19), vsizeBytes: n(20),
   };
 }
 
@@ -98,6 +104,20 @@ function startTime(startSec: number, ctx: PsContext): string {
   return String(d.getFullYear());
 }
 
+/** procps STAT: the state, then < or N (nice), s (session leader), l (threads), + (terminal foreground). */
+function statField(p: ProcInfo): string {
+  let out = p.state;
+  if (p.nice < 0) out += '<';
+  else if (p.nice > 0) out += 'N';
+  if (p.session === p.pid) out += 's';
+  if (p.threads > 1) out += 'l';
+  if (p.ttyNr && p.pgrp === p.tpgid) out += '+';
+  return out;
+}
+
+/** BSD TIME: minutes:seconds of CPU. */
+const bsdTime = (seconds: number): string => `${Math.floor(seconds / 60)}:${pad2(Math.floor(seconds) % 60)}`;
+
 /** A user name as the 8-column UID/USER field shows it: longer ones cut with a '+'. */
 function userField(uid: number, ctx: PsContext): string {
   const name = ctx.userName(uid) ?? String(uid);
@@ -134,7 +154,8 @@ const FIELDS: Record<string, Field> = {
   tty: { header: 'TT', value: (p) => ttyName(p.ttyNr) },
   time: { header: 'TIME', value: (p, ctx) => cpuTime(cpuSeconds(p, ctx)) },
   etime: { header: 'ELAPSED', value: (p, ctx) => elapsed(runSeconds(p, ctx)) },
-  stat: { header: 'STAT', value: (p) => p.state },
+  stat: { header: 'STAT', value: statField },
+  bsdtime: { header: 'TIME', value: (p, ctx) => bsdTime(cpuSeconds(p, ctx)) },
   vsz: { header: 'VSZ', value: (p) => String(Math.floor(p.vsizeBytes / 1024)) },
   rss: { header: 'RSS', value: (p) => String(p.rssKb) },
   comm: { header: 'COMMAND', value: (p) => p.comm },
@@ -151,16 +172,22 @@ export interface Column {
 /** -f's columns (ps -ef, docker top's default). */
 const FULL = [['UID', 'user'], ['PID', 'pid'], ['PPID', 'ppid'], ['C', 'c'], ['STIME', 'stime'], ['TTY', 'tty'], ['TIME', 'time'], ['CMD', 'cmd']];
 const BRIEF = [['PID', 'pid'], ['TTY', 'tty'], ['TIME', 'time'], ['CMD', 'comm']];
+/** BSD u (ps aux) and the BSD default (ps ax). */
+const BSD_USER = [['USER', 'user'], ['PID', 'pid'], ['%CPU', 'pcpu'], ['%MEM', 'pmem'], ['VSZ', 'vsz'], ['RSS', 'rss'], ['TTY', 'tty'], ['STAT', 'stat'], ['START', 'stime'], ['TIME', 'bsdtime'], ['COMMAND', 'args']];
+const BSD = [['PID', 'pid'], ['TTY', 'tty'], ['STAT', 'stat'], ['TIME', 'bsdtime'], ['COMMAND', 'args']];
+const columnsOf = (list: string[][]): Column[] => list.map(([header, key]) => ({ header: header!, key: key! }));
 
 /** The columns `ps` prints for these options (the supported subset); an unsupported one is refused by name. */
 export function psColumns(options: readonly string[]): Column[] {
   const args = options.length ? options : ['-ef'];
+  // BSD style: one word of a, u, x (the process selection is the container's in any case).
+  if (args.length === 1 && /^[aux]+$/.test(args[0]!)) return columnsOf(args[0]!.includes('u') ? BSD_USER : BSD);
   let full = false;
   let fields: Column[] | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const m = /^-([efAa]*)(o)?(.*)$/.exec(arg);
-    if (!m || (m[3] && !m[2])) throw invalid(`ps option ${JSON.stringify(arg)} is not supported (use -e, -f, -ef, -o FIELDS, -eo FIELDS)`, { field: arg });
+    if (!m || (m[3] && !m[2])) throw invalid(`ps option ${JSON.stringify(arg)} is not supported (use -e, -f, -ef, -o FIELDS, -eo FIELDS, aux)`, { field: arg });
     if (m[1]!.includes('f')) full = true;
     if (!m[2]) continue;
     const list = m[3] || args[++i];
@@ -175,7 +202,7 @@ export function psColumns(options: readonly string[]): Column[] {
     }
   }
   if (fields) return fields;
-  return (full ? FULL : BRIEF).map(([header, key]) => ({ header: header!, key: key! }));
+  return columnsOf(full ? FULL : BRIEF);
 }
 
 export function psCells(proc: ProcInfo, columns: readonly Column[], ctx: PsContext): string[] {

@@ -161,7 +161,14 @@ test('top shows every process of the container as ps -ef does, and takes -o fiel
   const stopped = berth('top', 'done');
   assert.notEqual(stopped.code, 0);
   assert.match(stopped.stderr, /not running/);
-  const badOption = berth('top', 'mem', 'aux');
+  const badOption = berth('top', 'mem', '-L');
   assert.notEqual(badOption.code, 0);
-  assert.match(badOption.stderr, /ps option "aux" is not supported/);
+  assert.match(badOption.stderr, /ps option "-L" is not supported/);
+
+  // aux: STAT, VSZ and RSS as the host's ps shows them for the same process.
+  const [auxHeader, auxRow] = ok('top', 'spin', 'aux').trim().split('\n');
+  assert.deepEqual(auxHeader!.split(/\s+/), ['USER', 'PID', '%CPU', '%MEM', 'VSZ', 'RSS', 'TTY', 'STAT', 'START', 'TIME', 'COMMAND']);
+  const [, auxPid, , , vsz, , , stat] = auxRow!.split(/\s+/);
+  const ps = execFileSync('ps', ['-o', 'vsz=,stat=', '-p', auxPid!], { encoding: 'utf8' }).trim().split(/\s+/);
+  assert.deepEqual([vsz, stat], ps);
 });

@@ -59,7 +59,8 @@ const STAT = '4242 (my (odd) prog) S 4200 4242 4242 34818 4242 4194560 120 0 0 0
 
 test('/proc/<pid>/stat with a comm holding spaces and parentheses; status; cmdline', () => {
   assert.deepEqual(parseProcStat(STAT), {
-    pid: 4242, comm: 'my (odd) prog', state: 'S', ppid: 4200, ttyNr: 34818, utime: 250, stime: 50, starttime: 500000, vsizeBytes: 10485760,
+    pid: 4242, comm: 'my (odd) prog', state: 'S', ppid: 4200, pgrp: 4242, session: 4242, ttyNr: 34818, tpgid: 4242,
+    utime: 250, stime: 50, nice: 0, threads: 1, starttime: 500000, vsizeBytes: 10485760,
   });
   assert.deepEqual(parseProcStatus('Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\nVmRSS:\t    1580 kB\n'), { uid: 0, rssKb: 1580 });
   assert.deepEqual(parseProcStatus('Name:\tkthreadd\nUid:\t0\t0\t0\t0\n'), { uid: 0, rssKb: 0 });
@@ -100,9 +101,20 @@ test('ps -ef columns (the default), -e, and -o with fields, aliases and headers'
   assert.deepEqual(psCells({ ...proc, uid: 1000 }, o, ctx), ['4242', '3.0', '0.2', '2048', '01:40', 'a-very-+', 'my --flag x y']);
   assert.deepEqual(psCells({ ...proc, args: [] }, psColumns(['-o', 'cmd']), ctx), ['[my (odd) prog]'], 'a kernel thread or zombie');
   assert.deepEqual(psCells({ ...proc, uid: 4321 }, psColumns(['-f']), ctx)[0], '4321', 'no passwd entry: the number');
-  assert.throws(() => psColumns(['aux']), /ps option "aux" is not supported/);
+  assert.throws(() => psColumns(['-L']), /ps option "-L" is not supported/);
   assert.throws(() => psColumns(['-o', 'pid,wchan']), /ps field "wchan" is not supported/);
   assert.throws(() => psColumns(['-o']), /needs a field list/);
+});
+
+test('BSD aux and ax; STAT flags as procps prints them', () => {
+  const aux = psColumns(['aux']);
+  assert.deepEqual(aux.map((c) => c.header), ['USER', 'PID', '%CPU', '%MEM', 'VSZ', 'RSS', 'TTY', 'STAT', 'START', 'TIME', 'COMMAND']);
+  assert.deepEqual(psCells(proc, aux, ctx), ['root', '4242', '3.0', '0.2', '10240', '2048', 'pts/2', 'Ss+', '23:36', '0:03', 'my --flag x y']);
+  assert.deepEqual(psColumns(['ax']).map((c) => c.header), ['PID', 'TTY', 'STAT', 'TIME', 'COMMAND']);
+  const stat = (over: Partial<ProcInfo>): string => psCells({ ...proc, ...over }, psColumns(['-o', 'stat']), ctx)[0]!;
+  assert.equal(stat({ session: 1, threads: 4, nice: -5 }), 'S<l+');
+  assert.equal(stat({ session: 1, nice: 19, ttyNr: 0, state: 'R' }), 'RN');
+  assert.equal(stat({ session: 1, tpgid: 99 }), 'S', 'in the background of its terminal');
 });
 
 test('STIME: HH:MM today, MonDD this year, the year before', () => {
