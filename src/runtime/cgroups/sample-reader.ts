@@ -37,7 +37,8 @@ export function sampleDirsFromRecord(record: CgroupManagerRecord): SampleDirs {
 function dirOnHierarchy(h: CgroupHierarchy, cgroup: string): string | undefined {
   const root = h.mountRoot === '/' ? '' : h.mountRoot.replace(/\/$/, '');
   if (root && cgroup !== root && !cgroup.startsWith(`${root}/`)) return undefined; // not visible through this mount
-  return posix.join(h.mountpoint, cgroup.slice(root.length));
+  const dir = posix.join(h.mountpoint, cgroup.slice(root.length));
+  return dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
 }
 
 /**
@@ -57,6 +58,11 @@ export function sampleDirsOfProcess(host: CgroupHost, procCgroupText: string): S
     const entry = [...entries.entries()].find(([list]) => h.controllers.every((c) => list.split(',').includes(c)));
     const dir = entry && dirOnHierarchy(h, entry[1]);
     if (dir) for (const c of h.controllers) paths[c] = dir;
+  }
+  const unified = host.unified && entries.get('');
+  if (host.unified && unified !== undefined) {
+    const dir = dirOnHierarchy(host.unified, unified);
+    if (dir) paths.unified = dir;
   }
   return { mode: 'v1', paths };
 }

@@ -181,7 +181,7 @@ test('the cgroups a process is in, from /proc/<pid>/cgroup (v1 per hierarchy, v2
   const text = '9:name=systemd:/\n8:pids:/c1\n4:memory:/process_api/x/c1\n2:cpuacct:/c1\n1:cpu:/c1\n0::/\n';
   assert.deepEqual(sampleDirsOfProcess(v1, text), {
     mode: 'v1',
-    paths: { cpu: `${root}/cpu/c1`, cpuacct: `${root}/cpuacct/c1`, memory: `${root}/memory/process_api/x/c1`, pids: `${root}/pids/c1` },
+    paths: { cpu: `${root}/cpu/c1`, cpuacct: `${root}/cpuacct/c1`, memory: `${root}/memory/process_api/x/c1`, pids: `${root}/pids/c1`, unified: `${root}/unified` },
   });
   const v2 = cgroupHostFromProc(`30 1 0:26 / ${root} rw - cgroup2 cgroup2 rw\n`, '0::/\n', root);
   assert.deepEqual(sampleDirsOfProcess(v2, '0::/kubepods/pod1/c2\n'), { mode: 'v2', path: `${root}/kubepods/pod1/c2` });
