@@ -6,6 +6,7 @@ export {
   type ContainerStatsInput, type CpuPoint, type PodContainer, type PodSandboxStatsInput, type WritableLayerUsage,
 } from './cri-stats.ts';
 export { SampleCache } from './sample-cache.ts';
+export { collectContainerStats, collectPodSandboxStats, type ContainerSubject, type PodSubject, type StatsSources } from './collect.ts';
 export {
   filterContainersForStats, filterPodsForStats, matchLabelSelector, resolveIdPrefix,
   type ContainerCandidate, type ContainerStatsFilter, type PodSandboxStatsFilter, type StatsCandidate,
