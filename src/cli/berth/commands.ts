@@ -105,7 +105,7 @@ export const COMMANDS: CommandSpec[] = [
     ],
     args: ['container...?'],
   },
-  { path: ['top'], summary: "Show a running container's processes (ps options: -e, -f, -o FIELDS; default -ef)", flags: [], args: ['container', 'ps-options...?'], stopAtFirstArg: true },
+  { path: ['top'], summary: "Show a running container's processes (ps options: -e, -f, -o FIELDS, aux; default -ef)", flags: [], args: ['container', 'ps-options...?'], stopAtFirstArg: true },
   { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
   {
     path: ['import'],
