@@ -138,7 +138,7 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
     record.imageDigest = prepared.manifestDigest;
     step('mount');
     mkdirSync(files.rootfs, { mode: PRIVATE_DIR_MODE });
-    mountSnapshot(prepared.mount, files.rootfs);
+    await mountSnapshot(prepared.mount, files.rootfs);
     undos.push(() => unmountSnapshot(files.rootfs, true));
     await req.mounted?.(files.rootfs, spec, (u) => undos.push(u));
     writeFileSync(files.config, JSON.stringify(spec, null, 2), { mode: PRIVATE_FILE_MODE });

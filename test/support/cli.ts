@@ -140,3 +140,17 @@ export function berthIn(root: () => string): { berth: (...args: string[]) => Run
   };
   return { berth, ok };
 }
+
+/**
+ * After a test of `berth` on its own store under `work`: removes every container (`rm --force`),
+ * unmounts whatever a failed test left mounted under `work`, and removes `work`.
+ */
+export function removeBerthStore(root: string, work: string): void {
+  const containers = join(root, 'containers');
+  for (const id of existsSync(containers) ? readdirSync(containers) : []) runCli(join(repoRoot, 'bin/berth'), ['--root', root, 'rm', '--force', id]);
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp?.startsWith(work)) spawnSync('umount', ['-l', mp]);
+  }
+  rmSync(work, { recursive: true, force: true });
+}

@@ -110,6 +110,16 @@ export const COMMANDS: CommandSpec[] = [
     args: ['container...'],
   },
   {
+    path: ['stats'],
+    summary: 'Show live resource use of running containers (CPU, memory, network, block I/O, pids)',
+    flags: [
+      { name: 'no-stream', kind: 'bool', help: 'print one sample and exit' },
+      { name: 'format', kind: 'string', help: 'table (default) or json (one object per line)', default: 'table' },
+    ],
+    args: ['container...?'],
+  },
+  { path: ['top'], summary: "Show a running container's processes (ps options: -e, -f, -o FIELDS, aux; default -ef)", flags: [], args: ['container', 'ps-options...?'], stopAtFirstArg: true },
+  {
     path: ['import'],
     summary: 'Create a one-layer image from a root filesystem tarball',
     flags: [{ name: 'change', alias: 'c', kind: 'list', help: 'CMD, ENV or WORKDIR instruction for the image config' }],

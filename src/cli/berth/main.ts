@@ -12,6 +12,8 @@ import { execCommand } from './container-exec.ts';
 import { buildCommand } from './build-command.ts';
 import { updateCommand } from './update-command.ts';
 import { VOLUME_HANDLERS } from './volume-commands.ts';
+import { statsCommand } from './stats-command.ts';
+import { topCommand } from './top-command.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
@@ -25,6 +27,8 @@ const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts'
   build: buildCommand,
   update: updateCommand,
   ...VOLUME_HANDLERS,
+  stats: statsCommand,
+  top: topCommand,
 };
 
 export function defaultConfigDir(): string {
@@ -33,7 +37,8 @@ export function defaultConfigDir(): string {
 
 function help(): string {
   const lines = ['Usage: berth [--root DIR] [--config DIR] COMMAND', '', 'Commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(14)}${c.summary}`);
+  const width = Math.max(...COMMANDS.map((c) => c.path.join(' ').length)) + 2;
+  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(width)}${c.summary}`);
   lines.push(
     '',
     'Environment:',
