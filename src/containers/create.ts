@@ -16,6 +16,8 @@ import { readProcStat } from '../sys/proc.ts';
 import { acquire, withLock, type HeldLock } from './container-lock.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { watchContainer } from './exit-watch.ts';
+import { monitorSettings } from './monitor-settings.ts';
+import type { RestartPolicy } from './restart-policy.ts';
 import { saveRecord, type CreateStep, type ServiceContext } from './service-context.ts';
 
 export interface CreateRequest {
@@ -42,6 +44,8 @@ export interface CreateRequest {
   /** Runs once the container has ended and its exit is recorded (`run -d --rm`: berth rm). */
   exitCommand?: string[];
   stopSignal?: string;
+  /** `run --restart`: what happens when the container exits (the exit command carries it out). */
+  restartPolicy?: RestartPolicy;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   /** Aborting stops the create; what it made is removed. */
@@ -151,6 +155,7 @@ export async function createContainer(ctx: ServiceContext, req: CreateRequest): 
     ...(req.logPath !== undefined ? { logPath: req.logPath } : {}),
     ...(req.logLimits ? { logLimits: req.logLimits } : {}),
     ...(req.stdinOpen ? { stdinOpen: true } : {}),
+    ...(req.restartPolicy && req.restartPolicy.name !== 'no' ? { restartPolicy: req.restartPolicy, restartCount: 0 } : {}),
   });
   const files = ctx.records.files(record.id);
   try {
@@ -164,15 +169,7 @@ export async function createContainer(ctx: ServiceContext, req: CreateRequest): 
       bundle: files.dir,
       spec,
       pidFile: files.pidFile,
-      monitor: {
-        logFile: logPath === null ? undefined : (logPath ?? files.logFile),
-        ...(req.logLimits ? { logLimits: req.logLimits } : {}),
-        exitFile: files.exitFile,
-        attachSocket: files.attachSocket,
-        stdinPipe: !!req.stdinOpen,
-        exitKill: !req.surviveMonitor,
-        ...(req.exitCommand ? { exitCommand: req.exitCommand } : {}),
-      },
+      monitor: monitorSettings(files, { logPath, logLimits: req.logLimits, stdinOpen: req.stdinOpen, exitKill: !req.surviveMonitor, exitCommand: req.exitCommand }),
       signal: req.signal,
     });
     onUndo(() => monitored.watch.release());
