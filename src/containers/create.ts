@@ -17,6 +17,7 @@ import { acquire, withLock, type HeldLock } from './container-lock.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { watchContainer } from './exit-watch.ts';
 import { monitorSettings } from './monitor-settings.ts';
+import { checkContainerName } from './rename.ts';
 import type { RestartPolicy } from './restart-policy.ts';
 import { saveRecord, type CreateStep, type ServiceContext } from './service-context.ts';
 
@@ -78,7 +79,7 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
   const id = req.id ?? randomBytes(32).toString('hex');
   validateId(id);
   const name = req.name ?? id.slice(0, 12);
-  if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw invalid(`invalid container name ${quote(name)}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`, { field: '--name' });
+  checkContainerName(name);
   const files = ctx.records.files(id);
   const undos: Undo[] = [];
   const undo = async (): Promise<void> => {

@@ -58,12 +58,14 @@ export async function restartAfterExit(ctx: ServiceContext, id: string, exitComm
         lastDelayMs: record.restartDelayMs ?? 0,
         stoppedByUser: existsSync(markerOf(ctx, id)),
       });
-      await recordExit(ctx, record, exit);
-      if (!decision.restart) return undefined;
-      record.restarting = { since: formatLogTime(nowNs()), delayMs: decision.delayMs };
-      record.restartDelayMs = decision.delayMs;
-      saveRecord(ctx, record);
-      return { delayMs: decision.delayMs, exit };
+      if (decision.restart) {
+        record.restarting = { since: formatLogTime(nowNs()), delayMs: decision.delayMs };
+        record.restartDelayMs = decision.delayMs;
+      }
+      // One write: a reader sees the exit and the restart to come together.
+      if (record.exitCode === undefined) await recordExit(ctx, record, exit);
+      else saveRecord(ctx, record);
+      return decision.restart ? { delayMs: decision.delayMs, exit } : undefined;
     }),
   );
   if (!pending) return pending === null ? 'gone' : 'stopped';

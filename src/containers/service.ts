@@ -27,6 +27,9 @@ import { stopContainer, type StopOptions } from './stop.ts';
 import { viewOf } from './container-record.ts';
 import { liveFacts } from './live-facts.ts';
 import { findProgram } from './find-program.ts';
+import { pauseContainer, unpauseContainer } from './pause.ts';
+import { renameContainer } from './rename.ts';
+import { restartAfterExit, type RestartOutcome } from './restart.ts';
 
 export interface ContainerServiceOptions {
   /** berth's store root (images, snapshots, containers): absolute. */
@@ -168,6 +171,28 @@ export class ContainerService {
 
   logs(id: string, opts?: LogOptions): AsyncGenerator<LogLine[]> {
     return containerLogs(this.ctx, id, opts);
+  }
+
+  pause(id: string): Promise<ContainerRecord> {
+    return pauseContainer(this.ctx, id);
+  }
+
+  unpause(id: string): Promise<ContainerRecord> {
+    return unpauseContainer(this.ctx, id);
+  }
+
+  rename(id: string, name: string): Promise<ContainerRecord> {
+    return renameContainer(this.ctx, id, name);
+  }
+
+  /** Run by a container's monitor once it ended (its exit command): its restart policy carried out. */
+  restartAfterExit(id: string, exitCommand: string[]): Promise<RestartOutcome> {
+    return restartAfterExit(this.ctx, id, exitCommand);
+  }
+
+  /** The container's record as it is on disk now. */
+  record(id: string): ContainerRecord {
+    return this.ctx.records.read(id);
   }
 
   /** The container's exit, waiting at most timeoutMs; undefined if it runs on (or nobody can tell). */

@@ -15,12 +15,14 @@ import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
 import { installedBinary, openStore, withService } from './container-records.ts';
 import { applySecurityOptions, readSecurityOptions } from './security-options.ts';
+import { onExitCommand, restartPolicyOf } from './lifecycle-commands.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
   // Read before anything is made: a bad profile file or log option is a one-line error.
   const security = readSecurityOptions(list(p.flags['security-opt']));
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
+  const restartPolicy = restartPolicyOf(p);
   const entrypoint = str(p.flags.entrypoint);
   const req: CreateRequest = {
     image: image!,
@@ -54,8 +56,9 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
       logLimits,
       stdinOpen: !!p.flags.interactive,
       surviveMonitor: !!p.flags['survive-monitor'],
-      // The monitor removes the container once it has ended (`run -d --rm`).
-      exitCommand: p.flags.rm ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', id] : undefined,
+      // The monitor removes the container once it has ended (`run -d --rm`), or has berth carry out its restart policy.
+      exitCommand: p.flags.rm ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', id] : restartPolicy ? onExitCommand(ctx, id) : undefined,
+      ...(restartPolicy ? { restartPolicy } : {}),
     });
     if (created.unbound) ctx.stderr.write(`berth: warning: the container would outlive its monitor, which could not tie it (${created.unbound})\n`);
     try {
@@ -73,7 +76,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
 export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
   return withService(ctx, {}, async (service) => {
     const rows = service.list();
-    const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created');
+    const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created' || r.status === 'restarting');
     if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
     else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
     else {

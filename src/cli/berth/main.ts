@@ -10,6 +10,7 @@ import { importCommand, psCommand, rmCommand, runCommand } from './container-com
 import { attachCommand, logsCommand, stopCommand } from './container-background.ts';
 import { execCommand } from './container-exec.ts';
 import { buildCommand } from './build-command.ts';
+import { LIFECYCLE_HANDLERS } from './lifecycle-handlers.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
@@ -21,6 +22,7 @@ const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts'
   rm: rmCommand,
   import: importCommand,
   build: buildCommand,
+  ...LIFECYCLE_HANDLERS,
 };
 
 export function defaultConfigDir(): string {
@@ -29,7 +31,7 @@ export function defaultConfigDir(): string {
 
 function help(): string {
   const lines = ['Usage: berth [--root DIR] [--config DIR] COMMAND', '', 'Commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(14)}${c.summary}`);
+  for (const c of COMMANDS.filter((c) => !c.hidden)) lines.push(`  ${c.path.join(' ').padEnd(14)}${c.summary}`);
   lines.push(
     '',
     'Environment:',
@@ -64,7 +66,7 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
     const root = resolve((parsed.flags.root !== '/var/lib/berth' ? parsed.flags.root : global.flags.root) as string);
     const configDir = resolve((parsed.flags.config ?? global.flags.config ?? defaultConfigDir()) as string);
     const ctx: CliContext = { root, configDir, stdout, stderr, readStdin: io.readStdin ?? readStdinSync };
-    const handler = HANDLERS[cmd.path.join(' ')] ?? CONTAINER_HANDLERS[cmd.path.join(' ')];
+    const handler = CONTAINER_HANDLERS[cmd.path.join(' ')] ?? HANDLERS[cmd.path.join(' ')];
     return await handler!(ctx, parsed);
   } catch (err) {
     const line = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);

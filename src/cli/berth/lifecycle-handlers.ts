@@ -1,0 +1,14 @@
+// Which function runs each command of lifecycle-specs.ts.
+import type { Parsed } from './args.ts';
+import type { CliContext } from './image-commands.ts';
+import { inspectCommand, killCommand, onExitCommandHandler, pauseCommand, renameCommand, unpauseCommand, waitCommand } from './lifecycle-commands.ts';
+
+export const LIFECYCLE_HANDLERS: Record<string, (ctx: CliContext, p: Parsed) => Promise<number>> = {
+  kill: killCommand,
+  wait: waitCommand,
+  pause: pauseCommand,
+  unpause: unpauseCommand,
+  rename: renameCommand,
+  inspect: inspectCommand,
+  'on-exit': onExitCommandHandler,
+};
