@@ -28,6 +28,7 @@ import { viewOf } from './container-record.ts';
 import { liveFacts } from './live-facts.ts';
 import { findProgram } from './find-program.ts';
 import { pauseContainer, unpauseContainer } from './pause.ts';
+import { copyFromContainer, copyToContainer, type CopyEnd } from './copy.ts';
 import { renameContainer } from './rename.ts';
 import { restartAfterExit, type RestartOutcome } from './restart.ts';
 
@@ -188,6 +189,16 @@ export class ContainerService {
   /** Run by a container's monitor once it ended (its exit command): its restart policy carried out. */
   restartAfterExit(id: string, exitCommand: string[]): Promise<RestartOutcome> {
     return restartAfterExit(this.ctx, id, exitCommand);
+  }
+
+  /** `berth cp CONTAINER:PATH DEST`: to a host path, or as a tar stream to `write`. */
+  copyFrom(id: string, path: string, dest: CopyEnd, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    return copyFromContainer(this.ctx, id, path, dest, write);
+  }
+
+  /** `berth cp SRC CONTAINER:PATH`: from a host path, or a tar stream read from `chunks`. */
+  copyTo(id: string, source: CopyEnd, path: string, chunks: () => AsyncIterable<Buffer>): Promise<void> {
+    return copyToContainer(this.ctx, id, source, path, chunks);
   }
 
   /** The container's record as it is on disk now. */

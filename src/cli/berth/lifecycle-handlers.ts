@@ -1,5 +1,6 @@
 // Which function runs each command of lifecycle-specs.ts.
 import type { Parsed } from './args.ts';
+import { copyCommand } from './copy-command.ts';
 import type { CliContext } from './image-commands.ts';
 import { inspectCommand, killCommand, onExitCommandHandler, pauseCommand, renameCommand, unpauseCommand, waitCommand } from './lifecycle-commands.ts';
 
@@ -11,4 +12,5 @@ export const LIFECYCLE_HANDLERS: Record<string, (ctx: CliContext, p: Parsed) => 
   rename: renameCommand,
   inspect: inspectCommand,
   'on-exit': onExitCommandHandler,
+  cp: copyCommand,
 };

@@ -12,5 +12,11 @@ export const LIFECYCLE_COMMANDS: CommandSpec[] = [
   { path: ['pause'], summary: "Freeze every process of running containers (the cgroup's freezer)", flags: [], args: ['container...'] },
   { path: ['unpause'], summary: 'Thaw paused containers', flags: [], args: ['container...'] },
   { path: ['rename'], summary: 'Rename a container', flags: [], args: ['container', 'new-name'] },
+  {
+    path: ['cp'],
+    summary: 'Copy files between a container and the host: CONTAINER:SRC DEST or SRC CONTAINER:DEST (- for a tar stream)',
+    flags: [],
+    args: ['source', 'destination'],
+  },
   { path: ['on-exit'], summary: "A container's monitor runs this once it ended: its restart policy", flags: [], args: ['id'], hidden: true },
 ];
