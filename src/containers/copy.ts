@@ -35,9 +35,13 @@ export function planCopy(src: SourceFacts, dest: string, destStat: { isDir: bool
   return { dir: posix.dirname(trimmed), rename: posix.basename(trimmed) };
 }
 
-/** SRC's name in the archive and whether only its contents go. */
+/**
+ * SRC's name in the archive and whether only its contents go ('.' then, as docker's stream has
+ * it; a tree writer always renames such a top entry: planCopy gives it '' or DEST's name).
+ */
 export function sourceName(path: string): { name: string; contentsOnly: boolean } {
-  const contentsOnly = /(^|\/)\.$/.test(path);
+  // The root has no name of its own: its contents are copied, as with `/.`.
+  const contentsOnly = /(^|\/)\.$/.test(path) || /^\/+$/.test(path);
   const trimmed = path.replace(/\/\.$/, '').replace(/\/+$/, '');
   return { name: contentsOnly ? '.' : posix.basename(trimmed) || '.', contentsOnly };
 }
@@ -78,7 +82,7 @@ export async function copyFromContainer(ctx: ServiceContext, id: string, path: s
     const dirFd = openHostDir(target.dir);
     const writer = new TreeWriter(dirFd, target.dir, target.rename);
     try {
-      pipe(treeTar(fd, src.name), writer);
+      pipe(treeTar(fd, writerName(src)), writer);
     } finally {
       writer.close();
       closeSync(dirFd);
@@ -129,7 +133,7 @@ export async function copyToContainer(ctx: ServiceContext, id: string, source: C
         parser.end();
       } else {
         const src = sourceName(source.host);
-        pipe(treeTar(openHostEntry(src.contentsOnly ? source.host.replace(/\.$/, '') : source.host), src.name), writer);
+        pipe(treeTar(openHostEntry(src.contentsOnly ? source.host.replace(/\.$/, '') : source.host), writerName(src)), writer);
       }
     } finally {
       writer.close();
@@ -139,6 +143,9 @@ export async function copyToContainer(ctx: ServiceContext, id: string, source: C
     closeSync(rootFd.fd);
   }
 }
+
+/** The top entry's name for a tree writer, which renames it: any single component does for `.`. */
+const writerName = (src: { name: string; contentsOnly: boolean }): string => (src.contentsOnly ? 'contents' : src.name);
 
 function pipe(tar: Iterable<Buffer>, writer: TreeWriter): void {
   const parser = new TarParser(writer);
