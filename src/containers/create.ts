@@ -4,7 +4,7 @@
 import { quote } from '../oci/quote.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { alreadyExists, BerthError, invalid } from '../oci/errors.ts';
+import { alreadyExists, BerthError } from '../oci/errors.ts';
 import type { Platform } from '../oci/image-spec.ts';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { mountSnapshot, unmountSnapshot } from '../image/mount-snapshot.ts';

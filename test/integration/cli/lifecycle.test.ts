@@ -4,41 +4,26 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, runCli, type RunResult } from '../../support/cli.ts';
+import type { RunResult } from '../../support/cli.ts';
+import { busyboxStore, type BusyboxStore } from '../../support/busybox-store.ts';
 import { processAlive, untilGone } from '../../../src/sys/proc.ts';
 
 const IMAGE = 'localhost/lifecycle:1';
-let work: string;
 let root: string;
-const berthBin = join(repoRoot, 'bin/berth');
-const berth = (...args: string[]): RunResult => runCli(berthBin, ['--root', root, ...args]);
-const ok = (...args: string[]): string => {
-  const r = berth(...args);
-  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
+let store: BusyboxStore;
+const berth = (...args: string[]): RunResult => store.berth(...args);
+const ok = (...args: string[]): string => store.ok(...args);
 const inspect = (name: string): any => JSON.parse(ok('inspect', '--type', 'container', name))[0];
 const meta = (id: string): any => JSON.parse(readFileSync(join(root, 'containers', id, 'meta.json'), 'utf8'));
 
 before(() => {
-  work = mkdtempSync(join(tmpdir(), 'berth-test-life-'));
-  root = join(work, 'store');
-  execFileSync(join(repoRoot, 'scripts/make-busybox-rootfs.sh'), [join(work, 'bb.tar.gz')]);
-  ok('import', '-c', 'ENV PATH=/bin', join(work, 'bb.tar.gz'), IMAGE);
+  store = busyboxStore('berth-test-life-', IMAGE);
+  ({ root } = store);
 });
 
-after(() => {
-  const containers = join(root, 'containers');
-  for (const id of existsSync(containers) ? readdirSync(containers) : []) berth('rm', '--force', id);
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp?.startsWith(work)) execFileSync('umount', ['-l', mp]);
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+after(() => store.cleanup());
 
 /**
  * Until the container is done with its restart policy: each monitor lives until its exit command
