@@ -15,7 +15,7 @@ import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
 import { installedBinary, openStore, withService } from './container-records.ts';
 import { applySecurityOptions, readSecurityOptions } from './security-options.ts';
-import { onExitCommand, restartPolicyOf } from './lifecycle-commands.ts';
+import { onExitCommand, restartPolicyOf } from './restart-command.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
