@@ -28,6 +28,10 @@ import { updateContainer } from './update.ts';
 import { viewOf } from './container-record.ts';
 import { liveFacts } from './live-facts.ts';
 import { findProgram } from './find-program.ts';
+import { pauseContainer, unpauseContainer } from './pause.ts';
+import { copyFromContainer, copyToContainer, type CopyEnd } from './copy.ts';
+import { renameContainer } from './rename.ts';
+import { restartAfterExit, type RestartOutcome } from './restart.ts';
 
 export interface ContainerServiceOptions {
   /** berth's store root (images, snapshots, containers): absolute. */
@@ -174,6 +178,38 @@ export class ContainerService {
   /** New resource limits, from the current ones (see update.ts); the runtime's warnings. */
   update(id: string, change: (current: Resources) => Resources): Promise<string[]> {
     return updateContainer(this.ctx, id, change);
+  }
+
+  pause(id: string): Promise<ContainerRecord> {
+    return pauseContainer(this.ctx, id);
+  }
+
+  unpause(id: string): Promise<ContainerRecord> {
+    return unpauseContainer(this.ctx, id);
+  }
+
+  rename(id: string, name: string): Promise<ContainerRecord> {
+    return renameContainer(this.ctx, id, name);
+  }
+
+  /** Run by a container's monitor once it ended (its exit command): its restart policy carried out. */
+  restartAfterExit(id: string, exitCommand: string[]): Promise<RestartOutcome> {
+    return restartAfterExit(this.ctx, id, exitCommand);
+  }
+
+  /** `berth cp CONTAINER:PATH DEST`: to a host path, or as a tar stream to `write`. */
+  copyFrom(id: string, path: string, dest: CopyEnd, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    return copyFromContainer(this.ctx, id, path, dest, write);
+  }
+
+  /** `berth cp SRC CONTAINER:PATH`: from a host path, or a tar stream read from `chunks`. */
+  copyTo(id: string, source: CopyEnd, path: string, chunks: () => AsyncIterable<Buffer>): Promise<void> {
+    return copyToContainer(this.ctx, id, source, path, chunks);
+  }
+
+  /** The container's record as it is on disk now. */
+  record(id: string): ContainerRecord {
+    return this.ctx.records.read(id);
   }
 
   /** The container's exit, waiting at most timeoutMs; undefined if it runs on (or nobody can tell). */

@@ -62,6 +62,9 @@ export interface RuntimeHandler {
   start(id: string): Promise<void>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
   delete(id: string, force?: boolean): Promise<void>;
+  /** Freezes every process of the container (its cgroup's freezer), and thaws them. */
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
   /** Runs another process in the container; its exit status (0 at once with `detach`). */
   exec(id: string, process: Process, opts?: HandlerExecOptions): Promise<number>;
   /** create + start in the foreground; the container's exit status. */
@@ -107,6 +110,14 @@ export class BerthRuntimeHandler implements RuntimeHandler {
 
   delete(id: string, force = false): Promise<void> {
     return this.runtime.delete(id, force);
+  }
+
+  pause(id: string): Promise<void> {
+    return this.runtime.pause(id);
+  }
+
+  resume(id: string): Promise<void> {
+    return this.runtime.resume(id);
   }
 
   exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {
@@ -201,6 +212,14 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
 
   async delete(id: string, force = false): Promise<void> {
     await this.call(['delete', ...(force ? ['--force'] : []), id], 'delete');
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.call(['pause', id], 'pause');
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.call(['resume', id], 'resume');
   }
 
   async exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {

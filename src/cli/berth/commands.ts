@@ -4,6 +4,7 @@ import type { CommandSpec, FlagSpec } from './args.ts';
 import { RUN_OPTION_FLAGS } from './run-options.ts';
 import { UPDATE_COMMAND } from './update-command.ts';
 import { VOLUME_COMMANDS } from './volume-commands.ts';
+import { LIFECYCLE_COMMANDS } from './lifecycle-specs.ts';
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', help: 'storage root (images, snapshots, metadata)', default: '/var/lib/berth' },
@@ -41,6 +42,7 @@ export const COMMANDS: CommandSpec[] = [
       },
       interactive,
       tty,
+      { name: 'restart', kind: 'string', help: 'with -d: no (default), on-failure[:N], always or unless-stopped (a stop or kill is never undone)' },
       { name: 'log-opt', kind: 'list', help: 'with -d, log rotation: max-size=10m, max-file=3 (the defaults; docker json-file formats)' },
       {
         name: 'survive-monitor',
@@ -140,7 +142,17 @@ export const COMMANDS: CommandSpec[] = [
   },
   { path: ['rmi'], summary: 'Remove images (names, ids or digests)', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'untag even if a container uses it' }], args: ['image...'] },
   { path: ['tag'], summary: 'Give an image another name', flags: [], args: ['source', 'target'] },
-  { path: ['inspect'], summary: 'Show an image record, manifest and config as JSON', flags: [platform], args: ['image...'] },
+  {
+    path: ['inspect'],
+    summary: "Show containers (as docker's inspect) or images (record, manifest and config) as JSON",
+    flags: [
+      platform,
+      { name: 'format', alias: 'f', kind: 'string', help: 'print each through a Go template: {{.State.Pid}}, {{json .Config}}' },
+      { name: 'type', kind: 'string', help: 'container or image (default: a container by that name, else an image)' },
+    ],
+    args: ['name...'],
+  },
+  ...LIFECYCLE_COMMANDS,
   {
     path: ['login'],
     summary: 'Store credentials for a registry (checked against it first)',

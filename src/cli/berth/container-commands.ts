@@ -19,6 +19,7 @@ import { mountedStep, readRunOptions, specStep, withFlagName } from './run-optio
 import { removeAnonymousVolumes } from './volume-commands.ts';
 import { VolumeStore } from '../../containers/volume-store.ts';
 import type { NamedRequest } from './run-storage-host.ts';
+import { onExitCommand, restartPolicyOf } from './restart-command.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
@@ -31,6 +32,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const id = randomBytes(32).toString('hex');
   let mounts: NamedRequest[] = [];
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
+  const restartPolicy = restartPolicyOf(p);
   const entrypoint = str(p.flags.entrypoint);
   const req: CreateRequest = {
     id,
@@ -75,8 +77,9 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
       logLimits,
       stdinOpen: !!p.flags.interactive,
       surviveMonitor: !!p.flags['survive-monitor'],
-      // The monitor removes the container once it has ended (`run -d --rm`).
-      exitCommand: p.flags.rm ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', '--volumes', id] : undefined,
+      // The monitor removes the container once it has ended (`run -d --rm`), or has berth carry out its restart policy.
+      exitCommand: p.flags.rm ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', '--volumes', id] : restartPolicy ? onExitCommand(ctx, id) : undefined,
+      ...(restartPolicy ? { restartPolicy } : {}),
     });
     if (created.unbound) ctx.stderr.write(`berth: warning: the container would outlive its monitor, which could not tie it (${created.unbound})\n`);
     try {
@@ -94,7 +97,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
 export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
   return withService(ctx, {}, async (service) => {
     const rows = service.list();
-    const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created');
+    const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created' || r.status === 'restarting');
     if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
     else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
     else {

@@ -14,6 +14,7 @@ import { updateCommand } from './update-command.ts';
 import { VOLUME_HANDLERS } from './volume-commands.ts';
 import { statsCommand } from './stats-command.ts';
 import { topCommand } from './top-command.ts';
+import { LIFECYCLE_HANDLERS } from './lifecycle-handlers.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
@@ -29,6 +30,7 @@ const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts'
   ...VOLUME_HANDLERS,
   stats: statsCommand,
   top: topCommand,
+  ...LIFECYCLE_HANDLERS,
 };
 
 export function defaultConfigDir(): string {
@@ -37,8 +39,9 @@ export function defaultConfigDir(): string {
 
 function help(): string {
   const lines = ['Usage: berth [--root DIR] [--config DIR] COMMAND', '', 'Commands:'];
-  const width = Math.max(...COMMANDS.map((c) => c.path.join(' ').length)) + 2;
-  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(width)}${c.summary}`);
+  const shown = COMMANDS.filter((c) => !c.hidden);
+  const width = Math.max(...shown.map((c) => c.path.join(' ').length)) + 2;
+  for (const c of shown) lines.push(`  ${c.path.join(' ').padEnd(width)}${c.summary}`);
   lines.push(
     '',
     'Environment:',
@@ -79,7 +82,7 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
     const root = resolve((parsed.flags.root !== '/var/lib/berth' ? parsed.flags.root : global.flags.root) as string);
     const configDir = resolve((parsed.flags.config ?? global.flags.config ?? defaultConfigDir()) as string);
     const ctx: CliContext = { root, configDir, stdout, stderr, readStdin: io.readStdin ?? readStdinSync };
-    const handler = HANDLERS[cmd.path.join(' ')] ?? CONTAINER_HANDLERS[cmd.path.join(' ')];
+    const handler = CONTAINER_HANDLERS[cmd.path.join(' ')] ?? HANDLERS[cmd.path.join(' ')];
     return await handler!(ctx, parsed);
   } catch (err) {
     const line = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);
