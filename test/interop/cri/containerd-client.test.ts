@@ -1,0 +1,78 @@
+// berth's CRI test client and the kubelet-shaped flow (test/support/kubelet-flow.ts) against a real
+// CRI implementation nobody here wrote: Debian's containerd 1.6 with its CRI plugin, runc through
+// the runc v2 shim, real CNI plugins, images from a docker-registry on 127.0.0.1. If the flow's
+// expectations disagree with containerd, the expectations are wrong. Also checks that the
+// containerd fixture leaves nothing behind, even with a pod still running when it stops.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startContainerdCri, type ContainerdCri } from '../../support/containerd.ts';
+import { startCriRegistry, type CriRegistry } from '../../support/cri-registry.ts';
+import { flowContainerConfig, flowSandboxConfig, runKubeletFlow } from '../../support/kubelet-flow.ts';
+
+let images: CriRegistry;
+let logs: string;
+const tag = `i${process.pid.toString(36)}`.slice(0, 8);
+
+before(async () => {
+  images = await startCriRegistry();
+  logs = mkdtempSync(join(tmpdir(), 'berth-cri-logs-'));
+});
+
+after(async () => {
+  await images?.stop();
+  if (logs) rmSync(logs, { recursive: true, force: true });
+});
+
+function leftovers(cd: ContainerdCri): string[] {
+  const found: string[] = [];
+  if (existsSync(cd.dir)) found.push(`directory ${cd.dir}`);
+  if (spawnSync('ip', ['link', 'show', cd.cni.bridge], { stdio: 'ignore' }).status === 0) found.push(`bridge ${cd.cni.bridge}`);
+  if (readFileSync('/proc/self/mountinfo', 'utf8').includes(cd.dir)) found.push(`mounts under ${cd.dir}`);
+  if (cd.shimPids().length) found.push(`shims ${cd.shimPids().join(' ')}`);
+  if (cd.cgroupParent.pids().length) found.push(`processes ${cd.cgroupParent.pids().join(' ')} in ${cd.cgroupParent.path}`);
+  if (existsSync(join('/sys/fs/cgroup/pids', cd.cgroupParent.path))) found.push(`cgroup ${cd.cgroupParent.path}`);
+  if (spawnSync('sh', ['-c', `iptables-save | grep -q -- ${cd.cni.network}`]).status === 0) found.push(`iptables rules of ${cd.cni.network}`);
+  return found;
+}
+
+test('the kubelet flow passes against containerd 1.6 (runc v2 shim, bridge CNI)', async () => {
+  const cd = await startContainerdCri({ images, tag: `${tag}a`.slice(0, 8) });
+  try {
+    const result = await runKubeletFlow(cd.socket, {
+      image: images.workloadImage,
+      cgroupParent: cd.cgroupParent.path,
+      logDirectory: join(logs, 'flow'),
+      tag,
+      subnet: cd.cni.subnet,
+    });
+    assert.equal(result.runtimeName, 'containerd');
+    assert.deepEqual(cd.shimPids(), [], 'no shim is left once the pod is removed');
+  } finally {
+    await cd.stop();
+  }
+  assert.deepEqual(leftovers(cd), []);
+});
+
+test('stopping the containerd fixture with a pod and a container still running leaves nothing behind', async () => {
+  const cd = await startContainerdCri({ images, tag: `${tag}b`.slice(0, 8) });
+  let shims: number[] = [];
+  try {
+    const opts = { cgroupParent: cd.cgroupParent.path, logDirectory: join(logs, 'left'), tag };
+    const sandbox = flowSandboxConfig(opts, 'left');
+    await cd.client.image('PullImage', { image: { image: images.workloadImage } });
+    const { pod_sandbox_id: podId } = await cd.client.runtime('RunPodSandbox', { config: sandbox });
+    const { container_id: id } = await cd.client.runtime('CreateContainer', { pod_sandbox_id: podId, config: flowContainerConfig(images.workloadImage), sandbox_config: sandbox });
+    await cd.client.runtime('StartContainer', { container_id: id });
+    shims = cd.shimPids();
+    assert.equal(shims.length, 1, 'one shim serves the pod');
+    assert.ok(cd.cgroupParent.pids().length >= 2, 'the pause process and the container run in the cgroup parent');
+  } finally {
+    await cd.stop();
+  }
+  assert.deepEqual(leftovers(cd), []);
+  for (const pid of shims) assert.ok(!existsSync(`/proc/${pid}/cmdline`) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cd.socket), `shim ${pid} is gone`);
+});
