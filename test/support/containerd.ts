@@ -14,6 +14,7 @@ import { unmountBelow } from '../../src/runtime/unmount-below.ts';
 import { makeCgroupParent, type CgroupParent } from './cgroup-parent.ts';
 import { makeCniBridge, type CniBridge } from './cni-bridge.ts';
 import { CriClient } from './cri-client.ts';
+import { allPids, cmdline, killPids } from './proc-scan.ts';
 import type { CriRegistry } from './cri-registry.ts';
 
 /** Plugins that cannot work here or that the CRI does not use: off, so that start-up is short. */
@@ -40,6 +41,8 @@ export interface ContainerdCri {
   logFile: string;
   /** Pids of the runc v2 shims serving this containerd. */
   shimPids(): number[];
+  /** Its per-pod helpers: the shims (named so to match BerthdCri). */
+  helperPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -100,18 +103,6 @@ function configToml(dir: string, socket: string, opts: ContainerdOptions, cni: C
   ].join('\n');
 }
 
-function allPids(): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
-}
-
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return [];
-  }
-}
-
 /** Unix socket paths a process has open (from its fds' inodes and /proc/net/unix). */
 function unixSocketPaths(pid: number): string[] {
   const inodes = new Set<string>();
@@ -158,7 +149,7 @@ export async function startContainerdCri(opts: ContainerdOptions): Promise<Conta
   const shimPids = () => allPids().filter((pid) => {
     const argv = cmdline(pid);
     const at = argv.indexOf('-address');
-    return at >= 0 && argv[at + 1] === socket && /containerd-shim/.test(argv[0] ?? '');
+    return at >= 0 && argv[at + 1] === socket;
   });
 
   let stopped = false;
@@ -185,13 +176,7 @@ export async function startContainerdCri(opts: ContainerdOptions): Promise<Conta
       await exited;
       clearTimeout(timer);
     }
-    for (const pid of shims) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    killPids(shims);
     await cgroupParent.cleanup();
     await unmountBelow(dir).catch(() => undefined);
     cni.cleanup();
@@ -208,7 +193,7 @@ export async function startContainerdCri(opts: ContainerdOptions): Promise<Conta
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const daemon: ContainerdCri = { pid: child.pid!, socket, dir, client, cni, cgroupParent, logFile, shimPids, stop };
+  const daemon: ContainerdCri = { pid: child.pid!, socket, dir, client, cni, cgroupParent, logFile, shimPids, helperPids: shimPids, stop };
   const deadline = Date.now() + 30_000;
   try {
     for (;;) {

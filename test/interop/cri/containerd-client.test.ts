@@ -5,12 +5,12 @@
 // containerd fixture leaves nothing behind, even with a pod still running when it stops.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startContainerdCri, type ContainerdCri } from '../../support/containerd.ts';
 import { startCriRegistry, type CriRegistry } from '../../support/cri-registry.ts';
+import { peerLeftovers } from '../../support/peer-leftovers.ts';
 import { flowContainerConfig, flowSandboxConfig, runKubeletFlow } from '../../support/kubelet-flow.ts';
 
 let images: CriRegistry;
@@ -27,18 +27,6 @@ after(async () => {
   if (logs) rmSync(logs, { recursive: true, force: true });
 });
 
-function leftovers(cd: ContainerdCri): string[] {
-  const found: string[] = [];
-  if (existsSync(cd.dir)) found.push(`directory ${cd.dir}`);
-  if (spawnSync('ip', ['link', 'show', cd.cni.bridge], { stdio: 'ignore' }).status === 0) found.push(`bridge ${cd.cni.bridge}`);
-  if (readFileSync('/proc/self/mountinfo', 'utf8').includes(cd.dir)) found.push(`mounts under ${cd.dir}`);
-  if (cd.shimPids().length) found.push(`shims ${cd.shimPids().join(' ')}`);
-  if (cd.cgroupParent.pids().length) found.push(`processes ${cd.cgroupParent.pids().join(' ')} in ${cd.cgroupParent.path}`);
-  if (existsSync(join('/sys/fs/cgroup/pids', cd.cgroupParent.path))) found.push(`cgroup ${cd.cgroupParent.path}`);
-  if (spawnSync('sh', ['-c', `iptables-save | grep -q -- ${cd.cni.network}`]).status === 0) found.push(`iptables rules of ${cd.cni.network}`);
-  return found;
-}
-
 test('the kubelet flow passes against containerd 1.6 (runc v2 shim, bridge CNI)', async () => {
   const cd = await startContainerdCri({ images, tag: `${tag}a`.slice(0, 8) });
   try {
@@ -54,7 +42,7 @@ test('the kubelet flow passes against containerd 1.6 (runc v2 shim, bridge CNI)'
   } finally {
     await cd.stop();
   }
-  assert.deepEqual(leftovers(cd), []);
+  assert.deepEqual(peerLeftovers({ ...cd, helpers: cd.shimPids() }), []);
 });
 
 test('stopping the containerd fixture with a pod and a container still running leaves nothing behind', async () => {
@@ -73,6 +61,6 @@ test('stopping the containerd fixture with a pod and a container still running l
   } finally {
     await cd.stop();
   }
-  assert.deepEqual(leftovers(cd), []);
+  assert.deepEqual(peerLeftovers({ ...cd, helpers: cd.shimPids() }), []);
   for (const pid of shims) assert.ok(!existsSync(`/proc/${pid}/cmdline`) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cd.socket), `shim ${pid} is gone`);
 });
