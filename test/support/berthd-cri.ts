@@ -28,15 +28,22 @@ export interface BerthdCri {
   stop(): Promise<void>;
 }
 
+/** Which of `rpcs` (RuntimeService methods) answer Unimplemented (probed with empty requests). */
+export async function unimplementedRpcs(client: CriClient, rpcs: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const rpc of rpcs) {
+    const code = await client.runtime(rpc, {}).then(
+      () => GrpcStatus.OK,
+      (err: { code: number }) => err.code,
+    );
+    if (code === GrpcStatus.UNIMPLEMENTED) out.push(rpc);
+  }
+  return out;
+}
+
 /** Whether the peer implements pods (berthd answered Unimplemented before its pod RPCs landed). */
 export async function podsImplemented(client: CriClient): Promise<boolean> {
-  return client.runtime('ListPodSandbox', {}).then(
-    () => true,
-    (err: { code: number }) => {
-      if (err.code === GrpcStatus.UNIMPLEMENTED) return false;
-      throw err;
-    },
-  );
+  return (await unimplementedRpcs(client, ['ListPodSandbox'])).length === 0;
 }
 
 export async function startBerthdCri(opts: { images: CriRegistry; tag: string; logLevel?: string }): Promise<BerthdCri> {

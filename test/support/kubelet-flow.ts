@@ -27,6 +27,9 @@ export interface KubeletFlowResult {
   runtimeName: string;
 }
 
+/** The RuntimeService calls the flow makes. */
+export const FLOW_RPCS = ['Version', 'RunPodSandbox', 'PodSandboxStatus', 'CreateContainer', 'StartContainer', 'ContainerStatus', 'ExecSync', 'ListPodSandbox', 'ListContainers', 'StopContainer', 'RemoveContainer', 'StopPodSandbox', 'RemovePodSandbox'];
+
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The pod's sandbox config, as a kubelet would send it (also passed again to CreateContainer). */

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { podsImplemented, startBerthdCri } from '../../support/berthd-cri.ts';
+import { startBerthdCri, unimplementedRpcs } from '../../support/berthd-cri.ts';
 import { startCriRegistry, type CriRegistry } from '../../support/cri-registry.ts';
 import { peerLeftovers } from '../../support/peer-leftovers.ts';
-import { runKubeletFlow } from '../../support/kubelet-flow.ts';
+import { FLOW_RPCS, runKubeletFlow } from '../../support/kubelet-flow.ts';
 
 let images: CriRegistry;
 let logs: string;
@@ -28,8 +28,9 @@ after(async () => {
 test('the kubelet flow passes against berthd, as it does against containerd', async (t) => {
   const bd = await startBerthdCri({ images, tag });
   try {
-    if (!(await podsImplemented(bd.client))) {
-      t.skip('berthd answers Unimplemented for pods (its pod RPCs are not built yet)');
+    const missing = await unimplementedRpcs(bd.client, FLOW_RPCS);
+    if (missing.length) {
+      t.skip(`berthd answers Unimplemented for ${missing.join(', ')} (not built yet)`);
       return;
     }
     const result = await runKubeletFlow(bd.socket, {
