@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerthdCri, podsImplemented } from '../../test/support/berthd-cri.ts';
 import { startContainerdCri } from '../../test/support/containerd.ts';
-import type { CgroupParent } from '../../test/support/cgroup-parent.ts';
-import type { CniBridge } from '../../test/support/cni-bridge.ts';
-import type { CriClient } from '../../test/support/cri-client.ts';
+import type { CriPeerFixture } from '../../test/support/cri-peer.ts';
 import { startCriRegistry, type CriRegistry } from '../../test/support/cri-registry.ts';
 import { flowContainerConfig, flowSandboxConfig } from '../../test/support/kubelet-flow.ts';
 
@@ -17,18 +15,10 @@ delete process.env.NODE_EXTRA_CA_CERTS;
 
 export type PeerName = 'berthd' | 'containerd';
 
-export interface CriPeer {
+export interface CriPeer extends CriPeerFixture {
   name: PeerName;
-  /** The daemon's pid. */
-  pid: number;
-  socket: string;
-  client: CriClient;
-  cni: CniBridge;
-  cgroupParent: CgroupParent;
-  helperPids(): number[];
   /** Why this peer cannot run the benchmark (berthd before its pod RPCs), if it cannot. */
   unavailable?: string;
-  stop(): Promise<void>;
 }
 
 export interface Peers {
@@ -68,20 +58,10 @@ export async function startPeers(tag: string): Promise<Peers> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop().then(() => process.exit(130)));
   try {
     const cd = await startContainerdCri({ images, tag: `c${tag}` });
-    peers.push({ name: 'containerd', pid: cd.pid, socket: cd.socket, client: cd.client, cni: cd.cni, cgroupParent: cd.cgroupParent, helperPids: cd.helperPids, stop: cd.stop });
+    peers.push({ ...cd, name: 'containerd' });
     const bd = await startBerthdCri({ images, tag: `b${tag}` });
     const implemented = await podsImplemented(bd.client);
-    peers.push({
-      name: 'berthd',
-      pid: bd.pid,
-      socket: bd.socket,
-      client: bd.client,
-      cni: bd.cni,
-      cgroupParent: bd.cgroupParent,
-      helperPids: bd.helperPids,
-      ...(implemented ? {} : { unavailable: 'not available (Unimplemented: berthd does not run pods yet)' }),
-      stop: bd.stop,
-    });
+    peers.push({ ...bd, name: 'berthd', ...(implemented ? {} : { unavailable: 'not available (Unimplemented: berthd does not run pods yet)' }) });
     for (const p of peers.filter((x) => !x.unavailable)) await p.client.image('PullImage', { image: { image: images.workloadImage } });
   } catch (err) {
     await stop();

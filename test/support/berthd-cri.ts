@@ -9,23 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unmountBelow } from '../../src/runtime/unmount-below.ts';
 import { startBerthd, type RunningBerthd } from './berthd.ts';
-import { makeCgroupParent, type CgroupParent } from './cgroup-parent.ts';
-import { makeCniBridge, type CniBridge } from './cni-bridge.ts';
+import { makeCgroupParent } from './cgroup-parent.ts';
+import { makeCniBridge } from './cni-bridge.ts';
 import { GrpcStatus, type CriClient } from './cri-client.ts';
+import type { CriPeerFixture } from './cri-peer.ts';
 import type { CriRegistry } from './cri-registry.ts';
 import { killPids, pidsNaming } from './proc-scan.ts';
 
-export interface BerthdCri {
-  pid: number;
-  socket: string;
-  dir: string;
-  client: CriClient;
-  cni: CniBridge;
-  cgroupParent: CgroupParent;
+export interface BerthdCri extends CriPeerFixture {
   daemon: RunningBerthd;
-  /** berthd's per-pod and per-container helpers (monitors): processes naming its directory. */
-  helperPids(): number[];
-  stop(): Promise<void>;
 }
 
 /** Which of `rpcs` (RuntimeService methods) answer Unimplemented (probed with empty requests). */
@@ -92,6 +84,7 @@ export async function startBerthdCri(opts: { images: CriRegistry; tag: string; l
     cni,
     cgroupParent,
     daemon: d,
+    // Its monitors: processes whose argv names berthd's directory (pid file, log, exit file).
     helperPids: () => pidsNaming(dir, [d.child.pid!]),
     stop: async () => {
       if (stopped) return;

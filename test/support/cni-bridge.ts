@@ -2,7 +2,7 @@
 // loopback) with a unique bridge name, network name and /24 subnet, host-local's leases in a
 // directory of its own, no IP masquerade and no portmap, so that the plugins add no iptables
 // rule. `cleanup()` removes the bridge, the leases and the peers' result-cache entries.
-import { spawnSync } from 'node:child_process';
+import { freeSubnet, removeLink } from '../integration/network/host-network.ts';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,21 +19,6 @@ export interface CniBridge {
 /** libcni's default cache directory (containerd's go-cni does not change it). */
 const LIBCNI_CACHE = '/var/lib/cni';
 
-function routedPrefixes(): string[] {
-  const out = spawnSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' }).stdout ?? '';
-  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
-}
-
-/** A 10.x.y.0/24 no route on the host uses yet, chosen from `seed`. */
-export function freeSubnet(seed: number, taken: readonly string[] = routedPrefixes()): string {
-  for (let i = 0; i < 4096; i++) {
-    const n = (seed + i * 7919) % 4096;
-    const subnet = `10.${200 + (n >> 8)}.${n & 255}.0/24`;
-    if (!taken.some((p) => p.startsWith(`10.${200 + (n >> 8)}.${n & 255}.`))) return subnet;
-  }
-  throw new Error('no free 10.200-215.x.0/24 subnet for a test CNI network');
-}
-
 /** `tag`: a short unique word (letters and digits, ≤ 8 characters) naming the bridge and the network. */
 export function makeCniBridge(dir: string, tag: string): CniBridge {
   if (!/^[a-z0-9]{1,8}$/.test(tag)) throw new Error(`CNI bridge tag ${JSON.stringify(tag)}: 1-8 lowercase letters or digits`);
@@ -42,7 +27,7 @@ export function makeCniBridge(dir: string, tag: string): CniBridge {
   mkdirSync(confDir, { recursive: true });
   const network = `berth-${tag}`;
   const bridge = `bt-${tag}`;
-  const subnet = freeSubnet(process.pid ^ Date.now());
+  const { subnet } = freeSubnet();
   const conflist = {
     cniVersion: '1.0.0',
     name: network,
@@ -64,7 +49,7 @@ export function makeCniBridge(dir: string, tag: string): CniBridge {
     bridge,
     subnet,
     cleanup: () => {
-      spawnSync('ip', ['link', 'delete', bridge, 'type', 'bridge'], { stdio: 'ignore' });
+      removeLink(bridge);
       rmSync(leases, { recursive: true, force: true });
       const results = join(LIBCNI_CACHE, 'results');
       let names: string[] = [];

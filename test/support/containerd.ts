@@ -11,9 +11,10 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unmountBelow } from '../../src/runtime/unmount-below.ts';
-import { makeCgroupParent, type CgroupParent } from './cgroup-parent.ts';
+import { makeCgroupParent } from './cgroup-parent.ts';
 import { makeCniBridge, type CniBridge } from './cni-bridge.ts';
 import { CriClient } from './cri-client.ts';
+import type { CriPeerFixture } from './cri-peer.ts';
 import { allPids, cmdline, killPids } from './proc-scan.ts';
 import type { CriRegistry } from './cri-registry.ts';
 
@@ -30,20 +31,10 @@ const RUNC = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p)) ?? "
 /** containerd 1.6 puts its shims' sockets here whatever its state dir is. */
 const SHIM_SOCKET_DIR = '/run/containerd/s';
 
-export interface ContainerdCri {
-  pid: number;
-  socket: string;
-  dir: string;
-  client: CriClient;
-  cni: CniBridge;
-  /** Give it to pods as `linux.cgroup_parent`: cleanup kills and removes what is below it. */
-  cgroupParent: CgroupParent;
+export interface ContainerdCri extends CriPeerFixture {
   logFile: string;
-  /** Pids of the runc v2 shims serving this containerd. */
+  /** Pids of the runc v2 shims serving this containerd (its helpers). */
   shimPids(): number[];
-  /** Its per-pod helpers: the shims (named so to match BerthdCri). */
-  helperPids(): number[];
-  stop(): Promise<void>;
 }
 
 export interface ContainerdOptions {

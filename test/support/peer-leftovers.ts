@@ -4,23 +4,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupParent } from './cgroup-parent.ts';
-import type { CniBridge } from './cni-bridge.ts';
+import type { CriPeerFixture } from './cri-peer.ts';
 
-export interface StoppedPeer {
-  dir: string;
-  cni: CniBridge;
-  cgroupParent: CgroupParent;
-  /** The daemon's helpers (shims, monitors) still running. */
-  helpers: number[];
-}
-
-export function peerLeftovers(p: StoppedPeer): string[] {
+export function peerLeftovers(p: CriPeerFixture): string[] {
   const found: string[] = [];
   if (existsSync(p.dir)) found.push(`directory ${p.dir}`);
   if (spawnSync('ip', ['link', 'show', p.cni.bridge], { stdio: 'ignore' }).status === 0) found.push(`bridge ${p.cni.bridge}`);
   if (readFileSync('/proc/self/mountinfo', 'utf8').includes(p.dir)) found.push(`mounts under ${p.dir}`);
-  if (p.helpers.length) found.push(`helpers ${p.helpers.join(' ')}`);
+  const helpers = p.helperPids();
+  if (helpers.length) found.push(`helpers ${helpers.join(' ')}`);
   const inCgroup = p.cgroupParent.pids();
   if (inCgroup.length) found.push(`processes ${inCgroup.join(' ')} in ${p.cgroupParent.path}`);
   if (existsSync(join('/sys/fs/cgroup/pids', p.cgroupParent.path)) || existsSync(join('/sys/fs/cgroup', p.cgroupParent.path, 'cgroup.procs'))) found.push(`cgroup ${p.cgroupParent.path}`);
