@@ -58,3 +58,26 @@ export async function startCriRegistry(): Promise<CriRegistry> {
     stop: () => registry.stop(),
   };
 }
+
+export interface CriTestWorld {
+  images: CriRegistry;
+  /** A temporary directory for the pods' log_directory. */
+  logs: string;
+}
+
+/**
+ * For a node:test file: starts the registry and a log directory before its tests and removes both
+ * after them. Read the fields inside tests (they are set once `before` has run).
+ */
+export function useCriTestWorld(hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }): CriTestWorld {
+  const world = {} as CriTestWorld;
+  hooks.before(async () => {
+    world.images = await startCriRegistry();
+    world.logs = mkdtempSync(join(tmpdir(), 'berth-cri-logs-'));
+  });
+  hooks.after(async () => {
+    await world.images?.stop();
+    if (world.logs) rmSync(world.logs, { recursive: true, force: true });
+  });
+  return world;
+}

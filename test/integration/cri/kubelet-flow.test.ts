@@ -3,30 +3,17 @@
 // check that berthd's fixture leaves nothing behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerthdCri, unimplementedRpcs } from '../../support/berthd-cri.ts';
-import { startCriRegistry, type CriRegistry } from '../../support/cri-registry.ts';
+import { useCriTestWorld } from '../../support/cri-registry.ts';
 import { peerLeftovers } from '../../support/peer-leftovers.ts';
 import { FLOW_RPCS, runKubeletFlow } from '../../support/kubelet-flow.ts';
 
-let images: CriRegistry;
-let logs: string;
+const world = useCriTestWorld({ before, after });
 const tag = `f${process.pid.toString(36)}`.slice(0, 8);
 
-before(async () => {
-  images = await startCriRegistry();
-  logs = mkdtempSync(join(tmpdir(), 'berth-cri-logs-'));
-});
-
-after(async () => {
-  await images?.stop();
-  if (logs) rmSync(logs, { recursive: true, force: true });
-});
-
 test('the kubelet flow passes against berthd, as it does against containerd', async (t) => {
-  const bd = await startBerthdCri({ images, tag });
+  const bd = await startBerthdCri({ images: world.images, tag });
   try {
     const missing = await unimplementedRpcs(bd.client, FLOW_RPCS);
     if (missing.length) {
@@ -34,9 +21,9 @@ test('the kubelet flow passes against berthd, as it does against containerd', as
       return;
     }
     const result = await runKubeletFlow(bd.socket, {
-      image: images.workloadImage,
+      image: world.images.workloadImage,
       cgroupParent: bd.cgroupParent.path,
-      logDirectory: join(logs, 'flow'),
+      logDirectory: join(world.logs, 'flow'),
       tag,
       subnet: bd.cni.subnet,
     });

@@ -5,35 +5,23 @@
 // containerd fixture leaves nothing behind, even with a pod still running when it stops.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startContainerdCri, type ContainerdCri } from '../../support/containerd.ts';
-import { startCriRegistry, type CriRegistry } from '../../support/cri-registry.ts';
+import { useCriTestWorld } from '../../support/cri-registry.ts';
 import { peerLeftovers } from '../../support/peer-leftovers.ts';
 import { flowContainerConfig, flowSandboxConfig, runKubeletFlow } from '../../support/kubelet-flow.ts';
 
-let images: CriRegistry;
-let logs: string;
+const world = useCriTestWorld({ before, after });
 const tag = `i${process.pid.toString(36)}`.slice(0, 8);
 
-before(async () => {
-  images = await startCriRegistry();
-  logs = mkdtempSync(join(tmpdir(), 'berth-cri-logs-'));
-});
-
-after(async () => {
-  await images?.stop();
-  if (logs) rmSync(logs, { recursive: true, force: true });
-});
-
 test('the kubelet flow passes against containerd 1.6 (runc v2 shim, bridge CNI)', async () => {
-  const cd = await startContainerdCri({ images, tag: `${tag}a`.slice(0, 8) });
+  const cd = await startContainerdCri({ images: world.images, tag: `${tag}a`.slice(0, 8) });
   try {
     const result = await runKubeletFlow(cd.socket, {
-      image: images.workloadImage,
+      image: world.images.workloadImage,
       cgroupParent: cd.cgroupParent.path,
-      logDirectory: join(logs, 'flow'),
+      logDirectory: join(world.logs, 'flow'),
       tag,
       subnet: cd.cni.subnet,
     });
@@ -46,14 +34,14 @@ test('the kubelet flow passes against containerd 1.6 (runc v2 shim, bridge CNI)'
 });
 
 test('stopping the containerd fixture with a pod and a container still running leaves nothing behind', async () => {
-  const cd = await startContainerdCri({ images, tag: `${tag}b`.slice(0, 8) });
+  const cd = await startContainerdCri({ images: world.images, tag: `${tag}b`.slice(0, 8) });
   let shims: number[] = [];
   try {
-    const opts = { cgroupParent: cd.cgroupParent.path, logDirectory: join(logs, 'left'), tag };
+    const opts = { cgroupParent: cd.cgroupParent.path, logDirectory: join(world.logs, 'left'), tag };
     const sandbox = flowSandboxConfig(opts, 'left');
-    await cd.client.image('PullImage', { image: { image: images.workloadImage } });
+    await cd.client.image('PullImage', { image: { image: world.images.workloadImage } });
     const { pod_sandbox_id: podId } = await cd.client.runtime('RunPodSandbox', { config: sandbox });
-    const { container_id: id } = await cd.client.runtime('CreateContainer', { pod_sandbox_id: podId, config: flowContainerConfig(images.workloadImage), sandbox_config: sandbox });
+    const { container_id: id } = await cd.client.runtime('CreateContainer', { pod_sandbox_id: podId, config: flowContainerConfig(world.images.workloadImage), sandbox_config: sandbox });
     await cd.client.runtime('StartContainer', { container_id: id });
     shims = cd.shimPids();
     assert.equal(shims.length, 1, 'one shim serves the pod');
