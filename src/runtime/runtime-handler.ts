@@ -68,7 +68,7 @@ export interface RuntimeHandler {
   run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number>;
   /** Whether the kernel's OOM killer killed a process of the container (false when unknown). */
   oomKilled(id: string): Promise<boolean>;
-  /** Applies new resource limits to the running container's cgroup (runc update); warnings, if any. */
+  /** New resource limits for a created or running container (runc update); warnings about settings without effect. */
   update(id: string, resources: Resources): Promise<string[]>;
 }
 
@@ -235,6 +235,7 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     return false;
   }
 
+  /** `update --resources FILE`: the OCI resources JSON, as runc and crun read it. */
   async update(id: string, resources: Resources): Promise<string[]> {
     const dir = mkdtempSync(join(tmpdir(), 'berth-update-'));
     try {

@@ -1,6 +1,9 @@
 // The `berth` image commands as data: flags, arguments and one-line help. Behaviour lives in
 // image-commands.ts.
 import type { CommandSpec, FlagSpec } from './args.ts';
+import { RUN_OPTION_FLAGS } from './run-options.ts';
+import { UPDATE_COMMAND } from './update-command.ts';
+import { VOLUME_COMMANDS } from './volume-commands.ts';
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', help: 'storage root (images, snapshots, metadata)', default: '/var/lib/berth' },
@@ -44,6 +47,7 @@ export const COMMANDS: CommandSpec[] = [
         kind: 'bool',
         help: 'with -d, let the container outlive its monitor (its init is then not traced by the monitor: strace/gdb may attach)',
       },
+      ...RUN_OPTION_FLAGS,
     ],
     args: ['image', 'command...?'],
     stopAtFirstArg: true,
@@ -96,7 +100,25 @@ export const COMMANDS: CommandSpec[] = [
     flags: [{ name: 'time', alias: 't', kind: 'int', help: 'seconds to wait before SIGKILL (default 10)' }],
     args: ['container...'],
   },
-  { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
+  {
+    path: ['rm'],
+    summary: 'Remove containers',
+    flags: [
+      { name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' },
+      { name: 'volumes', alias: 'v', kind: 'bool', help: 'also remove the anonymous volumes made for it' },
+    ],
+    args: ['container...'],
+  },
+  {
+    path: ['stats'],
+    summary: 'Show live resource use of running containers (CPU, memory, network, block I/O, pids)',
+    flags: [
+      { name: 'no-stream', kind: 'bool', help: 'print one sample and exit' },
+      { name: 'format', kind: 'string', help: 'table (default) or json (one object per line)', default: 'table' },
+    ],
+    args: ['container...?'],
+  },
+  { path: ['top'], summary: "Show a running container's processes (ps options: -e, -f, -o FIELDS, aux; default -ef)", flags: [], args: ['container', 'ps-options...?'], stopAtFirstArg: true },
   {
     path: ['import'],
     summary: 'Create a one-layer image from a root filesystem tarball',
@@ -168,6 +190,8 @@ export const COMMANDS: CommandSpec[] = [
     ],
     args: ['context'],
   },
+  ...VOLUME_COMMANDS,
+  UPDATE_COMMAND,
 ];
 
 export function findCommand(words: readonly string[]): { cmd: CommandSpec; used: number } | undefined {

@@ -13,7 +13,7 @@ export function updateContainerResources(ctx: CriContext): UnaryRpc {
     const c = criContainer(ctx, req.container_id);
     if (req.windows) throw unimplemented('windows: berthd runs Linux containers', { field: 'windows' });
     const { resources } = containerResources(req.linux, hostResourceFacts(), 'linux');
-    const warnings = await ctx.cri.service.update(c.id, resources);
+    const warnings = await ctx.cri.service.update(c.id, () => resources);
     for (const w of warnings) ctx.log.warn('UpdateContainerResources', { container: c.id, warning: w });
     return {};
   };
