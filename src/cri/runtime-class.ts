@@ -10,3 +10,6 @@ export function runtimeHandlerName(requested: string | undefined, config: Pick<D
   }
   return name;
 }
+
+/** The container service's runtime for a handler: its name when it is a program, else undefined (berth's own). */
+export const serviceRuntime = (config: Pick<DaemonConfig, 'runtimes'>, handler: string): string | undefined => (config.runtimes[handler]?.path ? handler : undefined);

@@ -15,17 +15,16 @@ import type { CriContainerRecord } from '../cri-container.ts';
 import type { ContainerConfig, PodSandboxConfig } from '../cri-types.ts';
 import { containerReservedName } from '../name-reservation.ts';
 import { checkName } from '../request-limits.ts';
+import { serviceRuntime } from '../runtime-class.ts';
 import type { CriContext } from './cri-context.ts';
 import { criContainer, criPod } from './container-life.ts';
 import { gatherContainerFacts, imageLayers } from './container-facts-io.ts';
 import { nowNs } from './pod-run.ts';
+import { infraPid } from './pod-infra.ts';
 import type { UnaryRpc } from './rpc.ts';
 
 /** Where a container's anonymous volumes (the image's Volumes) live. */
 export const volumeDir = (ctx: CriContext, id: string): string => join(ctx.config.root, 'cri', 'volumes', id);
-
-/** The container service's runtime name for a RuntimeClass handler (undefined: berth's own). */
-export const serviceRuntime = (ctx: CriContext, handler: string): string | undefined => (ctx.config.runtimes[handler]?.path ? handler : undefined);
 
 function targetFacts(ctx: CriContext, config: ContainerConfig) {
   const id = config.linux?.security_context?.namespace_options?.target_id ?? '';
@@ -58,14 +57,15 @@ export function createContainer(ctx: CriContext): UnaryRpc {
     const signal = stopSignal(config.stop_signal, image.facts.config.config?.StopSignal);
     try {
       const target = targetFacts(ctx, config);
+      const infra = infraPid(ctx, pod);
       let planned: ReturnType<typeof containerSpec> | undefined;
       await ctx.cri.service.create({
         id,
         name: id,
         image: image.records[0]!.name,
-        runtime: serviceRuntime(ctx, pod.runtimeHandler),
+        runtime: serviceRuntime(ctx.config, pod.runtimeHandler),
         spec: async (prepared): Promise<Spec> => {
-          const facts = await gatherContainerFacts({ containerId: id, pod, config, imageName: prepared.imageName, layers: imageLayers(prepared.mount), nodeHostname: hostname(), imageVolumeDir: volumes, ...(target ? { target } : {}) });
+          const facts = await gatherContainerFacts({ containerId: id, pod, config, imageName: prepared.imageName, layers: imageLayers(prepared.mount), nodeHostname: hostname(), imageVolumeDir: volumes, ...(target ? { target } : {}), ...(infra ? { infraPid: infra } : {}) });
           planned = containerSpec(config, podConfig, (prepared.imageConfig as ImageConfig).config, facts);
           for (const v of planned.imageVolumes) mkdirSync(v.hostPath, { recursive: true, mode: 0o755 });
           if (log) mkdirSync(dirname(log), { recursive: true, mode: 0o755 });

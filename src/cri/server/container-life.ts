@@ -4,7 +4,7 @@ import { BerthError, invalid, notFound } from '../../oci/errors.ts';
 import { criLife, type CriContainerRecord, type CriLife } from '../cri-container.ts';
 import type { CriContext } from './cri-context.ts';
 
-export function lifeOf(ctx: CriContext, id: string): CriLife {
+export function lifeOf(ctx: Pick<CriContext, 'cri'>, id: string): CriLife {
   try {
     const info = ctx.cri.service.inspect(id);
     return criLife(info);
@@ -16,7 +16,7 @@ export function lifeOf(ctx: CriContext, id: string): CriLife {
 }
 
 /** The CRI container by id (a unique prefix is accepted, as crictl shortens ids). */
-export function criContainer(ctx: CriContext, key: string | undefined): CriContainerRecord {
+export function criContainer(ctx: Pick<CriContext, 'cri'>, key: string | undefined): CriContainerRecord {
   const k = key ?? '';
   if (k === '') throw invalid('container_id: required', { field: 'container_id' });
   const exact = ctx.cri.containers.get(k);
@@ -26,7 +26,7 @@ export function criContainer(ctx: CriContext, key: string | undefined): CriConta
   throw notFound(`no such container ${JSON.stringify(k.slice(0, 80))}`, { field: 'container_id' });
 }
 
-export function criPod(ctx: CriContext, key: string | undefined) {
+export function criPod(ctx: Pick<CriContext, 'cri'>, key: string | undefined) {
   const k = key ?? '';
   if (k === '') throw invalid('pod_sandbox_id: required', { field: 'pod_sandbox_id' });
   const exact = ctx.cri.pods.get(k);
@@ -36,4 +36,4 @@ export function criPod(ctx: CriContext, key: string | undefined) {
   throw notFound(`no such pod sandbox ${JSON.stringify(k.slice(0, 80))}`, { field: 'pod_sandbox_id' });
 }
 
-export const containersOfPod = (ctx: CriContext, podId: string): CriContainerRecord[] => ctx.cri.containers.values().filter((c) => c.podSandboxId === podId);
+export const containersOfPod = (ctx: Pick<CriContext, 'cri'>, podId: string): CriContainerRecord[] => ctx.cri.containers.values().filter((c) => c.podSandboxId === podId);

@@ -10,6 +10,7 @@ import { containersOfPod, criPod } from './container-life.ts';
 import { removeCriContainer } from './container-remove.ts';
 import { stopPod } from './pod-stop.ts';
 import type { UnaryRpc } from './rpc.ts';
+import { removeInfra } from './pod-infra.ts';
 
 export function removePodSandbox(ctx: CriContext): UnaryRpc {
   return async (req: { pod_sandbox_id?: string }) => {
@@ -23,6 +24,7 @@ export function removePodSandbox(ctx: CriContext): UnaryRpc {
     await ctx.cri.queue.run(pod.id, async () => {
       await stopPod(ctx, pod);
       for (const c of containersOfPod(ctx, pod.id)) await removeCriContainer(ctx, c.id);
+      await removeInfra(ctx, pod);
       if (mountIdsBelow(pod.dir).length) throw new BerthError('internal', `pod ${pod.id}: ${pod.dir} still holds a mount; not removed`, { path: pod.dir });
       rmSync(pod.dir, { recursive: true, force: true });
       ctx.cri.pods.delete(pod.id);

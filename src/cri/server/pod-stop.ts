@@ -12,9 +12,11 @@ import type { CriContext } from './cri-context.ts';
 import { containersOfPod, criPod } from './container-life.ts';
 import { stopCriContainer } from './container-stop.ts';
 import type { UnaryRpc } from './rpc.ts';
+import { removeInfra } from './pod-infra.ts';
 
 export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
   for (const c of containersOfPod(ctx, pod.id)) await stopCriContainer(ctx, c.id, 0);
+  await removeInfra(ctx, pod, true);
   if (pod.state === 'SANDBOX_NOTREADY') return;
   if (pod.network) {
     await ctx.cri.cni.detach(pod.network.name, { containerId: pod.id, ifname: pod.network.ifname });
