@@ -66,7 +66,7 @@ export async function startInfra(ctx: CriContext, pod: PodRecord, config: PodSan
 
 /** The infra's pid on the host, for containers joining its PID namespace. */
 export function infraPid(ctx: CriContext, pod: PodRecord): number | undefined {
-  if (pod.namespaces.pid !== 'pod') return undefined;
+  if (pod.namespaces.pid !== 'pod' || !pod.infra) return undefined;
   const info = ctx.cri.service.inspect(pod.id);
   if (info.status !== 'running' || !info.init) throw precondition(`pod ${pod.id}: its infra process (PID 1 of the pod's PID namespace) is not running`, { field: 'pod_sandbox_id' });
   return info.init.pid;
@@ -74,7 +74,7 @@ export function infraPid(ctx: CriContext, pod: PodRecord): number | undefined {
 
 /** Stops (SIGTERM, which it obeys) and removes the infra; one that is gone is done. */
 export async function removeInfra(ctx: CriContext, pod: PodRecord, stopOnly = false): Promise<void> {
-  if (pod.namespaces.pid !== 'pod') return;
+  if (!pod.infra) return;
   try {
     if (stopOnly) await ctx.cri.service.stop(pod.id, { timeout: 2 });
     else await ctx.cri.service.remove(pod.id, { force: true, ifExists: true });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerMatches, labelsMatch, podMatches } from '../../../src/cri/cri-filters.ts';
 import { containerReservedName, NameReservations, podReservedName } from '../../../src/cri/name-reservation.ts';
-import { runtimeHandlerName } from '../../../src/cri/runtime-class.ts';
+import { needsSandboxContainer, runtimeHandlerName, serviceRuntime } from '../../../src/cri/runtime-class.ts';
 import { criLife, containerStatusOf, UNKNOWN_EXIT_CODE, type CriContainerRecord } from '../../../src/cri/cri-container.ts';
 import { podSandboxStatusOf, podNetnsPath, type PodRecord } from '../../../src/cri/pod-record.ts';
 import { checkResolvedHostPath, propagationAt } from '../../../src/cri/server/container-facts-io.ts';
@@ -68,6 +68,13 @@ test('runtime handlers: "" is the default, an unknown name is NotFound and lists
   assert.equal(runtimeHandlerName('runc', config), 'runc');
   assert.equal(kind(() => runtimeHandlerName('kata', config)), 'not-found');
   assert.throws(() => runtimeHandlerName('kata', config), /known: berth, runc/);
+  // The built-in handler runs in berthd; a configured one is a program the container service runs.
+  assert.equal(serviceRuntime(config, 'berth'), undefined);
+  assert.equal(serviceRuntime(config, 'runc'), 'runc');
+  const gvisor = { runtimes: { ...config.runtimes, gvisor: { name: 'gvisor', path: '/usr/bin/runsc' } } };
+  assert.equal(needsSandboxContainer(gvisor, 'gvisor'), true);
+  assert.equal(needsSandboxContainer(gvisor, 'runc'), false);
+  assert.equal(needsSandboxContainer(gvisor, 'berth'), false);
 });
 
 test('container states: created, running, exited with Completed / Error / OOMKilled, unknown exits', () => {
