@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { watchContainerEvents } from './server/container-events.ts';
 import { criLookup } from './server/lookup.ts';
 import { prepareInfraRootfs } from './server/pod-infra.ts';
+import { findOrphans, removeOrphans } from './server/reconcile.ts';
 
 /** The kubelet's message cap (and containerd's and cri-o's). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -69,6 +70,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
     lookup: criLookup({ cri: state }),
   };
   const stopEvents = watchContainerEvents(ctx);
+  const leftovers = await findOrphans(ctx);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -90,6 +92,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
     store.close();
     throw err;
   }
+  await removeOrphans(ctx, leftovers);
   log.info('berthd serving', { socket: config.listen, root: config.root, state: config.state, registries_config: config.registriesConfig });
 
   let closing: Promise<void> | undefined;

@@ -4,7 +4,6 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { get } from 'node:http';
 import { startRegistry, skopeoCopy, type TestRegistry } from '../fixtures/image/registry.ts';
 import { buildImage, writeOciLayout } from '../fixtures/image/test-image.ts';
 import { freeSubnet, iptablesState, removeIptablesLeftovers, removeLink, rulesMentioning, run, uniqueId } from '../integration/network/host-network.ts';
@@ -119,16 +118,9 @@ function processesMentioning(text: string, except?: number): string[] {
   return out;
 }
 
-export function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-  });
+export async function httpGet(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return res.text();
 }
 
 /** Retries `fn` until it succeeds (a server in a container takes a moment to listen). */

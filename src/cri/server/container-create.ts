@@ -23,6 +23,9 @@ import { nowNs } from './pod-run.ts';
 import { infraPid } from './pod-infra.ts';
 import type { UnaryRpc } from './rpc.ts';
 
+/** The container service label that marks a CRI container (and an infra) with its pod. */
+export const POD_LABEL = 'io.kubernetes.cri.pod-sandbox-id';
+
 /** Where a container's anonymous volumes (the image's Volumes) live. */
 export const volumeDir = (ctx: CriContext, id: string): string => join(ctx.config.root, 'cri', 'volumes', id);
 
@@ -74,7 +77,7 @@ export function createContainer(ctx: CriContext): UnaryRpc {
         logPath: log ?? null,
         stdinOpen: config.stdin === true,
         ...(signal ? { stopSignal: signal } : {}),
-        labels: { 'io.kubernetes.cri.pod-sandbox-id': pod.id },
+        labels: { [POD_LABEL]: pod.id },
         signal: rpc.signal,
       });
       const c: CriContainerRecord = {

@@ -13,6 +13,7 @@ import type { PodRecord } from '../pod-record.ts';
 import { serviceRuntime } from '../runtime-class.ts';
 import type { CriContext } from './cri-context.ts';
 import { seccompProfilesFor } from './container-facts-io.ts';
+import { POD_LABEL } from './container-create.ts';
 
 export const INFRA_IMAGE_NAME = 'berth-infra';
 const CAP_SYS_RESOURCE = 24;
@@ -44,7 +45,7 @@ export async function startInfra(ctx: CriContext, pod: PodRecord, config: PodSan
     rootfsDir: ctx.cri.infraRootfs,
     runtime: serviceRuntime(ctx.config, pod.runtimeHandler),
     logPath: null,
-    labels: { 'io.kubernetes.cri.pod-sandbox-id': pod.id, 'io.kubernetes.cri.container-type': 'sandbox' },
+    labels: { [POD_LABEL]: pod.id, 'io.kubernetes.cri.container-type': 'sandbox' },
     spec: () => {
       const spec = infraSpec(config, plan, {
         sandboxId: pod.id,

@@ -4,7 +4,7 @@
 // remove, and nothing left on the host afterwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../fixtures/image/registry.ts';
@@ -316,5 +316,19 @@ test('a pod with one PID namespace (crictl\'s default): the infra process is PID
   await rt('StopPodSandbox', { pod_sandbox_id: podId });
   for (const id of ids) assert.equal((await rt('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_EXITED');
   await rt('RemovePodSandbox', { pod_sandbox_id: podId });
+  assert.deepEqual(env.leftovers(), []);
+});
+
+test('what no record names after a crash (a pod whose record never got written) is removed when berthd starts', { skip }, async () => {
+  const { podId, id } = await podWith('orphan', 'exec sleep 3600');
+  env.d.child.kill('SIGKILL');
+  await env.d.exited;
+  env.d.client.close();
+  // As if berthd died before writing the records: the namespaces, shm, CNI attachment and container exist.
+  unlinkSync(join(env.d.root, 'cri', 'pods', `${podId}.json`));
+  unlinkSync(join(env.d.root, 'cri', 'containers', `${id}.json`));
+  env.d = await env.restart();
+  await env.d.waitForLog(/start-up clean-up: removed what no record named/);
+  assert.deepEqual((await rt('ListPodSandbox', {})).items, []);
   assert.deepEqual(env.leftovers(), []);
 });

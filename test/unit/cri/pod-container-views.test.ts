@@ -9,6 +9,7 @@ import { criLife, containerStatusOf, UNKNOWN_EXIT_CODE, type CriContainerRecord 
 import { podSandboxStatusOf, podNetnsPath, type PodRecord } from '../../../src/cri/pod-record.ts';
 import { checkResolvedHostPath, propagationAt } from '../../../src/cri/server/container-facts-io.ts';
 import { parseMountinfo } from '../../../src/runtime/cgroups/cgroup-host.ts';
+import { orphans } from '../../../src/cri/server/reconcile.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
 
 const kind = (fn: () => unknown): string => {
@@ -140,4 +141,15 @@ test('mount propagation of a host path: the deepest mount above it decides', () 
   assert.equal(propagationAt(mounts, '/mnt/slave/a'), 'shared');
   assert.equal(propagationAt(mounts, '/mnt/slave/inner/b'), 'slave');
   assert.equal(propagationAt(mounts, '/mnt/privateer'), 'shared');
+});
+
+test('start-up clean-up: orphans are what neither a CRI record nor a pod names (an infra has its pod\'s id)', () => {
+  const found = orphans({
+    labelled: ['c1', 'c2', 'p1'],
+    containerIds: new Set(['c1']),
+    podIds: new Set(['p1']),
+    podDirs: ['p1', 'p9'],
+    attachments: ['p1', 'p8'],
+  });
+  assert.deepEqual(found, { containers: ['c2'], podDirs: ['p9'], attachments: ['p8'] });
 });
