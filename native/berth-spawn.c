@@ -70,7 +70,34 @@ static void run_from_sealed_copy(char **argv) {
   _exit(1);
 }
 
+static void pause_stop(int sig) {
+  (void)sig;
+  _exit(0);
+}
+
+static void pause_reap(int sig) {
+  (void)sig;
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+}
+
+/* A pod's infra process (berthd, NamespaceMode POD): PID 1 of the pod's PID namespace, doing
+ * nothing but reaping the orphans its namespace hands it, until SIGTERM or SIGINT. PID 1 gets
+ * no default signal actions, so each one it obeys has a handler. */
+static _Noreturn void pause_main(void) {
+  struct sigaction stop = {.sa_handler = pause_stop};
+  struct sigaction reap = {.sa_handler = pause_reap, .sa_flags = SA_NOCLDSTOP | SA_RESTART};
+  sigemptyset(&stop.sa_mask);
+  sigemptyset(&reap.sa_mask);
+  sigaction(SIGTERM, &stop, NULL);
+  sigaction(SIGINT, &stop, NULL);
+  sigaction(SIGCHLD, &reap, NULL);
+  for (;;) pause();
+}
+
 int main(int argc, char **argv) {
+  /* The infra process needs none of what follows (and its root has no /proc/self/exe to seal). */
+  if (argc == 2 && strcmp(argv[1], "--pause") == 0) pause_main();
   /* Nothing in the container may ptrace or read /proc/<pid>/exe of this process until execve. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   run_from_sealed_copy(argv);

@@ -26,8 +26,13 @@ export interface CreateRequest {
   id?: string;
   /** Unique among the store's containers; default: the first 12 digits of the id. */
   name?: string;
-  /** An image in the store (name, id or digest). */
+  /** An image in the store (name, id or digest); with `rootfsDir`, only the name the record shows. */
   image: string;
+  /**
+   * A directory to run from instead of an image (a pod's infra process): bind-mounted read-only as
+   * the rootfs, no snapshot. The spec is then given an empty image config and user.
+   */
+  rootfsDir?: string;
   platform?: Platform;
   /** Overrides the image's User when resolving it in the image's /etc/passwd and /etc/group. */
   user?: string;
@@ -133,14 +138,18 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
       saveRecord(ctx, record);
     });
     step('snapshot');
-    const images = ctx.images();
-    const prepared = await prepareRootfs(images, req.image, { key: id, platform: req.platform, userOverride: req.user });
-    undos.push(() => images.snapshots.stat(id) && images.snapshots.remove(id));
+    let prepared: PreparedRootfs;
+    if (req.rootfsDir) prepared = directoryRootfs(id, req.image, req.rootfsDir);
+    else {
+      const images = ctx.images();
+      prepared = await prepareRootfs(images, req.image, { key: id, platform: req.platform, userOverride: req.user });
+      undos.push(() => images.snapshots.stat(id) && images.snapshots.remove(id));
+    }
     step('spec');
     const spec = await req.spec(prepared, { id, name });
     spec.root = { path: files.rootfs, readonly: spec.root?.readonly ?? false };
     record.image = prepared.imageName;
-    record.imageDigest = prepared.manifestDigest;
+    if (!req.rootfsDir) record.imageDigest = prepared.manifestDigest;
     step('mount');
     mkdirSync(files.rootfs, { mode: PRIVATE_DIR_MODE });
     await mountSnapshot(prepared.mount, files.rootfs);
@@ -154,6 +163,19 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
     lock?.release();
     throw err;
   }
+}
+
+/** A directory as a container's read-only rootfs, in the shape an image's prepared rootfs has. */
+function directoryRootfs(key: string, name: string, dir: string): PreparedRootfs {
+  return {
+    key,
+    mount: { type: 'bind', source: dir, options: ['rbind', 'ro'] },
+    imageConfig: { architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
+    imageName: name,
+    // No image, no manifest: the record keeps no digest for it.
+    manifestDigest: '' as PreparedRootfs['manifestDigest'],
+    user: { uid: 0, gid: 0, additionalGids: [] },
+  };
 }
 
 /** Creates a container under its monitor (not started). */

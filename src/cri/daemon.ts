@@ -21,6 +21,9 @@ import { ContainerService } from '../containers/service.ts';
 import { OciCliRuntimeHandler, type RuntimeHandler } from '../runtime/runtime-handler.ts';
 import { join } from 'node:path';
 import { watchContainerEvents } from './server/container-events.ts';
+import { criLookup } from './server/lookup.ts';
+import { prepareInfraRootfs } from './server/pod-infra.ts';
+import { findOrphans, removeOrphans } from './server/reconcile.ts';
 
 /** The kubelet's message cap (and containerd's and cri-o's). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -54,6 +57,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   }
   // Every live container's monitor is watched: exits arrive as events, statuses come from memory.
   const service = ContainerService.open({ root: config.root, images: store, warn, handlers, watch: true });
+  const state = openCriState(config, service, warn, prepareInfraRootfs(config.root));
   const ctx: CriContext = {
     config,
     store,
@@ -62,9 +66,11 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
     log,
     registries: () => loadRegistriesConf(config.registriesConfig),
     runtime: { podCidr: '' },
-    cri: openCriState(config, service, warn),
+    cri: state,
+    lookup: criLookup({ cri: state }),
   };
   const stopEvents = watchContainerEvents(ctx);
+  const leftovers = await findOrphans(ctx);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -86,6 +92,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
     store.close();
     throw err;
   }
+  await removeOrphans(ctx, leftovers);
   log.info('berthd serving', { socket: config.listen, root: config.root, state: config.state, registries_config: config.registriesConfig });
 
   let closing: Promise<void> | undefined;

@@ -30,6 +30,8 @@ export interface PodRecord {
   /** The pod's own /dev/shm tmpfs, when it has one (mounted at files.shm). */
   shmMounted: boolean;
   cgroupParent: string;
+  /** The pod runs an infra process (pod-infra.ts), whose container id is the pod's. */
+  infra?: boolean;
   network?: PodNetwork;
   labels: StringMap;
   annotations: StringMap;

@@ -10,3 +10,13 @@ export function runtimeHandlerName(requested: string | undefined, config: Pick<D
   }
   return name;
 }
+
+/** The container service's runtime for a handler: its name when it is a program, else undefined (berth's own). */
+export const serviceRuntime = (config: Pick<DaemonConfig, 'runtimes'>, handler: string): string | undefined => (config.runtimes[handler]?.path ? handler : undefined);
+
+/**
+ * Whether a handler's runtime builds each pod around a sandbox container (gVisor's runsc: the
+ * containers of a pod join the sandbox named by their `io.kubernetes.cri.sandbox-id`), so the
+ * pod needs its infra process whatever its PID namespace.
+ */
+export const needsSandboxContainer = (config: Pick<DaemonConfig, 'runtimes'>, handler: string): boolean => /(^|\/)runsc$/.test(config.runtimes[handler]?.path ?? '');

@@ -4,7 +4,6 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { get } from 'node:http';
 import { startRegistry, skopeoCopy, type TestRegistry } from '../fixtures/image/registry.ts';
 import { buildImage, writeOciLayout } from '../fixtures/image/test-image.ts';
 import { freeSubnet, iptablesState, removeIptablesLeftovers, removeLink, rulesMentioning, run, uniqueId } from '../integration/network/host-network.ts';
@@ -36,6 +35,7 @@ export async function startPodEnv(): Promise<PodEnv> {
   const work = mkdtempSync(join(tmpdir(), `berth-cri-${id}-`));
   const bridge = `bcri${id}`;
   const subnet = freeSubnet();
+  const network = `berth-cri-${id}`;
   const registry = await startRegistry();
   const img = buildImage({ cmd: ['/bin/sleep', '3600'] });
   writeOciLayout(img, join(work, 'layout'), 'v');
@@ -52,7 +52,7 @@ export async function startPodEnv(): Promise<PodEnv> {
     join(d.cniConfDir, '10-pods.conflist'),
     JSON.stringify({
       cniVersion: '1.0.0',
-      name: `berth-cri-${id}`,
+      name: network,
       plugins: [
         { type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: subnet.subnet, gateway: subnet.gateway }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(work, 'ipam') } },
         { type: 'portmap', capabilities: { portMappings: true } },
@@ -76,7 +76,8 @@ export async function startPodEnv(): Promise<PodEnv> {
       if (existsSync(podsDir)) out.push(...readdirSync(podsDir).map((p) => `pod dir: ${p}`));
       const ports = run('ip', ['-o', 'link', 'show', 'master', bridge]).stdout.trim();
       if (ports) out.push(`veths on ${bridge}: ${ports}`);
-      out.push(...rulesMentioning([subnet.prefix]).map((r) => `iptables: ${r}`));
+      out.push(...rulesMentioning([subnet.prefix, network]).map((r) => `iptables: ${r}`));
+      out.push(...processesMentioning(work, env.d.child.pid).map((p) => `process: ${p}`));
       for (const controller of ['pids', 'memory', 'cpu', 'freezer', 'devices']) {
         const cg = `/sys/fs/cgroup/${controller}/${cgroupParentOf(id)}`;
         if (existsSync(cg) && readdirSync(cg, { withFileTypes: true }).some((e) => e.isDirectory())) out.push(`cgroup: ${cg} has children`);
@@ -84,12 +85,13 @@ export async function startPodEnv(): Promise<PodEnv> {
       return out;
     },
     teardown: async () => {
-      // What a failed test left running goes through berthd first.
+      // What a failed test left running goes through berthd first (a new one if it was killed).
+      if (env.d.child.exitCode !== null || env.d.child.signalCode !== null) env.d = await start().catch(() => env.d);
       const pods = await env.d.client.runtime('ListPodSandbox', {}).catch(() => ({ items: [] }));
       for (const p of pods.items as Array<{ id: string }>) await env.d.client.runtime('RemovePodSandbox', { pod_sandbox_id: p.id }).catch(() => {});
       await env.d.stop();
       removeLink(bridge);
-      removeIptablesLeftovers(before, [subnet.prefix, bridge]);
+      removeIptablesLeftovers(before, [subnet.prefix, bridge, network]);
       // Whatever a failed test left mounted below the work dir goes first (never rm through a mount).
       for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
         const point = line.split(' ')[4];
@@ -102,16 +104,23 @@ export async function startPodEnv(): Promise<PodEnv> {
   return env;
 }
 
-export function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-  });
+/** Processes (monitors, containers) whose command line names `text`. */
+function processesMentioning(text: string, except?: number): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== except)) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (args.includes(text)) out.push(`${pid} ${args}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+export async function httpGet(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return res.text();
 }
 
 /** Retries `fn` until it succeeds (a server in a container takes a moment to listen). */

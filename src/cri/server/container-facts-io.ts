@@ -16,7 +16,7 @@ import { containerCapabilities } from '../container-capabilities.ts';
 import type { ContainerFacts, HostDevice, HostPathFact, PodNamespaces } from '../container-facts.ts';
 import type { ContainerConfig } from '../cri-types.ts';
 import type { PodRecord } from '../pod-record.ts';
-import { seccompChoice } from '../security-profile.ts';
+import { seccompChoice, type SeccompChoice } from '../security-profile.ts';
 
 /** Host trees a container must never get a bind of through a symlink: the kernel's own views. */
 const KERNEL_TREES = ['/proc', '/sys'];
@@ -106,22 +106,27 @@ function deviceFacts(config: ContainerConfig): Record<string, HostDevice[]> {
   return out;
 }
 
-function seccompFacts(config: ContainerConfig): ContainerFacts['seccomp'] {
-  const sc = config.linux?.security_context ?? null;
-  const target = { nodeArch: process.arch, kernelRelease: release(), capabilities: containerCapabilities(sc?.capabilities, sc?.privileged === true).bounding ?? [] };
+/** The seccomp profiles a choice may need: RuntimeDefault for these capabilities, a Localhost file read now. */
+export function seccompProfilesFor(choice: SeccompChoice, capabilities: readonly string[]): ContainerFacts['seccomp'] {
+  const target = { nodeArch: process.arch, kernelRelease: release(), capabilities };
   const localhost: ContainerFacts['seccomp']['localhost'] = {};
-  const choice = seccompChoice(sc?.seccomp, sc?.seccomp_profile_path, 'config.linux.security_context');
   if (choice.kind === 'localhost') {
     let profile: DockerSeccompProfile;
     try {
       profile = JSON.parse(readFileSync(choice.path, 'utf8')) as DockerSeccompProfile;
     } catch (err) {
-      throw invalid(`config.linux.security_context.seccomp: the Localhost profile ${choice.path} cannot be read: ${(err as Error).message}`, { field: 'config.linux.security_context.seccomp', path: choice.path });
+      throw invalid(`security_context.seccomp: the Localhost profile ${choice.path} cannot be read: ${(err as Error).message}`, { field: 'security_context.seccomp', path: choice.path });
     }
     const resolved = resolveDockerProfile(profile, target);
     if (resolved) localhost[choice.path] = resolved;
   }
   return { runtimeDefault: defaultSeccompProfile(target), localhost };
+}
+
+function seccompFacts(config: ContainerConfig): ContainerFacts['seccomp'] {
+  const sc = config.linux?.security_context ?? null;
+  const choice = seccompChoice(sc?.seccomp, sc?.seccomp_profile_path, 'config.linux.security_context');
+  return seccompProfilesFor(choice, containerCapabilities(sc?.capabilities, sc?.privileged === true).bounding ?? []);
 }
 
 /** The image's layers below a container's overlay (its lowerdir, topmost first), to read files from. */
@@ -151,13 +156,16 @@ export interface GatherInput {
   nodeHostname: string;
   imageVolumeDir: string;
   target?: ContainerFacts['target'];
+  /** The pod's infra process (NamespaceMode POD), whose PID namespace the container joins. */
+  infraPid?: number;
 }
 
 export async function gatherContainerFacts(input: GatherInput): Promise<ContainerFacts> {
   const { pod, config } = input;
   const passwd = await input.layers?.readFile('/etc/passwd', MAX_ID_FILE_BYTES);
   const group = await input.layers?.readFile('/etc/group', MAX_ID_FILE_BYTES);
-  const pid: PodNamespaces['pid'] = pod.namespaces.pid === 'host' ? 'host' : 'per-container';
+  const pid: PodNamespaces['pid'] =
+    pod.namespaces.pid === 'host' ? 'host' : pod.namespaces.pid === 'pod' && input.infraPid ? { path: `/proc/${input.infraPid}/ns/pid` } : 'per-container';
   return {
     containerId: input.containerId,
     sandboxId: pod.id,

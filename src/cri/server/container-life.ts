@@ -3,8 +3,10 @@
 import { BerthError, invalid, notFound } from '../../oci/errors.ts';
 import { criLife, type CriContainerRecord, type CriLife } from '../cri-container.ts';
 import type { CriContext } from './cri-context.ts';
+import type { RecordDir } from '../cri-record-dir.ts';
+import type { PodRecord } from '../pod-record.ts';
 
-export function lifeOf(ctx: CriContext, id: string): CriLife {
+export function lifeOf(ctx: Pick<CriContext, 'cri'>, id: string): CriLife {
   try {
     const info = ctx.cri.service.inspect(id);
     return criLife(info);
@@ -15,25 +17,32 @@ export function lifeOf(ctx: CriContext, id: string): CriLife {
   }
 }
 
-/** The CRI container by id (a unique prefix is accepted, as crictl shortens ids). */
-export function criContainer(ctx: CriContext, key: string | undefined): CriContainerRecord {
+/** A record by id, or by a unique id prefix (crictl shortens ids). */
+function byIdOrPrefix<T extends { id: string }>(dir: RecordDir<T>, key: string | undefined, field: string, what: string): T {
   const k = key ?? '';
-  if (k === '') throw invalid('container_id: required', { field: 'container_id' });
-  const exact = ctx.cri.containers.get(k);
+  if (k === '') throw invalid(`${field}: required`, { field });
+  const exact = dir.get(k);
   if (exact) return exact;
-  const matches = ctx.cri.containers.values().filter((c) => c.id.startsWith(k));
+  const matches = dir.values().filter((r) => r.id.startsWith(k));
   if (matches.length === 1) return matches[0]!;
-  throw notFound(`no such container ${JSON.stringify(k.slice(0, 80))}`, { field: 'container_id' });
+  throw notFound(`no such ${what} ${JSON.stringify(k.slice(0, 80))}`, { field });
 }
 
-export function criPod(ctx: CriContext, key: string | undefined) {
-  const k = key ?? '';
-  if (k === '') throw invalid('pod_sandbox_id: required', { field: 'pod_sandbox_id' });
-  const exact = ctx.cri.pods.get(k);
-  if (exact) return exact;
-  const matches = ctx.cri.pods.values().filter((p) => p.id.startsWith(k));
-  if (matches.length === 1) return matches[0]!;
-  throw notFound(`no such pod sandbox ${JSON.stringify(k.slice(0, 80))}`, { field: 'pod_sandbox_id' });
+export const criContainer = (ctx: Pick<CriContext, 'cri'>, key: string | undefined): CriContainerRecord => byIdOrPrefix(ctx.cri.containers, key, 'container_id', 'container');
+
+export const criPod = (ctx: Pick<CriContext, 'cri'>, key: string | undefined): PodRecord => byIdOrPrefix(ctx.cri.pods, key, 'pod_sandbox_id', 'pod sandbox');
+
+/**
+ * For Stop and Remove, which succeed on what is gone: the record, or undefined when there is
+ * none by that (non-empty) id. An empty id is still refused.
+ */
+export function unlessGone<T>(key: string | undefined, find: () => T): T | undefined {
+  try {
+    return find();
+  } catch (err) {
+    if (err instanceof BerthError && err.kind === 'not-found' && key) return undefined;
+    throw err;
+  }
 }
 
-export const containersOfPod = (ctx: CriContext, podId: string): CriContainerRecord[] => ctx.cri.containers.values().filter((c) => c.podSandboxId === podId);
+export const containersOfPod = (ctx: Pick<CriContext, 'cri'>, podId: string): CriContainerRecord[] => ctx.cri.containers.values().filter((c) => c.podSandboxId === podId);

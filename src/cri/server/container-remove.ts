@@ -1,10 +1,9 @@
 // RemoveContainer: a running container is stopped first (forcibly), then the container service
 // removes it (runtime state, rootfs, snapshot, record) and berthd forgets its CRI record and
 // name. Removing what is gone succeeds.
-import { BerthError } from '../../oci/errors.ts';
 import { containerReservedName } from '../name-reservation.ts';
 import type { CriContext } from './cri-context.ts';
-import { criContainer } from './container-life.ts';
+import { criContainer, unlessGone } from './container-life.ts';
 import type { UnaryRpc } from './rpc.ts';
 import { nowNs } from './pod-run.ts';
 
@@ -20,14 +19,8 @@ export async function removeCriContainer(ctx: CriContext, id: string): Promise<v
 
 export function removeContainer(ctx: CriContext): UnaryRpc {
   return async (req: { container_id?: string }) => {
-    let c;
-    try {
-      c = criContainer(ctx, req.container_id);
-    } catch (err) {
-      if (err instanceof BerthError && err.kind === 'not-found' && req.container_id) return {};
-      throw err;
-    }
-    await removeCriContainer(ctx, c.id);
+    const c = unlessGone(req.container_id, () => criContainer(ctx, req.container_id));
+    if (c) await removeCriContainer(ctx, c.id);
     return {};
   };
 }

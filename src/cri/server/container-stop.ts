@@ -2,7 +2,7 @@
 // after the timeout; stopping what has stopped, or what is gone, succeeds.
 import { BerthError } from '../../oci/errors.ts';
 import type { CriContext } from './cri-context.ts';
-import { criContainer } from './container-life.ts';
+import { criContainer, unlessGone } from './container-life.ts';
 import type { UnaryRpc } from './rpc.ts';
 
 export async function stopCriContainer(ctx: CriContext, id: string, timeoutSeconds: number): Promise<void> {
@@ -16,14 +16,9 @@ export async function stopCriContainer(ctx: CriContext, id: string, timeoutSecon
 
 export function stopContainer(ctx: CriContext): UnaryRpc {
   return async (req: { container_id?: string; timeout?: string | number }) => {
-    let c;
-    try {
-      c = criContainer(ctx, req.container_id);
-    } catch (err) {
-      // Idempotent: a container that is gone is stopped.
-      if (err instanceof BerthError && err.kind === 'not-found' && req.container_id) return {};
-      throw err;
-    }
+    // Idempotent: a container that is gone is stopped.
+    const c = unlessGone(req.container_id, () => criContainer(ctx, req.container_id));
+    if (!c) return {};
     const timeout = Math.max(0, Math.min(Number(req.timeout ?? 0) || 0, 24 * 3600));
     await stopCriContainer(ctx, c.id, timeout);
     return {};

@@ -5,6 +5,7 @@ import type { ImageStore } from '../../image/image-store.ts';
 import type { SnapshotUsage } from '../../image/snapshot-usage.ts';
 import type { DaemonConfig } from '../daemon-config.ts';
 import type { CriState } from './cri-state.ts';
+import type { CriLookup } from './lookup.ts';
 import type { ImageCatalog } from './image-catalog.ts';
 import type { Logger } from './logger.ts';
 
@@ -19,4 +20,6 @@ export interface CriContext {
   runtime: { podCidr: string };
   /** Pods, containers and what runs them (cri-state.ts); lookups for other services in lookup.ts. */
   cri: CriState;
+  /** Pods and containers by id, for the streaming server and stats (lookup.ts). */
+  lookup: CriLookup;
 }

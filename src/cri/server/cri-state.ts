@@ -27,11 +27,13 @@ export interface CriState {
   /** Per pod id: its run, stop, remove and container creates one at a time. */
   queue: KeyedQueue;
   events: EventEmitter<CriEvents>;
+  /** The directory pods' infra processes run from (pod-infra.ts). */
+  infraRootfs: string;
   /** Aborted when berthd shuts down: long-lived streams (GetContainerEvents) end then. */
   shutdown: AbortController;
 }
 
-export function openCriState(config: DaemonConfig, service: ContainerService, warn: (m: string) => void): CriState {
+export function openCriState(config: DaemonConfig, service: ContainerService, warn: (m: string) => void, infraRootfs: string): CriState {
   const pods = new RecordDir<PodRecord>(join(config.root, 'cri', 'pods'), warn);
   const containers = new RecordDir<CriContainerRecord>(join(config.root, 'cri', 'containers'), warn);
   const names = new NameReservations();
@@ -41,7 +43,7 @@ export function openCriState(config: DaemonConfig, service: ContainerService, wa
     if (pod) names.reserve(containerReservedName(c.metadata, pod.metadata), c.id, 'container');
   }
   const cni = new CniExecutor({ binDirs: config.cni.binDirs, cacheDir: join(config.root, 'cni'), confDir: config.cni.confDir, onPluginStderr: (l) => warn(`CNI ${l.plugin} ${l.command}: ${l.text.trim()}`) });
-  return { pods, containers, service, cni, names, queue: new KeyedQueue(), events: new EventEmitter(), shutdown: new AbortController() };
+  return { pods, containers, service, cni, names, queue: new KeyedQueue(), events: new EventEmitter(), infraRootfs, shutdown: new AbortController() };
 }
 
 /** The pod's state directory under berthd's state dir. */

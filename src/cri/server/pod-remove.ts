@@ -6,23 +6,20 @@ import { BerthError } from '../../oci/errors.ts';
 import { mountIdsBelow } from '../../runtime/unmount-below.ts';
 import { podReservedName } from '../name-reservation.ts';
 import type { CriContext } from './cri-context.ts';
-import { containersOfPod, criPod } from './container-life.ts';
+import { containersOfPod, criPod, unlessGone } from './container-life.ts';
 import { removeCriContainer } from './container-remove.ts';
 import { stopPod } from './pod-stop.ts';
 import type { UnaryRpc } from './rpc.ts';
+import { removeInfra } from './pod-infra.ts';
 
 export function removePodSandbox(ctx: CriContext): UnaryRpc {
   return async (req: { pod_sandbox_id?: string }) => {
-    let pod;
-    try {
-      pod = criPod(ctx, req.pod_sandbox_id);
-    } catch (err) {
-      if (err instanceof BerthError && err.kind === 'not-found' && req.pod_sandbox_id) return {};
-      throw err;
-    }
+    const pod = unlessGone(req.pod_sandbox_id, () => criPod(ctx, req.pod_sandbox_id));
+    if (!pod) return {};
     await ctx.cri.queue.run(pod.id, async () => {
       await stopPod(ctx, pod);
       for (const c of containersOfPod(ctx, pod.id)) await removeCriContainer(ctx, c.id);
+      await removeInfra(ctx, pod);
       if (mountIdsBelow(pod.dir).length) throw new BerthError('internal', `pod ${pod.id}: ${pod.dir} still holds a mount; not removed`, { path: pod.dir });
       rmSync(pod.dir, { recursive: true, force: true });
       ctx.cri.pods.delete(pod.id);

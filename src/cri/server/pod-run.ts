@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { precondition, unimplemented } from '../../oci/errors.ts';
+import { precondition } from '../../oci/errors.ts';
 import { containerAddresses, loadNetwork, podCniArgs } from '../../network/index.ts';
 import { pinNamespaces, unpinNamespaces, type PinnableNamespace } from '../../runtime/namespace-pins.ts';
 import { MNT_DETACH, MS_NODEV, MS_NOSUID, mount, umount } from '../../sys/mount.ts';
@@ -16,11 +16,12 @@ import { podReservedName } from '../name-reservation.ts';
 import { hostsFile } from '../pod-files.ts';
 import { podPlan, type PodFacts, type PodPlan } from '../pod-plan.ts';
 import type { PodRecord } from '../pod-record.ts';
-import { runtimeHandlerName } from '../runtime-class.ts';
+import { needsSandboxContainer, runtimeHandlerName } from '../runtime-class.ts';
 import type { CriContext } from './cri-context.ts';
 import { podDir } from './cri-state.ts';
 import type { UnaryRpc } from './rpc.ts';
 import { UndoStack } from './undo-stack.ts';
+import { removeInfra, startInfra } from './pod-infra.ts';
 
 const MS_NOEXEC = 0x8;
 /** berthd's cgroup parent for pods whose config names none (crictl's). */
@@ -52,11 +53,6 @@ export function runPodSandbox(ctx: CriContext): UnaryRpc {
     const facts = hostPodFacts();
     const plan = podPlan(config, facts);
     const handler = runtimeHandlerName(req.runtime_handler, ctx.config);
-    if (plan.needsInfra) {
-      throw unimplemented('config.linux.security_context.namespace_options.pid: a pod-wide PID namespace (POD) needs an infra process, which berthd does not run yet; use CONTAINER or NODE', {
-        field: 'config.linux.security_context.namespace_options.pid',
-      });
-    }
     const id = randomBytes(32).toString('hex');
     const name = podReservedName(plan.metadata);
     const { cri } = ctx;
@@ -134,6 +130,11 @@ async function makePod(ctx: CriContext, id: string, config: PodSandboxConfig, pl
     const ips = containerAddresses(result, POD_IFNAME).map((a) => a.address.replace(/\/\d+$/, ''));
     record.network = { name: list.name, ifname: POD_IFNAME, ips };
     writeFileSync(files.hosts!, hostsFile({ hostNetwork: false, hostHosts: facts.hostHosts, hostname: plan.hostname, podIPs: ips }), { mode: 0o644 });
+  }
+  if (plan.needsInfra || needsSandboxContainer(ctx.config, handler)) {
+    record.infra = true;
+    undo.push('the infra process', () => removeInfra(ctx, record));
+    await startInfra(ctx, record, config, plan);
   }
   ctx.cri.pods.save(record);
   undo.push('the pod record', () => ctx.cri.pods.delete(id));

@@ -9,12 +9,14 @@ import { unpinNamespaces } from '../../runtime/namespace-pins.ts';
 import { MNT_DETACH, umount } from '../../sys/mount.ts';
 import type { PodRecord } from '../pod-record.ts';
 import type { CriContext } from './cri-context.ts';
-import { containersOfPod, criPod } from './container-life.ts';
+import { containersOfPod, criPod, unlessGone } from './container-life.ts';
 import { stopCriContainer } from './container-stop.ts';
 import type { UnaryRpc } from './rpc.ts';
+import { removeInfra } from './pod-infra.ts';
 
 export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
   for (const c of containersOfPod(ctx, pod.id)) await stopCriContainer(ctx, c.id, 0);
+  await removeInfra(ctx, pod, true);
   if (pod.state === 'SANDBOX_NOTREADY') return;
   if (pod.network) {
     await ctx.cri.cni.detach(pod.network.name, { containerId: pod.id, ifname: pod.network.ifname });
@@ -42,14 +44,8 @@ export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
 
 export function stopPodSandbox(ctx: CriContext): UnaryRpc {
   return async (req: { pod_sandbox_id?: string }) => {
-    let pod;
-    try {
-      pod = criPod(ctx, req.pod_sandbox_id);
-    } catch (err) {
-      if (err instanceof BerthError && err.kind === 'not-found' && req.pod_sandbox_id) return {};
-      throw err;
-    }
-    await ctx.cri.queue.run(pod.id, () => stopPod(ctx, pod));
+    const pod = unlessGone(req.pod_sandbox_id, () => criPod(ctx, req.pod_sandbox_id));
+    if (pod) await ctx.cri.queue.run(pod.id, () => stopPod(ctx, pod));
     return {};
   };
 }

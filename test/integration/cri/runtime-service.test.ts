@@ -4,7 +4,7 @@
 // remove, and nothing left on the host afterwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../fixtures/image/registry.ts';
@@ -296,4 +296,39 @@ test('a failed RunPodSandbox leaves nothing, and a retry with the same name succ
   assert.deepEqual(env.leftovers(), []);
   const { pod_sandbox_id: podId } = await rt('RunPodSandbox', { config: podConfig('retry') });
   await rt('RemovePodSandbox', { pod_sandbox_id: podId });
+});
+
+test('a pod with one PID namespace (crictl\'s default): the infra process is PID 1, the containers see each other', { skip }, async () => {
+  const config = podConfig('shared', { linux: { cgroup_parent: `/${cgroupParentOf(env.id)}` } });
+  const { pod_sandbox_id: podId } = await rt('RunPodSandbox', { config });
+  assert.equal((await rt('PodSandboxStatus', { pod_sandbox_id: podId })).status.linux.namespaces.options.pid, 'POD');
+  const ids: string[] = [];
+  for (const name of ['one', 'two']) {
+    const { container_id: id } = await rt('CreateContainer', { pod_sandbox_id: podId, config: containerConfig(name, ['/bin/sleep', `${name === 'one' ? 3601 : 3602}`]), sandbox_config: config });
+    await rt('StartContainer', { container_id: id });
+    ids.push(id);
+  }
+  const ps = await rt('ExecSync', { container_id: ids[0], cmd: ['/bin/sh', '-c', 'cat /proc/1/cmdline; echo; for p in /proc/[0-9]*; do cat $p/cmdline; echo; done'], timeout: 10 });
+  const lines = ps.stdout.toString().replaceAll('\0', ' ').split('\n');
+  assert.equal(lines[0], '/pause --pause ');
+  assert.ok(lines.includes('/bin/sleep 3601 ') && lines.includes('/bin/sleep 3602 '), lines.join('\n'));
+  assert.deepEqual((await rt('ListContainers', { filter: { pod_sandbox_id: podId } })).containers.length, 2, 'the infra is no CRI container');
+  await rt('StopPodSandbox', { pod_sandbox_id: podId });
+  for (const id of ids) assert.equal((await rt('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_EXITED');
+  await rt('RemovePodSandbox', { pod_sandbox_id: podId });
+  assert.deepEqual(env.leftovers(), []);
+});
+
+test('what no record names after a crash (a pod whose record never got written) is removed when berthd starts', { skip }, async () => {
+  const { podId, id } = await podWith('orphan', 'exec sleep 3600');
+  env.d.child.kill('SIGKILL');
+  await env.d.exited;
+  env.d.client.close();
+  // As if berthd died before writing the records: the namespaces, shm, CNI attachment and container exist.
+  unlinkSync(join(env.d.root, 'cri', 'pods', `${podId}.json`));
+  unlinkSync(join(env.d.root, 'cri', 'containers', `${id}.json`));
+  env.d = await env.restart();
+  await env.d.waitForLog(/start-up clean-up: removed what no record named/);
+  assert.deepEqual((await rt('ListPodSandbox', {})).items, []);
+  assert.deepEqual(env.leftovers(), []);
 });

@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerMatches, labelsMatch, podMatches } from '../../../src/cri/cri-filters.ts';
 import { containerReservedName, NameReservations, podReservedName } from '../../../src/cri/name-reservation.ts';
-import { runtimeHandlerName } from '../../../src/cri/runtime-class.ts';
+import { needsSandboxContainer, runtimeHandlerName, serviceRuntime } from '../../../src/cri/runtime-class.ts';
 import { criLife, containerStatusOf, UNKNOWN_EXIT_CODE, type CriContainerRecord } from '../../../src/cri/cri-container.ts';
 import { podSandboxStatusOf, podNetnsPath, type PodRecord } from '../../../src/cri/pod-record.ts';
 import { checkResolvedHostPath, propagationAt } from '../../../src/cri/server/container-facts-io.ts';
 import { parseMountinfo } from '../../../src/runtime/cgroups/cgroup-host.ts';
+import { orphans } from '../../../src/cri/server/reconcile.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
 
 const kind = (fn: () => unknown): string => {
@@ -68,6 +69,13 @@ test('runtime handlers: "" is the default, an unknown name is NotFound and lists
   assert.equal(runtimeHandlerName('runc', config), 'runc');
   assert.equal(kind(() => runtimeHandlerName('kata', config)), 'not-found');
   assert.throws(() => runtimeHandlerName('kata', config), /known: berth, runc/);
+  // The built-in handler runs in berthd; a configured one is a program the container service runs.
+  assert.equal(serviceRuntime(config, 'berth'), undefined);
+  assert.equal(serviceRuntime(config, 'runc'), 'runc');
+  const gvisor = { runtimes: { ...config.runtimes, gvisor: { name: 'gvisor', path: '/usr/bin/runsc' } } };
+  assert.equal(needsSandboxContainer(gvisor, 'gvisor'), true);
+  assert.equal(needsSandboxContainer(gvisor, 'runc'), false);
+  assert.equal(needsSandboxContainer(gvisor, 'berth'), false);
 });
 
 test('container states: created, running, exited with Completed / Error / OOMKilled, unknown exits', () => {
@@ -133,4 +141,15 @@ test('mount propagation of a host path: the deepest mount above it decides', () 
   assert.equal(propagationAt(mounts, '/mnt/slave/a'), 'shared');
   assert.equal(propagationAt(mounts, '/mnt/slave/inner/b'), 'slave');
   assert.equal(propagationAt(mounts, '/mnt/privateer'), 'shared');
+});
+
+test('start-up clean-up: orphans are what neither a CRI record nor a pod names (an infra has its pod\'s id)', () => {
+  const found = orphans({
+    labelled: ['c1', 'c2', 'p1'],
+    containerIds: new Set(['c1']),
+    podIds: new Set(['p1']),
+    podDirs: ['p1', 'p9'],
+    attachments: ['p1', 'p8'],
+  });
+  assert.deepEqual(found, { containers: ['c2'], podDirs: ['p9'], attachments: ['p8'] });
 });
