@@ -4,6 +4,7 @@
 import { formatLogTime } from '../runtime/cri-log.ts';
 import type { LogLimits } from '../runtime/log-options.ts';
 import type { MonitorExit, MonitorRecord } from '../runtime/monitor.ts';
+import type { ContainerNetwork } from './container-network.ts';
 
 /** A process identified beyond its pid: /proc/<pid>/stat's start time tells a reused pid apart. */
 export interface ProcessRef {
@@ -54,6 +55,8 @@ export interface ContainerRecord {
   reason?: ExitReason;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** `berth run`'s network: mode, address, published ports, what DEL needs (container-network.ts). */
+  network?: ContainerNetwork;
 }
 
 /** What is known about the processes a record names, now. */
