@@ -32,7 +32,7 @@ import { saveRecord, type ServiceContext } from './service-context.ts';
 
 export type NetworkMode = 'bridge' | 'none' | 'host';
 
-/** What `run` asks for (`--network`, `-p`, `-P`, `--dns*`, `--add-host`, `--hostname`). */
+/** What `run` asks for (`--network`, `-p`, `-P`, `--dns*`, `--add-host`); the hostname is the spec's. */
 export interface NetworkRequest {
   mode: NetworkMode;
   /** The bridge network's list (mode bridge). */
@@ -41,7 +41,6 @@ export interface NetworkRequest {
   ports?: Published[];
   /** -P: also the image's ExposedPorts, on free host ports. */
   publishExposed?: boolean;
-  hostname: string;
   dns?: DnsOverrides;
   addHosts?: HostEntry[];
   /** libcni's result cache: DEL finds the config and result there. */
@@ -133,7 +132,7 @@ export async function attachNetwork(
   const net: ContainerNetwork = {
     mode: req.mode,
     ports: [],
-    hostname: req.hostname,
+    hostname: spec.hostname ?? record.id.slice(0, 12),
     addHosts: req.addHosts ?? [],
     resolvesPeers: false,
     cacheDir: req.cacheDir,
@@ -142,7 +141,7 @@ export async function attachNetwork(
   const linux = (spec.linux ??= {});
   const others = (linux.namespaces ?? []).filter((n) => n.type !== 'network');
   const files = { hosts: join(dir, 'hosts'), resolv: join(dir, 'resolv.conf'), hostname: join(dir, 'hostname') };
-  writeFileSync(files.hostname, `${req.hostname}\n`);
+  writeFileSync(files.hostname, `${net.hostname}\n`);
   writeFileSync(files.resolv, resolvConfContent(readHostFile('/etc/resolv.conf'), dns, req.mode !== 'host'));
   const mounts = [fileMount('/etc/hostname', files.hostname), fileMount('/etc/hosts', files.hosts), fileMount('/etc/resolv.conf', files.resolv)];
   spec.mounts = [...(spec.mounts ?? []).filter((m) => !mounts.some((n) => n.destination === m.destination)), ...mounts];
@@ -176,7 +175,7 @@ export async function attachNetwork(
     net.mac = result.interfaces.find((i) => i.name === IFNAME && i.sandbox)?.mac;
   }
 
-  const self = { ip: net.ip, names: [req.hostname, record.name] };
+  const self = { ip: net.ip, names: [net.hostname, record.name] };
   if (!net.resolvesPeers) {
     writeFileSync(files.hosts, hostsFileContent({ extra: net.addHosts, self, peers: [] }));
     return net;

@@ -15,6 +15,8 @@ import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
 import { installedBinary, openStore, withService } from './container-records.ts';
 import { applySecurityOptions, readSecurityOptions } from './security-options.ts';
+import { readRunNetwork, type RunNetwork } from './run-network.ts';
+import { portsColumn } from '../../network/port-spec.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
@@ -22,6 +24,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const security = readSecurityOptions(list(p.flags['security-opt']));
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
   const entrypoint = str(p.flags.entrypoint);
+  let network: RunNetwork | undefined;
   const req: CreateRequest = {
     image: image!,
     name: str(p.flags.name),
@@ -36,7 +39,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
           env: list(p.flags.env),
           workdir: str(p.flags.workdir),
           user: str(p.flags.user),
-          hostname: str(p.flags.hostname) ?? id.slice(0, 12),
+          hostname: network?.hostname ?? id.slice(0, 12),
           terminal: !!p.flags.tty,
         },
         { base: imageContainerBaseSpec(), resolvedUser: prepared.user },
@@ -46,6 +49,8 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     },
   };
   return withService(ctx, { images: true }, async (service) => {
+    network = await readRunNetwork(ctx, p, service);
+    req.network = network.request;
     if (!p.flags.detach) return service.runForeground(req, { stdin: !!p.flags.interactive, signals: processSignals, remove: !!p.flags.rm });
     const id = randomBytes(32).toString('hex');
     const created = await service.create({
@@ -77,7 +82,10 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
     if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
     else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
     else {
-      const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r), r.name])];
+      const table = [
+        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+        ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r), portsColumn(r.network?.ports ?? []), r.name]),
+      ];
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
       ctx.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]! + 3)).join('').trimEnd()).join('\n') + '\n');
     }
