@@ -16,13 +16,13 @@ import { BerthError } from '../oci/errors.ts';
 import type { ImageConfig } from '../oci/image-spec.ts';
 import type { Mount, Spec } from '../oci/runtime-spec.ts';
 import { PRIVATE_DIR_MODE } from '../image/store-permissions.ts';
-import { DEFAULT_NETWORK, LOOPBACK_CONF_LIST } from '../network/bridge-network.ts';
+import { bridgeNetworkOf, DEFAULT_NETWORK, LOOPBACK_CONF_LIST } from '../network/bridge-network.ts';
 import type { PortMapping } from '../network/capabilities.ts';
 import { CniExecutor } from '../network/cni-executor.ts';
 import { containerAddresses } from '../network/cni-result.ts';
 import { parseConfList, type NetworkConfigList } from '../network/conflist.ts';
 import { claimHostPorts } from '../network/host-ports.ts';
-import { CNI_BIN_DIRS } from '../network/network-store.ts';
+import { bridgeUnused, CNI_BIN_DIRS, deleteBridge } from '../network/network-store.ts';
 import { exposedPorts, withExposed, type Published } from '../network/port-spec.ts';
 import { pinNamespaces, unpinNamespaces } from '../runtime/namespace-pins.ts';
 import { acquire } from './container-lock.ts';
@@ -45,14 +45,17 @@ export interface NetworkRequest {
   addHosts?: HostEntry[];
   /** libcni's result cache: DEL finds the config and result there. */
   cacheDir: string;
+  /** Where the networks' locks are (one per network: joins and leaves, of every store, queue on it). */
+  locksDir: string;
   binDirs?: string[];
 }
 
 /** What the record keeps: enough for `port`, `ps`, the peers' hosts files and DEL after a restart. */
 export interface ContainerNetwork {
   mode: NetworkMode;
-  /** The bridge network's name. */
+  /** The bridge network's name and its host bridge. */
   network?: string;
+  bridge?: string;
   /** The pinned namespace file (bridge, none). */
   netns?: string;
   ip?: string;
@@ -64,6 +67,7 @@ export interface ContainerNetwork {
   /** Peers on the network are in its /etc/hosts (user networks; docker's default bridge resolves no names). */
   resolvesPeers: boolean;
   cacheDir: string;
+  locksDir: string;
   binDirs: string[];
 }
 
@@ -82,11 +86,18 @@ function executor(net: Pick<ContainerNetwork, 'binDirs' | 'cacheDir'>): CniExecu
   return new CniExecutor({ binDirs: net.binDirs, cacheDir: net.cacheDir });
 }
 
-/** The lock of a network's members (their hosts files). */
-function networkLock(ctx: ServiceContext, name: string): ReturnType<typeof acquire> {
-  const dir = join(ctx.records.root, 'network', 'locks');
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  return acquire(join(dir, name));
+/**
+ * Runs `fn` holding the network's lock: ADD and DEL on one network, the bridge's removal when its
+ * last container leaves and the members' hosts files never interleave.
+ */
+async function withNetworkLock<T>(net: Pick<ContainerNetwork, 'locksDir'>, name: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(net.locksDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const lock = await acquire(join(net.locksDir, name));
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
 }
 
 const hostsPath = (ctx: ServiceContext, id: string): string => join(ctx.records.files(id).dir, 'hosts');
@@ -136,6 +147,7 @@ export async function attachNetwork(
     addHosts: req.addHosts ?? [],
     resolvesPeers: false,
     cacheDir: req.cacheDir,
+    locksDir: req.locksDir,
     binDirs: req.binDirs ?? CNI_BIN_DIRS,
   };
   const linux = (spec.linux ??= {});
@@ -159,48 +171,46 @@ export async function attachNetwork(
   await cni.attach(LOOPBACK, { containerId: record.id, netnsPath: net.netns, ifname: 'lo' });
   onUndo(() => cni.detach(LOOPBACK, { containerId: record.id, ifname: 'lo', netnsPath: net.netns }));
 
-  if (req.mode === 'bridge') {
-    const list = req.list;
-    if (!list) throw new BerthError('internal', 'a bridge network needs its configuration list', { field: 'network' });
-    net.network = list.name;
-    net.resolvesPeers = list.name !== DEFAULT_NETWORK;
-    const wanted = withExposed(req.ports ?? [], req.publishExposed ? exposedPorts(image.config?.ExposedPorts) : []);
-    const claimed = ctx.records.list().flatMap((r) => (r.id === record.id ? [] : (r.network?.ports ?? [])));
-    net.ports = await claimHostPorts(wanted, claimed);
-    const result = await cni.attach(list, { containerId: record.id, netnsPath: net.netns, ifname: IFNAME, capabilities: { portMappings: net.ports } });
-    onUndo(() => cni.detach(list, { containerId: record.id, ifname: IFNAME, netnsPath: net.netns }));
-    const addr = containerAddresses(result, IFNAME).find((a) => !a.address.includes(':'));
-    net.ip = addr?.address.split('/')[0];
-    net.gateway = addr?.gateway;
-    net.mac = result.interfaces.find((i) => i.name === IFNAME && i.sandbox)?.mac;
-  }
-
-  const self = { ip: net.ip, names: [net.hostname, record.name] };
-  if (!net.resolvesPeers) {
+  const self = { ip: undefined as string | undefined, names: [net.hostname, record.name] };
+  if (req.mode === 'none') {
     writeFileSync(files.hosts, hostsFileContent({ extra: net.addHosts, self, peers: [] }));
     return net;
   }
-  const name = net.network!;
-  const lock = await networkLock(ctx, name);
-  try {
+  const list = req.list;
+  if (!list) throw new BerthError('internal', 'a bridge network needs its configuration list', { field: 'network' });
+  const name = list.name;
+  Object.assign(net, { network: name, bridge: bridgeNetworkOf(list)?.bridge, resolvesPeers: name !== DEFAULT_NETWORK });
+  const wanted = withExposed(req.ports ?? [], req.publishExposed ? exposedPorts(image.config?.ExposedPorts) : []);
+  await withNetworkLock(net, name, async () => {
+    const claimed = ctx.records.list().flatMap((r) => (r.id === record.id ? [] : (r.network?.ports ?? [])));
+    net.ports = await claimHostPorts(wanted, claimed);
+    const result = await cni.attach(list, { containerId: record.id, netnsPath: net.netns!, ifname: IFNAME, capabilities: { portMappings: net.ports } });
+    onUndo(() => leave(ctx, record.id, net));
+    const addr = containerAddresses(result, IFNAME).find((a) => !a.address.includes(':'));
+    net.ip = self.ip = addr?.address.split('/')[0];
+    net.gateway = addr?.gateway;
+    net.mac = result.interfaces.find((i) => i.name === IFNAME && i.sandbox)?.mac;
     // Written with the record, under the lock: a container joining meanwhile sees this one.
-    const peers = peersOf(ctx, name, record.id).map((p) => entryOf(p.record, p.net));
+    const peers = net.resolvesPeers ? peersOf(ctx, name, record.id).map((p) => entryOf(p.record, p.net)) : [];
     writeFileSync(files.hosts, hostsFileContent({ extra: net.addHosts, self, peers }));
     record.network = net;
     saveRecord(ctx, record);
-    refreshHosts(ctx, name, '');
-  } finally {
-    lock.release();
-  }
-  onUndo(async () => {
-    const undoLock = await networkLock(ctx, name);
-    try {
-      refreshHosts(ctx, name, record.id);
-    } finally {
-      undoLock.release();
-    }
+    if (net.resolvesPeers) refreshHosts(ctx, name, '');
   });
   return net;
+}
+
+/**
+ * Off the bridge network, under its lock: the peers' hosts files without it, CNI DEL, and the
+ * bridge itself once nothing is attached to it (the bridge plugin makes it again for the next).
+ */
+async function leave(ctx: ServiceContext, id: string, net: ContainerNetwork): Promise<void> {
+  const name = net.network!;
+  await withNetworkLock(net, name, async () => {
+    if (net.resolvesPeers) refreshHosts(ctx, name, id);
+    await executor(net).detach(name, { containerId: id, ifname: IFNAME, ...(net.netns ? { netnsPath: net.netns } : {}) });
+    if (net.bridge && bridgeUnused(net.bridge)) deleteBridge(net.bridge, name);
+  });
 }
 
 /** Takes the container off its network: peers' hosts files, CNI DEL, the pinned namespace. */
@@ -208,17 +218,7 @@ export async function detachNetwork(ctx: ServiceContext, record: ContainerRecord
   const net = record.network;
   if (!net) return;
   const cni = executor(net);
-  if (net.mode === 'bridge' && net.network) {
-    if (net.resolvesPeers) {
-      const lock = await networkLock(ctx, net.network);
-      try {
-        refreshHosts(ctx, net.network, record.id);
-      } finally {
-        lock.release();
-      }
-    }
-    await cni.detach(net.network, { containerId: record.id, ifname: IFNAME, ...(net.netns ? { netnsPath: net.netns } : {}) });
-  }
+  if (net.mode === 'bridge' && net.network) await leave(ctx, record.id, net);
   if (net.mode !== 'host') await cni.detach(LOOPBACK, { containerId: record.id, ifname: 'lo', ...(net.netns ? { netnsPath: net.netns } : {}) });
   if (net.netns && existsSync(net.netns)) await unpinNamespaces({ network: net.netns });
   delete record.network;

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alreadyExists, fromSystemError, invalid, notFound } from '../oci/errors.ts';
+import { alreadyExists, BerthError, fromSystemError, invalid, notFound } from '../oci/errors.ts';
 import { lockFile } from '../sys/flock.ts';
 import { bridgeConfList, bridgeNetworkOf, checkBridgeNetwork, DEFAULT_NETWORK, type BridgeNetwork } from './bridge-network.ts';
 import { validateIfname, validateNetworkName } from './cni-names.ts';
@@ -19,14 +19,20 @@ export const CNI_BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 export interface NetworkPaths {
   /** <config dir>/networks: the conflists. */
   confDir: string;
-  /** <root>/network/ipam: host-local's leases, a folder per network. */
+  /**
+   * <config dir>/networks/ipam: host-local's leases, a folder per network. With the config, not
+   * a store: every store that uses a network shares its bridge, so they share its addresses.
+   */
   ipamDir: string;
+  /** <config dir>/networks/locks: one lock per network, held while a container joins or leaves it. */
+  locksDir: string;
   /** <root>/network/cache: libcni's result cache. */
   cacheDir: string;
 }
 
 export function networkPaths(configDir: string, root: string): NetworkPaths {
-  return { confDir: join(configDir, 'networks'), ipamDir: join(root, 'network', 'ipam'), cacheDir: join(root, 'network', 'cache') };
+  const confDir = join(configDir, 'networks');
+  return { confDir, ipamDir: join(confDir, 'ipam'), locksDir: join(confDir, 'locks'), cacheDir: join(root, 'network', 'cache') };
 }
 
 export interface StoredNetwork {
@@ -152,19 +158,29 @@ export async function defaultNetwork(paths: NetworkPaths): Promise<StoredNetwork
   }
 }
 
+/** Whether the bridge exists and no interface is attached to it (its last container has gone). */
+export function bridgeUnused(bridge: string): boolean {
+  const ports = `/sys/class/net/${bridge}/brif`;
+  return existsSync(ports) && readdirSync(ports).length === 0;
+}
+
+/** Deletes a bridge (gone already: nothing to do). Its addresses, routes and sysctls go with it. */
+export function deleteBridge(bridge: string, network: string): void {
+  if (!existsSync(`/sys/class/net/${bridge}`)) return;
+  try {
+    execFileSync('ip', ['link', 'delete', bridge, 'type', 'bridge'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    const detail = (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
+    throw new BerthError('internal', `network "${network}": cannot remove its bridge ${bridge}: ${detail}`, { field: 'network' });
+  }
+}
+
 /** Removes the network's file, its leases and its bridge (no container may be attached). */
 export async function removeNetwork(paths: NetworkPaths, name: string): Promise<void> {
   await withNetworksLock(paths, () => {
     const stored = findNetwork(paths, name, 'network');
     if (stored.bridge) {
-      if (existsSync(`/sys/class/net/${stored.bridge.bridge}`)) {
-        try {
-          execFileSync('ip', ['link', 'delete', stored.bridge.bridge], { stdio: ['ignore', 'ignore', 'pipe'] });
-        } catch (err) {
-          const detail = (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
-          throw invalid(`network "${name}": cannot remove its bridge ${stored.bridge.bridge}: ${detail}`, { field: 'network' });
-        }
-      }
+      deleteBridge(stored.bridge.bridge, name);
       rmSync(join(stored.bridge.ipamDir, name), { recursive: true, force: true });
     }
     rmSync(stored.file);

@@ -124,7 +124,7 @@ test('-p 127.0.0.1:HP:80 of busybox httpd answers from the host; -P publishes EX
   assert.equal(await fetchWhenUp(Number(published[1])), 'hello from a berth container\n');
 
   ok('rm', '-f', 'web', 'web-all');
-  assert.deepEqual(bridgePorts(DEFAULT_BRIDGE), []);
+  assert.equal(linkExists(DEFAULT_BRIDGE), false, 'the bridge went with the last container');
   for (const v of veths) assert.equal(linkExists(v), false, `veth ${v} removed`);
   assert.deepEqual(rulesMentioning([defaultSubnet.prefix, id]), [], 'no iptables rule of the containers');
   assert.deepEqual(cacheRecords(), []);
@@ -141,7 +141,7 @@ test('containers on a user network reach each other by name; /etc/hosts follows 
   ok('rm', '-f', 'db');
   assert.doesNotMatch(ok('exec', 'api', 'cat', '/etc/hosts'), /\bdb\b/);
   ok('rm', '-f', 'api');
-  assert.deepEqual(bridgePorts(BRIDGE), []);
+  assert.equal(linkExists(BRIDGE), false, 'the bridge went with the last container');
 });
 
 test('--network none has only lo, up; --network host sees the host interfaces', { skip }, () => {
@@ -195,7 +195,7 @@ test('a create that fails after the network was set up leaves no veth, rule, rec
         image: IMAGE,
         id: `f${'0'.repeat(62)}1`,
         spec: (p) => ({ ociVersion: '1.0.2', process: { args: ['true'], cwd: '/', user: { uid: 0, gid: 0 } }, root: { path: 'rootfs' }, hostname: 'failing', linux: { namespaces: [{ type: 'network' }, { type: 'mount' }] }, mounts: [] }),
-        network: { mode: 'bridge', list: findNetwork(paths, NET).list, ports: [{ hostPort: await freePort(), containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }], cacheDir: paths.cacheDir },
+        network: { mode: 'bridge', list: findNetwork(paths, NET).list, ports: [{ hostPort: await freePort(), containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }], cacheDir: paths.cacheDir, locksDir: paths.locksDir },
       }),
       /injected failure/,
     );
@@ -203,7 +203,7 @@ test('a create that fails after the network was set up leaves no veth, rule, rec
     service.close();
   }
   assert.deepEqual(ids(), []);
-  assert.deepEqual(bridgePorts(BRIDGE), []);
+  assert.equal(linkExists(BRIDGE), false, 'the bridge the failed create made is gone');
   assert.deepEqual(cacheRecords(), []);
   assert.deepEqual(rulesMentioning([userSubnet.prefix, 'f0000000']), []);
   assert.deepEqual(mountsUnder(root), []);
@@ -218,12 +218,12 @@ test('network ls, inspect and rm: a network in use stays; removed, its bridge go
   assert.match(berth('network', 'rm', NET).stderr, /^berth: network "t14-\w+" is used by container\(s\) member: remove them first\n$/);
   assert.equal(linkExists(BRIDGE), true);
   ok('rm', '-f', 'member');
+  assert.equal(linkExists(BRIDGE), false, 'the bridge went with the last container');
   ok('network', 'rm', NET, 'berth');
-  assert.equal(linkExists(BRIDGE), false);
-  assert.equal(linkExists(DEFAULT_BRIDGE), false);
   assert.match(berth('network', 'inspect', NET).stderr, /no such network/);
   assert.deepEqual(rulesMentioning([userSubnet.prefix, defaultSubnet.prefix]), []);
   assert.deepEqual(cacheRecords(), []);
   assert.deepEqual(mountsUnder(work), [], 'no netns pin or rootfs mount left');
-  assert.equal(existsSync(join(root, 'network/ipam', NET)), false, 'leases removed');
+  assert.equal(existsSync(join(config, 'networks/ipam', NET)), false, 'leases removed');
+  assert.deepEqual(readdirSync(join(config, 'networks')).filter((f) => f.endsWith('.conflist')), []);
 });
