@@ -163,10 +163,18 @@ export async function attachNetwork(
     return net;
   }
 
+  const list = req.list;
+  if (req.mode === 'bridge') {
+    if (!list) throw new BerthError('internal', 'a bridge network needs its configuration list', { field: 'network' });
+    Object.assign(net, { network: list.name, bridge: bridgeNetworkOf(list)?.bridge, resolvesPeers: list.name !== DEFAULT_NETWORK });
+  }
   const pinned = await pinNamespaces({ dir: join(dir, 'netns'), namespaces: ['network'] });
   onUndo(() => unpinNamespaces(pinned));
   net.netns = pinned.network!;
   linux.namespaces = [...others, { type: 'network', path: net.netns }];
+  // Recorded at once: if this process dies from here on, `rm` of the half-made container DELs and unpins.
+  record.network = net;
+  saveRecord(ctx, record);
   const cni = executor(net);
   await cni.attach(LOOPBACK, { containerId: record.id, netnsPath: net.netns, ifname: 'lo' });
   onUndo(() => cni.detach(LOOPBACK, { containerId: record.id, ifname: 'lo', netnsPath: net.netns }));
@@ -176,15 +184,12 @@ export async function attachNetwork(
     writeFileSync(files.hosts, hostsFileContent({ extra: net.addHosts, self, peers: [] }));
     return net;
   }
-  const list = req.list;
-  if (!list) throw new BerthError('internal', 'a bridge network needs its configuration list', { field: 'network' });
-  const name = list.name;
-  Object.assign(net, { network: name, bridge: bridgeNetworkOf(list)?.bridge, resolvesPeers: name !== DEFAULT_NETWORK });
+  const name = list!.name;
   const wanted = withExposed(req.ports ?? [], req.publishExposed ? exposedPorts(image.config?.ExposedPorts) : []);
   await withNetworkLock(net, name, async () => {
     const claimed = ctx.records.list().flatMap((r) => (r.id === record.id ? [] : (r.network?.ports ?? [])));
     net.ports = await claimHostPorts(wanted, claimed);
-    const result = await cni.attach(list, { containerId: record.id, netnsPath: net.netns!, ifname: IFNAME, capabilities: { portMappings: net.ports } });
+    const result = await cni.attach(list!, { containerId: record.id, netnsPath: net.netns!, ifname: IFNAME, capabilities: { portMappings: net.ports } });
     onUndo(() => leave(ctx, record.id, net));
     const addr = containerAddresses(result, IFNAME).find((a) => !a.address.includes(':'));
     net.ip = self.ip = addr?.address.split('/')[0];
@@ -193,7 +198,6 @@ export async function attachNetwork(
     // Written with the record, under the lock: a container joining meanwhile sees this one.
     const peers = net.resolvesPeers ? peersOf(ctx, name, record.id).map((p) => entryOf(p.record, p.net)) : [];
     writeFileSync(files.hosts, hostsFileContent({ extra: net.addHosts, self, peers }));
-    record.network = net;
     saveRecord(ctx, record);
     if (net.resolvesPeers) refreshHosts(ctx, name, '');
   });
