@@ -10,7 +10,7 @@
 // read fresh by every lookup of the libcs containers use (glibc, musl, busybox). The files are
 // rewritten in place: a bind mount of a file holds its inode, a renamed replacement would not show.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../oci/errors.ts';
 import type { ImageConfig } from '../oci/image-spec.ts';
@@ -21,6 +21,7 @@ import type { PortMapping } from '../network/capabilities.ts';
 import { CniExecutor } from '../network/cni-executor.ts';
 import { containerAddresses } from '../network/cni-result.ts';
 import { parseConfList, type NetworkConfigList } from '../network/conflist.ts';
+import { isNetnsPath } from '../network/netns-path.ts';
 import { claimHostPorts } from '../network/host-ports.ts';
 import { bridgeUnused, CNI_BIN_DIRS, deleteBridge } from '../network/network-store.ts';
 import { exposedPorts, withExposed, type Published } from '../network/port-spec.ts';
@@ -224,7 +225,9 @@ export async function detachNetwork(ctx: ServiceContext, record: ContainerRecord
   const cni = executor(net);
   if (net.mode === 'bridge' && net.network) await leave(ctx, record.id, net);
   if (net.mode !== 'host') await cni.detach(LOOPBACK, { containerId: record.id, ifname: 'lo', ...(net.netns ? { netnsPath: net.netns } : {}) });
-  if (net.netns && existsSync(net.netns)) await unpinNamespaces({ network: net.netns });
+  // After a reboot the pin is a plain file again (nothing mounted on it): then it is only removed.
+  if (net.netns && (await isNetnsPath(net.netns))) await unpinNamespaces({ network: net.netns });
+  if (net.netns) rmSync(net.netns, { force: true });
   delete record.network;
   saveRecord(ctx, record);
 }
