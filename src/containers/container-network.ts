@@ -10,8 +10,8 @@
 // read fresh by every lookup of the libcs containers use (glibc, musl, busybox). The files are
 // rewritten in place: a bind mount of a file holds its inode, a renamed replacement would not show.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { BerthError } from '../oci/errors.ts';
 import type { ImageConfig } from '../oci/image-spec.ts';
 import type { Mount, Spec } from '../oci/runtime-spec.ts';
@@ -46,6 +46,8 @@ export interface NetworkRequest {
   addHosts?: HostEntry[];
   /** libcni's result cache: DEL finds the config and result there. */
   cacheDir: string;
+  /** Where the container's namespace is pinned: <netnsDir>/<id>/net. */
+  netnsDir: string;
   /** Where the networks' locks are (one per network: joins and leaves, of every store, queue on it). */
   locksDir: string;
   binDirs?: string[];
@@ -169,8 +171,9 @@ export async function attachNetwork(
     if (!list) throw new BerthError('internal', 'a bridge network needs its configuration list', { field: 'network' });
     Object.assign(net, { network: list.name, bridge: bridgeNetworkOf(list)?.bridge, resolvesPeers: list.name !== DEFAULT_NETWORK });
   }
-  const pinned = await pinNamespaces({ dir: join(dir, 'netns'), namespaces: ['network'] });
-  onUndo(() => unpinNamespaces(pinned));
+  const pinDir = join(req.netnsDir, record.id);
+  const pinned = await pinNamespaces({ dir: pinDir, namespaces: ['network'] });
+  onUndo(() => unpin(pinned.network!));
   net.netns = pinned.network!;
   linux.namespaces = [...others, { type: 'network', path: net.netns }];
   // Recorded at once: if this process dies from here on, `rm` of the half-made container DELs and unpins.
@@ -218,6 +221,17 @@ async function leave(ctx: ServiceContext, id: string, net: ContainerNetwork): Pr
   });
 }
 
+/** Unmounts the pin and removes it with its folder; after a reboot there is nothing left to unmount. */
+async function unpin(file: string): Promise<void> {
+  if (await isNetnsPath(file)) await unpinNamespaces({ network: file });
+  rmSync(file, { force: true });
+  try {
+    rmdirSync(dirname(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 /** Takes the container off its network: peers' hosts files, CNI DEL, the pinned namespace. */
 export async function detachNetwork(ctx: ServiceContext, record: ContainerRecord): Promise<void> {
   const net = record.network;
@@ -225,9 +239,7 @@ export async function detachNetwork(ctx: ServiceContext, record: ContainerRecord
   const cni = executor(net);
   if (net.mode === 'bridge' && net.network) await leave(ctx, record.id, net);
   if (net.mode !== 'host') await cni.detach(LOOPBACK, { containerId: record.id, ifname: 'lo', ...(net.netns ? { netnsPath: net.netns } : {}) });
-  // After a reboot the pin is a plain file again (nothing mounted on it): then it is only removed.
-  if (net.netns && (await isNetnsPath(net.netns))) await unpinNamespaces({ network: net.netns });
-  if (net.netns) rmSync(net.netns, { force: true });
+  if (net.netns) await unpin(net.netns);
   delete record.network;
   saveRecord(ctx, record);
 }

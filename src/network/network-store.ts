@@ -26,13 +26,18 @@ export interface NetworkPaths {
   ipamDir: string;
   /** <config dir>/networks/locks: one lock per network, held while a container joins or leaves it. */
   locksDir: string;
-  /** <root>/network/cache: libcni's result cache. */
+  /** <root>/network/cache: libcni's result cache (it outlives a reboot: DEL after one frees the leases). */
   cacheDir: string;
+  /**
+   * /run/berth/netns: containers' pinned namespaces, a folder per container id, on the tmpfs that a
+   * reboot empties (as podman's /run/netns and docker's /run/docker/netns), outside any store.
+   */
+  netnsDir: string;
 }
 
 export function networkPaths(configDir: string, root: string): NetworkPaths {
   const confDir = join(configDir, 'networks');
-  return { confDir, ipamDir: join(confDir, 'ipam'), locksDir: join(confDir, 'locks'), cacheDir: join(root, 'network', 'cache') };
+  return { confDir, ipamDir: join(confDir, 'ipam'), locksDir: join(confDir, 'locks'), cacheDir: join(root, 'network', 'cache'), netnsDir: '/run/berth/netns' };
 }
 
 export interface StoredNetwork {

@@ -30,7 +30,7 @@ export async function readRunNetwork(ctx: CliContext, p: Parsed, service: Contai
   const addHosts = list(p.flags['add-host']).map(parseAddHost);
   const given = str(p.flags.hostname);
   if (given !== undefined) checkHostname(given, '--hostname');
-  const common = { dns, addHosts, cacheDir: paths.cacheDir, locksDir: paths.locksDir };
+  const common = { dns, addHosts, cacheDir: paths.cacheDir, locksDir: paths.locksDir, netnsDir: paths.netnsDir };
   if (wanted === 'none' || wanted === 'host') {
     if (ports.length || publishExposed) throw invalid(`--publish: a container with --network ${wanted} has no ports to publish`, { field: '--publish' });
     return { request: { mode: wanted, ...common }, hostname: given ?? (wanted === 'host' ? hostHostname() : undefined) };

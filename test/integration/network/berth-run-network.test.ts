@@ -38,6 +38,7 @@ const ok = (...args: string[]): string => {
   return r.stdout;
 };
 const IMAGE = 'localhost/nettest:1';
+const NETNS_DIR = '/run/berth/netns';
 const ids = (): string[] => (existsSync(join(root, 'containers')) ? readdirSync(join(root, 'containers')) : []);
 const cacheRecords = (): string[] => (existsSync(join(root, 'network/cache/results')) ? readdirSync(join(root, 'network/cache/results')) : []);
 const mountsUnder = (dir: string): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dir));
@@ -72,9 +73,14 @@ before(() => {
 
 after(() => {
   if (skip) return;
-  for (const id of ids()) berth('rm', '--force', id);
+  const pinned = ids();
+  for (const id of pinned) berth('rm', '--force', id);
   for (const n of [NET, 'berth']) berth('network', 'rm', n);
   for (const line of mountsUnder(work)) execFileSync('umount', ['-l', line.split(' ')[4]!]);
+  for (const id of pinned) {
+    for (const line of mountsUnder(join(NETNS_DIR, id))) execFileSync('umount', ['-l', line.split(' ')[4]!]);
+    rmSync(join(NETNS_DIR, id), { recursive: true, force: true });
+  }
   removeIptablesLeftovers(iptablesBefore, [userSubnet.prefix, defaultSubnet.prefix, NET]);
   for (const b of [BRIDGE, DEFAULT_BRIDGE]) removeLink(b);
   ipForward?.restore();
@@ -127,6 +133,8 @@ test('-p 127.0.0.1:HP:80 of busybox httpd answers from the host; -P publishes EX
   assert.equal(linkExists(DEFAULT_BRIDGE), false, 'the bridge went with the last container');
   for (const v of veths) assert.equal(linkExists(v), false, `veth ${v} removed`);
   assert.deepEqual(rulesMentioning([defaultSubnet.prefix, id]), [], 'no iptables rule of the containers');
+  assert.equal(existsSync(join(NETNS_DIR, id)), false, 'no netns pin');
+  assert.deepEqual(mountsUnder(NETNS_DIR), []);
   assert.deepEqual(cacheRecords(), []);
 });
 
@@ -195,7 +203,7 @@ test('a create that fails after the network was set up leaves no veth, rule, rec
         image: IMAGE,
         id: `f${'0'.repeat(62)}1`,
         spec: (p) => ({ ociVersion: '1.0.2', process: { args: ['true'], cwd: '/', user: { uid: 0, gid: 0 } }, root: { path: 'rootfs' }, hostname: 'failing', linux: { namespaces: [{ type: 'network' }, { type: 'mount' }] }, mounts: [] }),
-        network: { mode: 'bridge', list: findNetwork(paths, NET).list, ports: [{ hostPort: await freePort(), containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }], cacheDir: paths.cacheDir, locksDir: paths.locksDir },
+        network: { mode: 'bridge', list: findNetwork(paths, NET).list, ports: [{ hostPort: await freePort(), containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }], cacheDir: paths.cacheDir, locksDir: paths.locksDir, netnsDir: paths.netnsDir },
       }),
       /injected failure/,
     );
@@ -206,6 +214,7 @@ test('a create that fails after the network was set up leaves no veth, rule, rec
   assert.equal(linkExists(BRIDGE), false, 'the bridge the failed create made is gone');
   assert.deepEqual(cacheRecords(), []);
   assert.deepEqual(rulesMentioning([userSubnet.prefix, 'f0000000']), []);
+  assert.equal(existsSync(join(NETNS_DIR, `f${'0'.repeat(62)}1`)), false, 'no netns pin');
   assert.deepEqual(mountsUnder(root), []);
 });
 
