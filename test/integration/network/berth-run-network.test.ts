@@ -23,6 +23,7 @@ const uid = uniqueId();
 const NET = `t14-${uid}`;
 const BRIDGE = `b14u${uid}`;
 const DEFAULT_BRIDGE = `b14d${uid}`;
+const INTERNAL_BRIDGE = `b14i${uid}`;
 let work: string;
 let root: string;
 let config: string;
@@ -82,7 +83,7 @@ after(() => {
     rmSync(join(NETNS_DIR, id), { recursive: true, force: true });
   }
   removeIptablesLeftovers(iptablesBefore, [userSubnet.prefix, defaultSubnet.prefix, NET]);
-  for (const b of [BRIDGE, DEFAULT_BRIDGE]) removeLink(b);
+  for (const b of [BRIDGE, DEFAULT_BRIDGE, INTERNAL_BRIDGE]) removeLink(b);
   ipForward?.restore();
   rmSync(work, { recursive: true, force: true });
 });
@@ -216,6 +217,24 @@ test('a create that fails after the network was set up leaves no veth, rule, rec
   assert.deepEqual(rulesMentioning([userSubnet.prefix, 'f0000000']), []);
   assert.equal(existsSync(join(NETNS_DIR, `f${'0'.repeat(62)}1`)), false, 'no netns pin');
   assert.deepEqual(mountsUnder(root), []);
+});
+
+test('--internal: the container has its subnet and no route out', { skip }, () => {
+  let subnet: ReturnType<typeof freeSubnet>;
+  do subnet = freeSubnet();
+  while (subnet.subnet === userSubnet.subnet || subnet.subnet === defaultSubnet.subnet);
+  const name = `t14i-${uid}`;
+  ok('network', 'create', '--internal', '--interface-name', INTERNAL_BRIDGE, '--subnet', subnet.subnet, name);
+  try {
+    const routes = ok('run', '--rm', '--network', name, IMAGE, 'ip', 'route');
+    assert.doesNotMatch(routes, /^default/m);
+    assert.match(routes, new RegExp(`^${subnet.subnet.replaceAll('.', '\\.')} dev eth0`, 'm'));
+    assert.match(ok('network', 'inspect', name), /"internal": true/);
+  } finally {
+    berth('network', 'rm', name);
+    removeIptablesLeftovers(iptablesBefore, [subnet.prefix, name]);
+  }
+  assert.equal(linkExists(INTERNAL_BRIDGE), false);
 });
 
 test('network ls, inspect and rm: a network in use stays; removed, its bridge goes and nothing of the containers remains', { skip }, () => {
