@@ -35,7 +35,8 @@ export function defaultConfigDir(): string {
 
 function help(): string {
   const lines = ['Usage: berth [--root DIR] [--config DIR] COMMAND', '', 'Commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(14)}${c.summary}`);
+  const width = Math.max(...COMMANDS.map((c) => c.path.join(' ').length)) + 2;
+  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(width)}${c.summary}`);
   lines.push(
     '',
     'Environment:',
