@@ -40,8 +40,10 @@ function bindOnce(proto: Proto, hostIP: string, port: number): Promise<number> {
  */
 export async function claimHostPorts(mappings: readonly PortMapping[], claimed: readonly PortMapping[], field = '--publish'): Promise<PortMapping[]> {
   const out: PortMapping[] = [];
+  // An address of '' or 0.0.0.0 is every address: it clashes with any other on the same port.
+  const ip = (p: PortMapping): string => (p.hostIP === '0.0.0.0' ? '' : (p.hostIP ?? ''));
   const taken = (m: PortMapping, port: number): boolean =>
-    [...claimed, ...out].some((c) => c.hostPort === port && (c.protocol ?? 'tcp') === (m.protocol ?? 'tcp') && (!c.hostIP || !m.hostIP || c.hostIP === m.hostIP));
+    [...claimed, ...out].some((c) => c.hostPort === port && (c.protocol ?? 'tcp') === (m.protocol ?? 'tcp') && (!ip(c) || !ip(m) || ip(c) === ip(m)));
   for (const m of mappings) {
     const proto = (m.protocol ?? 'tcp') as Proto;
     const where = `${m.hostIP ? `${m.hostIP}:` : ''}${m.hostPort}/${proto}`;
