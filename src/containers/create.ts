@@ -31,6 +31,12 @@ export interface CreateRequest {
   user?: string;
   /** The container's spec, from the prepared image; the service sets `root` to the mounted rootfs. */
   spec: (image: PreparedRootfs, container: { id: string; name: string }) => Spec | Promise<Spec>;
+  /**
+   * Runs once the rootfs is mounted, before the spec is written: what needs the image's files
+   * (volumes filled from it, group names looked up in it) may change the spec here; `onUndo`
+   * registers what to undo if the create fails later.
+   */
+  mounted?: (rootfs: string, spec: Spec, onUndo: (undo: () => unknown) => void) => Promise<void>;
   /** The runtime (a name or path: runc, crun...); absent: berth's own. */
   runtime?: string;
   /** The CRI log file (absolute); default <dir>/container.log; null: no log file. */
@@ -135,14 +141,15 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
       step('network');
       record.network = await attachNetwork(ctx, record, req.network, spec, prepared.imageConfig, (u) => undos.push(u));
     }
-    writeFileSync(files.config, JSON.stringify(spec, null, 2), { mode: PRIVATE_FILE_MODE });
     record.image = prepared.imageName;
     record.imageDigest = prepared.manifestDigest;
-    record.command = spec.process?.args ?? [];
     step('mount');
     mkdirSync(files.rootfs, { mode: PRIVATE_DIR_MODE });
     mountSnapshot(prepared.mount, files.rootfs);
     undos.push(() => unmountSnapshot(files.rootfs, true));
+    await req.mounted?.(files.rootfs, spec, (u) => undos.push(u));
+    writeFileSync(files.config, JSON.stringify(spec, null, 2), { mode: PRIVATE_FILE_MODE });
+    record.command = spec.process?.args ?? [];
     return { record, spec, lock: lock!, undo, onUndo: (u) => undos.push(u), step };
   } catch (err) {
     await undo();

@@ -8,7 +8,7 @@ import { Runtime } from '../runtime/container.ts';
 import { BerthRuntimeHandler, OciCliRuntimeHandler, type HandlerExecOptions, type RuntimeHandler } from '../runtime/runtime-handler.ts';
 import type { AttachStreams } from '../runtime/attach-client.ts';
 import { parseLogTime, type LogLine } from '../runtime/cri-log.ts';
-import type { Process } from '../oci/runtime-spec.ts';
+import type { Process, Resources } from '../oci/runtime-spec.ts';
 import { readProcStat } from '../sys/proc.ts';
 import { attachContainer, reopenContainerLog } from './attach.ts';
 import type { ContainerRecord } from './container-record.ts';
@@ -24,6 +24,7 @@ import { runForeground, type ForegroundOptions } from './run-foreground.ts';
 import type { ContainerEvents, CreateStep, ServiceContext } from './service-context.ts';
 import { startContainer } from './start.ts';
 import { stopContainer, type StopOptions } from './stop.ts';
+import { updateContainer } from './update.ts';
 import { viewOf } from './container-record.ts';
 import { liveFacts } from './live-facts.ts';
 import { findProgram } from './find-program.ts';
@@ -168,6 +169,11 @@ export class ContainerService {
 
   logs(id: string, opts?: LogOptions): AsyncGenerator<LogLine[]> {
     return containerLogs(this.ctx, id, opts);
+  }
+
+  /** New resource limits, from the current ones (see update.ts); the runtime's warnings. */
+  update(id: string, change: (current: Resources) => Resources): Promise<string[]> {
+    return updateContainer(this.ctx, id, change);
   }
 
   /** The container's exit, waiting at most timeoutMs; undefined if it runs on (or nobody can tell). */

@@ -4,7 +4,7 @@ import { quote } from '../oci/quote.ts';
 import { precondition, type BerthError } from '../oci/errors.ts';
 import type { ContainerStatus, ContainerView } from './container-record.ts';
 
-export type Operation = 'start' | 'stop' | 'kill' | 'remove' | 'exec' | 'attach';
+export type Operation = 'start' | 'stop' | 'kill' | 'remove' | 'exec' | 'attach' | 'update';
 
 const ALLOWED: Record<Operation, readonly ContainerStatus[]> = {
   start: ['created'],
@@ -15,6 +15,8 @@ const ALLOWED: Record<Operation, readonly ContainerStatus[]> = {
   remove: ['creating', 'created', 'stopped'],
   exec: ['created', 'running'],
   attach: ['created', 'running'],
+  // New limits go to live cgroups: a stopped container has none.
+  update: ['created', 'running'],
 };
 
 /** Whether `op` may run on a container in this status (`force`: remove a running one too). */

@@ -128,3 +128,15 @@ export function leftovers(rootfs: string, stateDir?: string, containerId?: strin
   if (stateDir && existsSync(stateDir)) found.push(`state ${stateDir}`);
   return found;
 }
+
+/** `berth --root ROOT ...` as a user runs it, and `ok`: the same, asserting success, its stdout. */
+export function berthIn(root: () => string): { berth: (...args: string[]) => RunResult; ok: (...args: string[]) => string } {
+  const bin = join(repoRoot, 'bin/berth');
+  const berth = (...args: string[]): RunResult => runCli(bin, ['--root', root(), ...args]);
+  const ok = (...args: string[]): string => {
+    const r = berth(...args);
+    if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  return { berth, ok };
+}

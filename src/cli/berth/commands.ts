@@ -1,6 +1,9 @@
 // The `berth` image commands as data: flags, arguments and one-line help. Behaviour lives in
 // image-commands.ts.
 import type { CommandSpec, FlagSpec } from './args.ts';
+import { RUN_OPTION_FLAGS } from './run-options.ts';
+import { UPDATE_COMMAND } from './update-command.ts';
+import { VOLUME_COMMANDS } from './volume-commands.ts';
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', help: 'storage root (images, snapshots, metadata)', default: '/var/lib/berth' },
@@ -55,6 +58,7 @@ export const COMMANDS: CommandSpec[] = [
         kind: 'bool',
         help: 'with -d, let the container outlive its monitor (its init is then not traced by the monitor: strace/gdb may attach)',
       },
+      ...RUN_OPTION_FLAGS,
     ],
     args: ['image', 'command...?'],
     stopAtFirstArg: true,
@@ -107,7 +111,15 @@ export const COMMANDS: CommandSpec[] = [
     flags: [{ name: 'time', alias: 't', kind: 'int', help: 'seconds to wait before SIGKILL (default 10)' }],
     args: ['container...'],
   },
-  { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
+  {
+    path: ['rm'],
+    summary: 'Remove containers',
+    flags: [
+      { name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' },
+      { name: 'volumes', alias: 'v', kind: 'bool', help: 'also remove the anonymous volumes made for it' },
+    ],
+    args: ['container...'],
+  },
   {
     path: ['port'],
     summary: "List a container's published ports, or the host address of one (PRIVATE[/PROTO])",
@@ -204,6 +216,8 @@ export const COMMANDS: CommandSpec[] = [
     ],
     args: ['context'],
   },
+  ...VOLUME_COMMANDS,
+  UPDATE_COMMAND,
 ];
 
 export function findCommand(words: readonly string[]): { cmd: CommandSpec; used: number } | undefined {

@@ -11,6 +11,8 @@ import { attachCommand, logsCommand, stopCommand } from './container-background.
 import { execCommand } from './container-exec.ts';
 import { buildCommand } from './build-command.ts';
 import { networkCreateCommand, networkInspectCommand, networkLsCommand, networkRmCommand, portCommand } from './network-commands.ts';
+import { updateCommand } from './update-command.ts';
+import { VOLUME_HANDLERS } from './volume-commands.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
@@ -27,6 +29,8 @@ const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts'
   'network ls': networkLsCommand,
   'network inspect': networkInspectCommand,
   'network rm': networkRmCommand,
+  update: updateCommand,
+  ...VOLUME_HANDLERS,
 };
 
 export function defaultConfigDir(): string {
@@ -56,6 +60,12 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
       if (rest.length === 0 || global.flags.help) {
         stdout.write(help() + '\n');
         return rest.length === 0 && !global.flags.help ? 2 : 0;
+      }
+      // A group's word alone (`berth volume`): its commands, as docker lists them.
+      const group = COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === rest[0]);
+      if (group.length) {
+        stdout.write([`Usage: berth ${rest[0]} COMMAND`, '', 'Commands:', ...group.map((c) => `  ${c.path.slice(1).join(' ').padEnd(10)}${c.summary}`)].join('\n') + '\n');
+        return global.flags.help || rest.includes('--help') ? 0 : 2;
       }
       throw new BerthError('invalid-argument', `unknown command ${quote(rest[0]!)} (see berth --help)`, { field: rest[0] });
     }

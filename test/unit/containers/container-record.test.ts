@@ -69,6 +69,7 @@ test('the transition table: each operation in each status', () => {
     remove: ['creating', 'created', 'stopped'],
     exec: ['created', 'running'],
     attach: ['created', 'running'],
+    update: ['created', 'running'],
   };
   for (const [op, ok] of Object.entries(table) as Array<[Operation, ContainerStatus[]]>) {
     for (const s of statuses) assert.equal(allowed(op, s), ok.includes(s), `${op} when ${s}`);
