@@ -5,6 +5,7 @@ import { formatLogTime } from '../runtime/cri-log.ts';
 import type { LogLimits } from '../runtime/log-options.ts';
 import type { MonitorExit, MonitorRecord } from '../runtime/monitor.ts';
 import type { RestartPolicy } from './restart-policy.ts';
+import type { ContainerNetwork } from './container-network.ts';
 
 /** A process identified beyond its pid: /proc/<pid>/stat's start time tells a reused pid apart. */
 export interface ProcessRef {
@@ -65,6 +66,8 @@ export interface ContainerRecord {
   restarting?: { since: string; delayMs: number };
   /** Frozen (`berth pause`). */
   paused?: boolean;
+  /** `berth run`'s network: mode, address, published ports, what DEL needs (container-network.ts). */
+  network?: ContainerNetwork;
 }
 
 /** What is known about the processes a record names, now. */

@@ -14,6 +14,7 @@ import type { LogLimits } from '../runtime/log-options.ts';
 import { validateId } from '../runtime/state-store.ts';
 import { readProcStat } from '../sys/proc.ts';
 import { acquire, withLock, type HeldLock } from './container-lock.ts';
+import { attachNetwork, type NetworkRequest } from './container-network.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { watchContainer } from './exit-watch.ts';
 import { monitorSettings } from './monitor-settings.ts';
@@ -60,6 +61,8 @@ export interface CreateRequest {
   restartPolicy?: RestartPolicy;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** `berth run`'s network (container-network.ts); absent: the spec's namespaces as they are. */
+  network?: NetworkRequest;
   /** Aborting stops the create; what it made is removed. */
   signal?: AbortSignal;
 }
@@ -148,6 +151,10 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
     step('spec');
     const spec = await req.spec(prepared, { id, name });
     spec.root = { path: files.rootfs, readonly: spec.root?.readonly ?? false };
+    if (req.network) {
+      step('network');
+      record.network = await attachNetwork(ctx, record, req.network, spec, prepared.imageConfig, (u) => undos.push(u));
+    }
     record.image = prepared.imageName;
     if (!req.rootfsDir) record.imageDigest = prepared.manifestDigest;
     step('mount');

@@ -3,6 +3,7 @@
 // the end, the rootfs mount, the snapshot and the directory with the record.
 import { BerthError } from '../oci/errors.ts';
 import { mountIdsBelow, unmountBelow } from '../runtime/unmount-below.ts';
+import { detachNetwork } from './container-network.ts';
 import { awaitExit, unwatch } from './exit-watch.ts';
 import { viewNow } from './live-facts.ts';
 import { withContainer, type ServiceContext } from './service-context.ts';
@@ -27,6 +28,8 @@ export async function removeContainer(ctx: ServiceContext, id: string, opts: Rem
       if (await handler.exists(id)) await handler.delete(id, true);
       // The monitor writes the exit file last: let it finish before the directory goes.
       if (view.supervision === 'supervised') await awaitExit(ctx, record, MONITOR_DONE_MS);
+      // Its network goes while the record stays: a DEL that fails leaves the record to retry.
+      await detachNetwork(ctx, record);
       const { dir, rootfs } = ctx.records.files(id);
       // Never a recursive removal through a mount: the rootfs is unmounted first, or nothing goes.
       if (mountIdsBelow(dir).length) {

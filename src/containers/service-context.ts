@@ -20,7 +20,7 @@ export interface ContainerEvents {
 }
 
 /** The steps of create, in order; a test seam fails each in turn (everything made must go). */
-export type CreateStep = 'reserve' | 'snapshot' | 'spec' | 'mount' | 'runtime' | 'record';
+export type CreateStep = 'reserve' | 'snapshot' | 'spec' | 'network' | 'mount' | 'runtime' | 'record';
 
 export interface ServiceContext {
   readonly records: RecordStore;

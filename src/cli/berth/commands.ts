@@ -21,6 +21,16 @@ const tty: FlagSpec = { name: 'tty', alias: 't', kind: 'bool', help: 'allocate a
 const workdir: FlagSpec = { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' };
 const user = (from: string): FlagSpec => ({ name: 'user', alias: 'u', kind: 'string', help: `user[:group] (names or ids from the ${from})` });
 
+const RUN_NETWORK_FLAGS: FlagSpec[] = [
+  { name: 'network', kind: 'string', help: 'none, host, or a network (default: berth, made on first use; see berth network)' },
+  { name: 'publish', alias: 'p', kind: 'list', help: "publish a port: [IP:][HOST:]CONTAINER[/tcp|udp], ranges as FROM-TO (no HOST: a free one)" },
+  { name: 'publish-all', alias: 'P', kind: 'bool', help: "publish the image's EXPOSEd ports on free host ports" },
+  { name: 'dns', kind: 'list', help: 'a nameserver for resolv.conf (replaces the host\'s)' },
+  { name: 'dns-search', kind: 'list', help: "a search domain for resolv.conf (replaces the host's; '.' for none)" },
+  { name: 'dns-option', kind: 'list', help: 'a resolver option for resolv.conf (ndots:2...)' },
+  { name: 'add-host', kind: 'list', help: 'add NAME:IP to /etc/hosts' },
+];
+
 export const COMMANDS: CommandSpec[] = [
   {
     path: ['run'],
@@ -35,6 +45,7 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'name', kind: 'string', help: 'a name for the container' },
       { name: 'entrypoint', kind: 'string', help: "override the image's entrypoint" },
       { name: 'hostname', kind: 'string', help: 'container hostname (default: the short id)' },
+      ...RUN_NETWORK_FLAGS,
       {
         name: 'security-opt',
         kind: 'list',
@@ -121,6 +132,31 @@ export const COMMANDS: CommandSpec[] = [
     args: ['container...?'],
   },
   { path: ['top'], summary: "Show a running container's processes (ps options: -e, -f, -o FIELDS, aux; default -ef)", flags: [], args: ['container', 'ps-options...?'], stopAtFirstArg: true },
+  {
+    path: ['port'],
+    summary: "List a container's published ports, or the host address of one (PRIVATE[/PROTO])",
+    flags: [],
+    args: ['container', 'private?'],
+  },
+  {
+    path: ['network', 'create'],
+    summary: 'Create a bridge network (containers on it reach each other by name)',
+    flags: [
+      { name: 'subnet', kind: 'string', help: 'IPv4 subnet in CIDR form (default: a free /24 of 10.90.0.0/16)' },
+      { name: 'gateway', kind: 'string', help: "the bridge's address (default: the subnet's first)" },
+      { name: 'internal', kind: 'bool', help: 'no route out of the network, no masquerading' },
+      { name: 'interface-name', kind: 'string', help: "the host bridge's name (default: the first free berthN)" },
+    ],
+    args: ['name'],
+  },
+  {
+    path: ['network', 'ls'],
+    summary: 'List networks',
+    flags: [quiet, { name: 'format', kind: 'string', help: 'table (default) or json', default: 'table' }],
+    args: [],
+  },
+  { path: ['network', 'inspect'], summary: 'Show networks as JSON (with their containers)', flags: [], args: ['network...'] },
+  { path: ['network', 'rm'], summary: 'Remove networks no container uses (and their bridges)', flags: [], args: ['network...'] },
   {
     path: ['import'],
     summary: 'Create a one-layer image from a root filesystem tarball',

@@ -20,6 +20,8 @@ import { removeAnonymousVolumes } from './volume-commands.ts';
 import { VolumeStore } from '../../containers/volume-store.ts';
 import type { NamedRequest } from './run-storage-host.ts';
 import { onExitCommand, restartPolicyOf } from './restart-command.ts';
+import { readRunNetwork, type RunNetwork } from './run-network.ts';
+import { portsColumn } from '../../network/port-spec.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
@@ -34,6 +36,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
   const restartPolicy = restartPolicyOf(p);
   const entrypoint = str(p.flags.entrypoint);
+  let network: RunNetwork | undefined;
   const req: CreateRequest = {
     id,
     image: image!,
@@ -49,7 +52,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
           env: list(p.flags.env),
           workdir: str(p.flags.workdir),
           user: str(p.flags.user),
-          hostname: str(p.flags.hostname) ?? id.slice(0, 12),
+          hostname: network?.hostname ?? id.slice(0, 12),
           terminal: !!p.flags.tty,
         },
         { base: imageContainerBaseSpec(), resolvedUser: prepared.user },
@@ -65,6 +68,8 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   });
 
   async function runIn(service: ContainerService): Promise<number> {
+    network = await readRunNetwork(ctx, p, service);
+    req.network = network.request;
     if (!p.flags.detach) {
       const code = await service.runForeground(req, { stdin: !!p.flags.interactive, signals: processSignals, remove: !!p.flags.rm });
       // docker: --rm takes the container's anonymous volumes with it.
@@ -101,7 +106,10 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
     if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
     else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
     else {
-      const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r), r.name])];
+      const table = [
+        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+        ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r), portsColumn(r.network?.ports ?? []), r.name]),
+      ];
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
       ctx.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]! + 3)).join('').trimEnd()).join('\n') + '\n');
     }

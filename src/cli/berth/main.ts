@@ -10,6 +10,7 @@ import { importCommand, psCommand, rmCommand, runCommand } from './container-com
 import { attachCommand, logsCommand, stopCommand } from './container-background.ts';
 import { execCommand } from './container-exec.ts';
 import { buildCommand } from './build-command.ts';
+import { networkCreateCommand, networkInspectCommand, networkLsCommand, networkRmCommand, portCommand } from './network-commands.ts';
 import { updateCommand } from './update-command.ts';
 import { VOLUME_HANDLERS } from './volume-commands.ts';
 import { statsCommand } from './stats-command.ts';
@@ -26,6 +27,11 @@ const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts'
   rm: rmCommand,
   import: importCommand,
   build: buildCommand,
+  port: portCommand,
+  'network create': networkCreateCommand,
+  'network ls': networkLsCommand,
+  'network inspect': networkInspectCommand,
+  'network rm': networkRmCommand,
   update: updateCommand,
   ...VOLUME_HANDLERS,
   stats: statsCommand,

@@ -132,11 +132,13 @@ test('a hostile image: a target through a symlink stays inside the rootfs; a cli
   const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
   // /data -> /etc: the bind lands on the container's own /etc.
   const out = ok('run', '--rm', '-v', `${hostDir}:/data`, 'loaded:hostile', 'sh', '-c', 'cat /etc/marker; ls /etc');
-  assert.deepEqual(out.trim().split('\n'), ['bound', 'marker']);
+  // As docker's: the container's /etc/hostname, hosts and resolv.conf are mounted over it too.
+  assert.deepEqual(out.trim().split('\n'), ['bound', 'hostname', 'hosts', 'marker', 'resolv.conf']);
   // A volume there is filled from the image's /etc (resolved inside the rootfs), never the host's.
   const filled = ok('run', '--rm', '-v', 'evil:/data', 'loaded:hostile', 'ls', '/etc');
-  assert.deepEqual(filled.trim().split('\n').sort(), ['group', 'motd', 'motd-link', 'passwd']);
-  assert.deepEqual(readdirSync(join(root, 'volumes/evil/_data')).sort(), ['group', 'motd', 'motd-link', 'passwd']);
+  assert.deepEqual(filled.trim().split('\n').sort(), ['group', 'hostname', 'hosts', 'motd', 'motd-link', 'passwd', 'resolv.conf']);
+  // The mount points of the network files are made in the volume mounted over /etc, as docker's.
+  assert.deepEqual(readdirSync(join(root, 'volumes/evil/_data')).sort(), ['group', 'hostname', 'hosts', 'motd', 'motd-link', 'passwd', 'resolv.conf']);
   ok('volume', 'rm', 'evil');
   // Symlinks that climb above the root: a volume's copy-up refuses them, and nothing is made.
   for (const target of ['/esc', '/escdir']) {

@@ -155,7 +155,7 @@ test('a store an older berth left open is closed the next time berth opens it, w
 
   const r = berth(root, 'images', '-q');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /^berth: warning: the store at .*old was open to other users \(made by an older berth\?\): closed \., containers, content, locks, metadata\.db, metadata\.db-journal, runtime, snapshots, space-reserve, tmp\n/m);
+  assert.match(r.stderr, /^berth: warning: the store at .*old was open to other users \(made by an older berth\?\): closed \., containers, content, locks, metadata\.db, metadata\.db-journal, network, runtime, snapshots, space-reserve, tmp\n/m);
   assert.match(r.stderr, /^berth: warning: the records of 1 container\(s\) in .*containers were open to other users/m);
   assert.equal(lstatSync(root).mode & 0o777, 0o711);
   for (const n of readdirSync(root)) assert.equal(lstatSync(join(root, n)).mode & 0o077, 0, n);
