@@ -30,6 +30,8 @@ export interface ExecOptions {
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** The caller's signals to pass on to the process while it runs in the foreground. */
   signals?: SignalSource;
+  /** Kills the process (SIGKILL) when it aborts: its caller went away (berthd's streaming client). */
+  signal?: AbortSignal;
 }
 
 /** Its exit status, or 0 at once with `detach`. `process` may be built from the container's own. */
@@ -99,11 +101,15 @@ async function execWith(record: ContainerRecord, proc: Process, opts: ExecOption
     return 0;
   }
   const unsubscribe = opts.signals?.((sig) => signalQuietly(session.pid ?? 0, sig));
+  const kill = (): void => signalQuietly(pid, 'SIGKILL'); // the process itself: berth-spawn cannot pass SIGKILL on
+  opts.signal?.addEventListener('abort', kill, { once: true });
+  if (opts.signal?.aborted) kill();
   try {
     const { code, signal } = await session.exited;
     return exitStatus(code, signal);
   } finally {
     unsubscribe?.();
+    opts.signal?.removeEventListener('abort', kill);
     session.close();
   }
 }

@@ -4,12 +4,13 @@
 // RuntimeClass handlers pick the same way. Every call is asynchronous: nothing here blocks the
 // event loop (berthd serves many containers from one process).
 import { execFile, spawn, type StdioOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../oci/errors.ts';
 import type { ContainerStatus, Process, Spec } from '../oci/runtime-spec.ts';
 import type { StdioEntry } from '../sys/berth-spawn.ts';
+import { signalQuietly } from '../sys/proc.ts';
 import { Runtime } from './container.ts';
 import { startMonitored, type MonitorSettings, type Monitored } from './monitor.ts';
 import { exitStatus, type SignalSource } from './signals.ts';
@@ -25,6 +26,10 @@ export interface HandlerExecOptions {
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** The caller's signals, passed on while the process runs in the foreground. */
   signals?: SignalSource;
+  /** With `process.terminal`: where the runtime sends the pty master (the console-socket protocol). */
+  consoleSocket?: string;
+  /** Kills the process when it aborts (berthd: the streaming client went away). */
+  signal?: AbortSignal;
 }
 
 export interface HandlerRunOptions {
@@ -196,9 +201,13 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     try {
       const file = join(dir, 'process.json');
       writeFileSync(file, JSON.stringify(process));
-      const args = this.argv('exec', '--process', file, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []), id);
+      const pidFile = join(dir, 'pid');
+      const args = this.argv(
+        'exec', '--process', file, '--pid-file', pidFile, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []),
+        ...(opts.consoleSocket ? ['--console-socket', opts.consoleSocket] : []), id,
+      );
       const out = opts.output === 'none' ? 'ignore' : 'inherit';
-      return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals);
+      return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals, opts.signal, pidFile);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -213,19 +222,42 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     return false;
   }
 
-  /** Runs the runtime with the given stdio, passing the caller's signals on; its exit status. */
-  private foreground(args: string[], stdio: StdioEntry[], signals: SignalSource | undefined): Promise<number> {
+  /**
+   * Runs the runtime with the given stdio, passing the caller's signals on; its exit status. An
+   * abort kills the process in the container (its pid from `pidFile`: SIGKILL cannot be passed on
+   * through the runtime), then the runtime.
+   */
+  private foreground(args: string[], stdio: StdioEntry[], signals: SignalSource | undefined, abort?: AbortSignal, pidFile?: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, args, { stdio: stdio as StdioOptions });
       const unsubscribe = signals?.((sig) => void child.kill(sig));
-      child.on('error', (err) => {
+      const kill = (): void => {
+        const pid = pidFile ? Number(readTextQuietly(pidFile)) : 0;
+        if (pid > 0) signalQuietly(pid, 'SIGKILL');
+        child.kill('SIGKILL');
+      };
+      abort?.addEventListener('abort', kill, { once: true });
+      if (abort?.aborted) kill();
+      const done = (): void => {
         unsubscribe?.();
+        abort?.removeEventListener('abort', kill);
+      };
+      child.on('error', (err) => {
+        done();
         reject(this.unavailable(err.message));
       });
       child.on('exit', (code, signal) => {
-        unsubscribe?.();
+        done();
         resolve(exitStatus(code, signal));
       });
     });
+  }
+}
+
+function readTextQuietly(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
   }
 }

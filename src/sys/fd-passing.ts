@@ -1,11 +1,12 @@
-// File descriptors across processes, which Node cannot do itself: a unix socketpair to hand to a
-// child, recvmsg(2) of one fd sent with SCM_RIGHTS, poll(2) off the event loop, and a terminal's
-// size (TIOCSWINSZ). The structs are laid out by hand: msghdr, iovec and cmsghdr as on 64-bit Linux.
+// File descriptors across processes, which Node cannot do itself: pipes and a unix socketpair to
+// hand to a child, recvmsg(2) of one fd sent with SCM_RIGHTS, poll(2) off the event loop, and a
+// terminal's size (TIOCSWINSZ). The structs are laid out by hand: msghdr, iovec and cmsghdr as on 64-bit Linux.
 import koffi from 'koffi';
 import { closeSync } from 'node:fs';
 import { BerthError, unimplemented } from '../oci/errors.ts';
 import { errnoError, errnoName, lastErrno, libc } from './libc.ts';
 
+const pipe2C = libc.func('int pipe2(_Out_ int *fds, int flags)');
 const socketpairC = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
 const recvmsgC = libc.func('long recvmsg(int fd, void *msg, int flags)');
 const pollC = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
@@ -13,7 +14,8 @@ const ioctlC = libc.func('int ioctl(int fd, unsigned long request, ...)');
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
+const O_CLOEXEC = 0o2000000;
+const SOCK_CLOEXEC = O_CLOEXEC;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_DONTWAIT = 0x40;
@@ -27,6 +29,13 @@ const address = (buf: Buffer): bigint => BigInt(koffi.address(buf) as bigint | n
 
 function require64(op: string): void {
   if (process.arch !== 'x64' && process.arch !== 'arm64') throw unimplemented(`${op}: struct layouts are written for x64 and arm64, not ${process.arch}`, { op });
+}
+
+/** A pipe, close-on-exec: [read end, write end]. */
+export function pipe(): [number, number] {
+  const fds = [0, 0];
+  if (pipe2C(fds, O_CLOEXEC) !== 0) throw errnoError('pipe2');
+  return [fds[0]!, fds[1]!];
 }
 
 /** Two connected unix stream sockets, close-on-exec (a child gets one only by being given it). */
