@@ -19,7 +19,7 @@ import type { Spec } from '../../../src/oci/runtime-spec.ts';
 import { ContainerStreamingBackend } from '../../../src/cri/streaming/container-backend.ts';
 import type { StreamingLookup } from '../../../src/cri/streaming/streaming-lookup.ts';
 import { StreamingServer } from '../../../src/cri/streaming/streaming-server.ts';
-import { spdyUpgrade, type ClientStream, type SpdyTestClient } from '../../support/spdy-test-client.ts';
+import { connectSpdy, openStreams, spdyUpgrade } from '../../support/spdy-test-client.ts';
 import { buildGoStreamingClient, runGoClient } from '../../support/go-streaming-client.ts';
 import { repoRoot } from '../../support/cli.ts';
 
@@ -87,17 +87,7 @@ async function run(args: string[], mutate?: (s: Spec) => void, extra: Partial<Cr
 const execUrl = (containerId: string, cmd: string[], o: { stdin?: boolean; stderr?: boolean; tty?: boolean } = {}): string =>
   server.getExec({ containerId, cmd, stdin: o.stdin ?? false, stdout: true, stderr: o.stderr ?? false, tty: o.tty ?? false }).url;
 
-async function connect(url: string, protocols = ['v4.channel.k8s.io']): Promise<SpdyTestClient> {
-  const r = await spdyUpgrade(url, protocols);
-  assert.equal(r.status, 101, r.body);
-  return r.client!;
-}
-
-async function openStreams(c: SpdyTestClient, types: string[]): Promise<Record<string, ClientStream>> {
-  const out: Record<string, ClientStream> = {};
-  for (const t of types) out[t] = await c.open({ streamtype: t });
-  return out;
-}
+const connect = connectSpdy;
 
 /** The pids of processes with `marker` as one of their arguments (in any namespace: from the host's /proc). */
 function processesWith(marker: string): number[] {
