@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 enum { STAGE_OK, STAGE_NETNS, STAGE_CONNECT };
@@ -48,9 +49,14 @@ static int reply(int chan, uint32_t stage, uint32_t err, int fd) {
   return n == (ssize_t)sizeof body ? 0 : 1;
 }
 
-/* A connected socket, or -1 with errno; EINTR is retried, a refused IPv4 connect tries IPv6
- * (the pod may listen on ::1 only, as the kubelet's port-forward allows). */
-static int connect_loopback(unsigned port) {
+/* How long one connect may take by default: a namespace whose `lo` is down routes 127.0.0.1 out
+ * of its default route, where the SYN is dropped and connect would wait minutes. */
+#define CONNECT_TIMEOUT_MS 10000
+
+/* A connected socket, or -1 with errno (ETIMEDOUT after timeout_ms); EINTR is retried, a
+ * failed IPv4 connect tries IPv6 (the pod may listen on ::1 only, as the kubelet's port-forward
+ * allows). */
+static int connect_loopback(unsigned port, long timeout_ms) {
   struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(INADDR_LOOPBACK)}};
   struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
   const struct sockaddr *addrs[2] = {(const struct sockaddr *)&v4, (const struct sockaddr *)&v6};
@@ -62,11 +68,18 @@ static int connect_loopback(unsigned port) {
       if (!first) first = errno;
       continue;
     }
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int r;
     do r = connect(s, addrs[i], lens[i]);
     while (r < 0 && errno == EINTR);
-    if (r == 0) return s;
-    if (!first) first = errno;
+    if (r == 0) {
+      struct timeval none = {0};
+      setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+      return s;
+    }
+    /* SO_SNDTIMEO's expiry reads EINPROGRESS; say what it means. */
+    if (!first) first = errno == EINPROGRESS ? ETIMEDOUT : errno;
     close(s);
   }
   errno = first;
@@ -74,14 +87,15 @@ static int connect_loopback(unsigned port) {
 }
 
 int netns_connect_main(int argc, char **argv) {
-  if (argc != 5) {
-    dprintf(2, "usage: berth-spawn --netns-connect <netns-path> <port> <fd>\n");
+  if (argc != 5 && argc != 6) {
+    dprintf(2, "usage: berth-spawn --netns-connect <netns-path> <port> <fd> [timeout-ms]\n");
     return 2;
   }
   char *end;
   long port = strtol(argv[3], &end, 10);
   long chan = strtol(argv[4], NULL, 10);
-  if (*end || port < 1 || port > 65535 || chan < 3) {
+  long timeout_ms = argc == 6 ? strtol(argv[5], NULL, 10) : CONNECT_TIMEOUT_MS;
+  if (*end || port < 1 || port > 65535 || chan < 3 || timeout_ms < 1) {
     dprintf(2, "berth-spawn --netns-connect: bad port %s or fd %s\n", argv[3], argv[4]);
     return 2;
   }
@@ -91,7 +105,7 @@ int netns_connect_main(int argc, char **argv) {
     return reply((int)chan, STAGE_NETNS, (uint32_t)err, -1);
   }
   close(ns);
-  int s = connect_loopback((unsigned)port);
+  int s = connect_loopback((unsigned)port, timeout_ms);
   if (s < 0) return reply((int)chan, STAGE_CONNECT, (uint32_t)errno, -1);
   return reply((int)chan, STAGE_OK, 0, s);
 }

@@ -13,14 +13,22 @@ import { receiveFd, unixSocketPair } from './fd-passing.ts';
 /** The stages of native/netns-connect.c's reply. */
 const STAGE = { ok: 0, netns: 1, connect: 2 } as const;
 
+export interface NetnsConnectOptions {
+  /** Kills the helper: the caller went away. */
+  signal?: AbortSignal;
+  /** How long each connect may take (10 s): a SYN into a namespace whose `lo` is down is never answered. */
+  timeoutMs?: number;
+}
+
 /** Connects to 127.0.0.1:<port>, else [::1]:<port>, in the namespace at `netnsPath`. */
-export async function connectInNetns(netnsPath: string, port: number, signal?: AbortSignal): Promise<Socket> {
+export async function connectInNetns(netnsPath: string, port: number, opts: NetnsConnectOptions = {}): Promise<Socket> {
+  const { signal } = opts;
   const where = { path: netnsPath, op: `connect to port ${port}` };
   const [ours, theirs] = unixSocketPair();
   let fd: number | undefined;
   try {
     releasePreSpawned();
-    const child = spawn(spawnBinary(), ['--netns-connect', netnsPath, String(port), '3'], { stdio: ['ignore', 'ignore', 'pipe', theirs], signal });
+    const child = spawn(spawnBinary(), ['--netns-connect', netnsPath, String(port), '3', ...(opts.timeoutMs ? [String(Math.max(1, Math.round(opts.timeoutMs)))] : [])], { stdio: ['ignore', 'ignore', 'pipe', theirs], signal });
     closeSync(theirs);
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -38,7 +46,8 @@ export async function connectInNetns(netnsPath: string, port: number, signal?: A
     if (stage === STAGE.netns) throw new BerthError(errno === 'ENOENT' ? 'not-found' : 'internal', `port forward: cannot join the network namespace ${netnsPath}: ${errno}`, { ...where, op: 'setns', errno });
     if (stage !== STAGE.ok || fd === undefined) {
       const kind = errno === 'ECONNREFUSED' ? 'unavailable' : 'internal';
-      throw new BerthError(kind, `port forward: cannot connect to port ${port} on loopback in the pod's network namespace: ${errno}`, { ...where, errno });
+      const hint = errno === 'ETIMEDOUT' ? ' (no answer: is `lo` up in that namespace?)' : '';
+      throw new BerthError(kind, `port forward: cannot connect to port ${port} on loopback in the pod's network namespace: ${errno}${hint}`, { ...where, errno });
     }
     const socket = new Socket({ fd, readable: true, writable: true });
     fd = undefined;

@@ -138,7 +138,7 @@ export class ContainerStreamingBackend implements StreamingBackend {
   async portForward(podSandboxId: string, port: number, socket: Duplex, signal: AbortSignal): Promise<void> {
     const pod = this.opts.lookup.pod(podSandboxId);
     if (!pod) throw notFound(`port forward: pod sandbox ${podSandboxId} not found`, { field: 'pod_sandbox_id' });
-    const target = pod.netnsPath ? await connectInNetns(pod.netnsPath, port, signal) : await connectHost(port);
+    const target = pod.netnsPath ? await connectInNetns(pod.netnsPath, port, { signal }) : await connectHost(port);
     await splice(socket, target, signal);
   }
 }

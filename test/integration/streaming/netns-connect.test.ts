@@ -7,12 +7,20 @@ import { createServer, type AddressInfo } from 'node:net';
 import { BerthError } from '../../../src/oci/errors.ts';
 import { connectInNetns } from '../../../src/sys/netns-connect.ts';
 import { receiveFd, unixSocketPair } from '../../../src/sys/fd-passing.ts';
-import { closeSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pinNamespaces, unpinNamespaces } from '../../../src/runtime/namespace-pins.ts';
 
 const echo = createServer((s) => s.pipe(s));
 let port = 0;
 before(() => new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => ((port = (echo.address() as AddressInfo).port), r()))));
-after(() => echo.close());
+const work = mkdtempSync(join(tmpdir(), 'berth-test-netns-connect-'));
+after(() => {
+  echo.close();
+  rmSync(work, { recursive: true, force: true });
+});
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
@@ -41,6 +49,18 @@ test('refused and missing namespace are typed errors', async () => {
   await new Promise((r) => probe.close(r));
   await assert.rejects(connectInNetns('/proc/self/ns/net', closed), (e: unknown) => e instanceof BerthError && e.kind === 'unavailable' && /ECONNREFUSED/.test(e.message));
   await assert.rejects(connectInNetns('/nonexistent/net', 80), (e: unknown) => e instanceof BerthError && e.kind === 'not-found' && /cannot join the network namespace \/nonexistent\/net: ENOENT/.test(e.message));
+});
+
+test('a namespace whose lo is down and whose default route leads nowhere times out, not hangs', async () => {
+  const pins = await pinNamespaces({ dir: join(work, 'lo-down'), namespaces: ['network'] });
+  try {
+    execFileSync('nsenter', [`--net=${pins.network}`, 'sh', '-ec', 'ip link add v0 type veth peer name v1; ip link set v1 up; ip link set v0 up; ip addr add 10.251.0.2/24 dev v0; ip route add default via 10.251.0.1']);
+    const t0 = performance.now();
+    await assert.rejects(connectInNetns(pins.network!, 80, { timeoutMs: 300 }), (e: unknown) => e instanceof BerthError && /ETIMEDOUT \(no answer: is `lo` up/.test(e.message));
+    assert.ok(performance.now() - t0 < 5000);
+  } finally {
+    await unpinNamespaces(pins);
+  }
 });
 
 test('receiveFd: nothing queued is undefined, a message without an fd has none', () => {
