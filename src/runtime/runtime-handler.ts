@@ -7,7 +7,7 @@ import { execFile, spawn, type StdioOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BerthError } from '../oci/errors.ts';
+import { BerthError, unimplemented } from '../oci/errors.ts';
 import type { ContainerStatus, Process, Spec } from '../oci/runtime-spec.ts';
 import type { StdioEntry } from '../sys/berth-spawn.ts';
 import { signalQuietly } from '../sys/proc.ts';
@@ -197,6 +197,11 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
   }
 
   async exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {
+    if (opts.consoleSocket && !opts.detach) {
+      // runc and crun keep a foreground exec's terminal to themselves (relayed to their own stdio)
+      // and never send it to the socket; only --detach does, and then nobody can reap the process.
+      throw unimplemented(`exec with a terminal through ${this.name}: a foreground ${this.name} exec does not hand its terminal to a console socket; use berth's runtime, or no tty`, { op: 'exec', field: 'tty' });
+    }
     const dir = mkdtempSync(join(tmpdir(), 'berth-exec-'));
     try {
       const file = join(dir, 'process.json');

@@ -96,6 +96,8 @@ export class ContainerStreamingBackend implements StreamingBackend {
       });
       receiver.close();
       const terminal = openPtyMaster(master);
+      // Again on the master, in case the runtime did not apply process.consoleSize.
+      if (process.consoleSize) terminal.resize(process.consoleSize);
       if (sizes) void applySizes(sizes, terminal.resize).catch(() => undefined); // a resize after the end
       if (streams.stdin) relayInput(streams.stdin, terminal.input, false);
       const drained = relayOutput(terminal.output, streams.stdout);

@@ -212,6 +212,47 @@ test('unknown, reused and expired tokens get 404', async () => {
   }
 });
 
+test('attach to a tty container: its terminal takes the client\'s size, typed input reaches it', async () => {
+  const id = await run(['sh', '-c', 'read x; stty size; read y; stty size'], (spec) => void (spec.process!.terminal = true), { stdinOpen: true });
+  const c = await connect(server.getAttach({ containerId: id, stdin: true, stdout: true, stderr: false, tty: true }).url);
+  const s = await openStreams(c, ['error', 'stdin', 'stdout', 'resize']);
+  s.resize!.write(JSON.stringify({ Width: 91, Height: 21 }));
+  // The size frame and the typed line take different streams: the line goes once the size is in.
+  await new Promise((r) => setTimeout(r, 100));
+  s.stdin!.write('a\r');
+  await s.stdout!.until(() => s.stdout!.text.includes('21 91'));
+  s.resize!.write(JSON.stringify({ Width: 132, Height: 43 }));
+  await new Promise((r) => setTimeout(r, 100));
+  s.stdin!.write('b\r');
+  assert.match(await s.stdout!.done(), /21 91\r\n[^]*43 132\r\n$/);
+  assert.equal(await s.error!.done(), '{"metadata":{},"status":"Success"}');
+});
+
+test('runc: exec with stdin and an exit code, a vanished client\'s exec killed, a tty refused plainly', async () => {
+  const id = await run(['sleep', '100000'], undefined, { runtime: 'runc' });
+  let c = await connect(execUrl(id, ['sh', '-c', 'cat; exit 6'], { stdin: true }));
+  let s = await openStreams(c, ['error', 'stdin', 'stdout']);
+  s.stdin!.end('through runc\n');
+  assert.equal(await s.stdout!.done(), 'through runc\n');
+  assert.match(await s.error!.done(), /"ExitCode","message":"6"/);
+  // A tty exec through runc is refused at once (runc keeps a foreground exec's terminal).
+  c = await connect(execUrl(id, ['sh', '-c', 'stty size'], { stdin: true, tty: true }));
+  s = await openStreams(c, ['error', 'stdin', 'stdout', 'resize']);
+  s.resize!.write(JSON.stringify({ Width: 100, Height: 30 }));
+  const refused = JSON.parse(await s.error!.done());
+  assert.equal(refused.status, 'Failure');
+  assert.match(refused.message, /exec with a terminal through runc: a foreground runc exec does not hand its terminal to a console socket/);
+  const marker = String(200000 + process.pid);
+  c = await connect(execUrl(id, ['sh', '-c', `exec sleep ${marker}`]));
+  await openStreams(c, ['error', 'stdout']);
+  for (let i = 0; i < 300 && processesWith(marker).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(processesWith(marker).length > 0, 'the exec runs');
+  c.socket.destroy();
+  for (let i = 0; i < 500 && processesWith(marker).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(processesWith(marker), [], 'killed through its pid file');
+  assert.equal((await service.inspect(id)).status, 'running');
+});
+
 for (const transport of ['spdy', 'ws']) {
   test(`Go client over ${transport}: exec with stdin, an exit code, a tty with resize, attach, port-forward`, async () => {
     const go = (args: string[], input = '') => runGoClient(goClient, ['-transport', transport, ...args], input);
