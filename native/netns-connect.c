@@ -6,6 +6,7 @@
  * The reply on <fd> is always one message of two little-endian u32: the stage that failed (0 none,
  * with the socket attached; 1 joining the namespace; 2 connecting) and its errno. */
 #include "netns-connect.h"
+#include "fd-send.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,23 +31,7 @@ static int reply(int chan, uint32_t stage, uint32_t err, int fd) {
   unsigned char body[8];
   put_le32(body, stage);
   put_le32(body + 4, err);
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {.iov_base = body, .iov_len = sizeof body};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (fd >= 0) {
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  }
-  ssize_t n;
-  do n = sendmsg(chan, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == (ssize_t)sizeof body ? 0 : 1;
+  return send_with_fd(chan, body, sizeof body, fd) == (ssize_t)sizeof body ? 0 : 1;
 }
 
 /* How long one connect may take by default: a namespace whose `lo` is down routes 127.0.0.1 out

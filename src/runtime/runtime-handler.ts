@@ -236,16 +236,24 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, args, { stdio: stdio as StdioOptions });
       const unsubscribe = signals?.((sig) => void child.kill(sig));
+      // The process may be running before the runtime has written its pid file: wait for the
+      // file while the runtime lives (killing the runtime first would orphan the process).
       const kill = (): void => {
         const pid = pidFile ? Number(readTextQuietly(pidFile)) : 0;
         if (pid > 0) signalQuietly(pid, 'SIGKILL');
-        child.kill('SIGKILL');
+        if (pid > 0 || !pidFile || child.exitCode !== null || Date.now() > killDeadline) child.kill('SIGKILL');
+        else setTimeout(kill, 5);
       };
-      abort?.addEventListener('abort', kill, { once: true });
-      if (abort?.aborted) kill();
+      let killDeadline = 0;
+      const onAbort = (): void => {
+        killDeadline = Date.now() + 5000;
+        kill();
+      };
+      abort?.addEventListener('abort', onAbort, { once: true });
+      if (abort?.aborted) onAbort();
       const done = (): void => {
         unsubscribe?.();
-        abort?.removeEventListener('abort', kill);
+        abort?.removeEventListener('abort', onAbort);
       };
       child.on('error', (err) => {
         done();
