@@ -7,7 +7,7 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 PACKAGES="gcc make libc6-dev linux-libc-dev python3 g++ busybox-static runc crun iproute2 iptables \
   docker-registry skopeo umoci curl zstd apache2-utils attr openssl podman containernetworking-plugins uidmap bpftool time buildah \
   golang-go golang-github-docker-spdystream-dev golang-github-gorilla-websocket-dev golang-google-grpc-dev protobuf-compiler protoc-gen-go-1-3 \
-  qemu-system-x86 linux-image-cloud-amd64 cpio"
+  qemu-system-x86 linux-image-cloud-amd64 cpio procps containerd"
 
 missing=""
 for p in $PACKAGES; do

@@ -4,6 +4,7 @@
 import { formatLogTime } from '../runtime/cri-log.ts';
 import type { LogLimits } from '../runtime/log-options.ts';
 import type { MonitorExit, MonitorRecord } from '../runtime/monitor.ts';
+import type { RestartPolicy } from './restart-policy.ts';
 
 /** A process identified beyond its pid: /proc/<pid>/stat's start time tells a reused pid apart. */
 export interface ProcessRef {
@@ -54,6 +55,16 @@ export interface ContainerRecord {
   reason?: ExitReason;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** `run --restart`: carried out after each exit by the exit command (restart.ts). */
+  restartPolicy?: RestartPolicy;
+  /** Times the container was restarted by its policy. */
+  restartCount?: number;
+  /** The delay before the last restart (the next one doubles it). */
+  restartDelayMs?: number;
+  /** Between an exit and the restart its policy asked for: since when, and how long the wait is. */
+  restarting?: { since: string; delayMs: number };
+  /** Frozen (`berth pause`). */
+  paused?: boolean;
 }
 
 /** What is known about the processes a record names, now. */
@@ -69,7 +80,7 @@ export interface LiveFacts {
 }
 
 /** The status shown to users: OCI's words, as `berth-runtime state` and `docker ps` use them. */
-export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped';
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'restarting' | 'stopped';
 
 /**
  * Who still watches over the container: 'supervised' while its monitor runs, 'ended' once the
@@ -86,6 +97,8 @@ export interface ContainerView {
   finished?: string;
   /** A 'creating' record whose creator is gone: half-made, to be removed. */
   abandoned?: boolean;
+  /** Running, frozen (`berth pause`). */
+  paused?: boolean;
 }
 
 /** The status of a record, from the facts. */
@@ -96,9 +109,11 @@ export function viewOf(record: ContainerRecord, facts: LiveFacts): ContainerView
   const ended = { exitCode, ...(finished ? { finished } : {}) };
   const state = record.state ?? 'running';
   if (state === 'creating') return { status: 'creating', ...(facts.creatorAlive ? {} : { abandoned: true }) };
+  // Between two runs: the last one's exit is known, the next one's monitor is not there yet.
+  if (record.restarting) return { status: 'restarting', ...ended };
   if (record.monitor) {
     if (exitCode !== undefined) return { status: 'stopped', supervision: 'ended', ...ended };
-    if (facts.monitorAlive) return { status: state, supervision: 'supervised' };
+    if (facts.monitorAlive) return { status: state, supervision: 'supervised', ...(record.paused && state === 'running' ? { paused: true } : {}) };
     return { status: facts.initAlive ? state : 'stopped', supervision: 'lost' };
   }
   if (exitCode !== undefined) return { status: 'stopped', ...ended };
@@ -122,7 +137,9 @@ export function statusText(view: ContainerView): string {
   }
   switch (view.status) {
     case 'running':
-      return 'Up';
+      return view.paused ? 'Up (Paused)' : 'Up';
+    case 'restarting':
+      return `Restarting (${view.exitCode ?? 0})`;
     case 'created':
       return 'Created';
     case 'creating':

@@ -4,7 +4,7 @@
 import { quote } from '../oci/quote.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { alreadyExists, BerthError, invalid } from '../oci/errors.ts';
+import { alreadyExists, BerthError } from '../oci/errors.ts';
 import type { Platform } from '../oci/image-spec.ts';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { mountSnapshot, unmountSnapshot } from '../image/mount-snapshot.ts';
@@ -16,6 +16,9 @@ import { readProcStat } from '../sys/proc.ts';
 import { acquire, withLock, type HeldLock } from './container-lock.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { watchContainer } from './exit-watch.ts';
+import { monitorSettings } from './monitor-settings.ts';
+import { checkContainerName } from './rename.ts';
+import type { RestartPolicy } from './restart-policy.ts';
 import { saveRecord, type CreateStep, type ServiceContext } from './service-context.ts';
 
 export interface CreateRequest {
@@ -30,6 +33,12 @@ export interface CreateRequest {
   user?: string;
   /** The container's spec, from the prepared image; the service sets `root` to the mounted rootfs. */
   spec: (image: PreparedRootfs, container: { id: string; name: string }) => Spec | Promise<Spec>;
+  /**
+   * Runs once the rootfs is mounted, before the spec is written: what needs the image's files
+   * (volumes filled from it, group names looked up in it) may change the spec here; `onUndo`
+   * registers what to undo if the create fails later.
+   */
+  mounted?: (rootfs: string, spec: Spec, onUndo: (undo: () => unknown) => void) => Promise<void>;
   /** The runtime (a name or path: runc, crun...); absent: berth's own. */
   runtime?: string;
   /** The CRI log file (absolute); default <dir>/container.log; null: no log file. */
@@ -42,6 +51,8 @@ export interface CreateRequest {
   /** Runs once the container has ended and its exit is recorded (`run -d --rm`: berth rm). */
   exitCommand?: string[];
   stopSignal?: string;
+  /** `run --restart`: what happens when the container exits (the exit command carries it out). */
+  restartPolicy?: RestartPolicy;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   /** Aborting stops the create; what it made is removed. */
@@ -74,7 +85,7 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
   const id = req.id ?? randomBytes(32).toString('hex');
   validateId(id);
   const name = req.name ?? id.slice(0, 12);
-  if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw invalid(`invalid container name ${quote(name)}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`, { field: '--name' });
+  checkContainerName(name);
   const files = ctx.records.files(id);
   const undos: Undo[] = [];
   const undo = async (): Promise<void> => {
@@ -128,14 +139,15 @@ export async function prepareContainer(ctx: ServiceContext, req: CreateRequest, 
     step('spec');
     const spec = await req.spec(prepared, { id, name });
     spec.root = { path: files.rootfs, readonly: spec.root?.readonly ?? false };
-    writeFileSync(files.config, JSON.stringify(spec, null, 2), { mode: PRIVATE_FILE_MODE });
     record.image = prepared.imageName;
     record.imageDigest = prepared.manifestDigest;
-    record.command = spec.process?.args ?? [];
     step('mount');
     mkdirSync(files.rootfs, { mode: PRIVATE_DIR_MODE });
-    mountSnapshot(prepared.mount, files.rootfs);
+    await mountSnapshot(prepared.mount, files.rootfs);
     undos.push(() => unmountSnapshot(files.rootfs, true));
+    await req.mounted?.(files.rootfs, spec, (u) => undos.push(u));
+    writeFileSync(files.config, JSON.stringify(spec, null, 2), { mode: PRIVATE_FILE_MODE });
+    record.command = spec.process?.args ?? [];
     return { record, spec, lock: lock!, undo, onUndo: (u) => undos.push(u), step };
   } catch (err) {
     await undo();
@@ -151,6 +163,7 @@ export async function createContainer(ctx: ServiceContext, req: CreateRequest): 
     ...(req.logPath !== undefined ? { logPath: req.logPath } : {}),
     ...(req.logLimits ? { logLimits: req.logLimits } : {}),
     ...(req.stdinOpen ? { stdinOpen: true } : {}),
+    ...(req.restartPolicy && req.restartPolicy.name !== 'no' ? { restartPolicy: req.restartPolicy, restartCount: 0 } : {}),
   });
   const files = ctx.records.files(record.id);
   try {
@@ -164,15 +177,7 @@ export async function createContainer(ctx: ServiceContext, req: CreateRequest): 
       bundle: files.dir,
       spec,
       pidFile: files.pidFile,
-      monitor: {
-        logFile: logPath === null ? undefined : (logPath ?? files.logFile),
-        ...(req.logLimits ? { logLimits: req.logLimits } : {}),
-        exitFile: files.exitFile,
-        attachSocket: files.attachSocket,
-        stdinPipe: !!req.stdinOpen,
-        exitKill: !req.surviveMonitor,
-        ...(req.exitCommand ? { exitCommand: req.exitCommand } : {}),
-      },
+      monitor: monitorSettings(files, { logPath, logLimits: req.logLimits, stdinOpen: req.stdinOpen, exitKill: !req.surviveMonitor, exitCommand: req.exitCommand }),
       signal: req.signal,
     });
     onUndo(() => monitored.watch.release());

@@ -10,3 +10,6 @@ export type { ForegroundOptions } from './run-foreground.ts';
 export type { RemoveOptions } from './remove.ts';
 export type { StopOptions } from './stop.ts';
 export type { LogOptions } from './logs.ts';
+export type { RestartOutcome } from './restart.ts';
+export { parseRestartPolicy, type RestartPolicy } from './restart-policy.ts';
+export { dockerInspect } from './docker-inspect.ts';

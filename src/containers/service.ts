@@ -8,7 +8,7 @@ import { Runtime } from '../runtime/container.ts';
 import { BerthRuntimeHandler, OciCliRuntimeHandler, type HandlerExecOptions, type RuntimeHandler } from '../runtime/runtime-handler.ts';
 import type { AttachStreams } from '../runtime/attach-client.ts';
 import { parseLogTime, type LogLine } from '../runtime/cri-log.ts';
-import type { Process } from '../oci/runtime-spec.ts';
+import type { Process, Resources } from '../oci/runtime-spec.ts';
 import { readProcStat } from '../sys/proc.ts';
 import { attachContainer, reopenContainerLog } from './attach.ts';
 import type { ContainerRecord } from './container-record.ts';
@@ -24,9 +24,14 @@ import { runForeground, type ForegroundOptions } from './run-foreground.ts';
 import type { ContainerEvents, CreateStep, ServiceContext } from './service-context.ts';
 import { startContainer } from './start.ts';
 import { stopContainer, type StopOptions } from './stop.ts';
+import { updateContainer } from './update.ts';
 import { viewOf } from './container-record.ts';
 import { liveFacts } from './live-facts.ts';
 import { findProgram } from './find-program.ts';
+import { pauseContainer, unpauseContainer } from './pause.ts';
+import { copyFromContainer, copyToContainer, type CopyEnd } from './copy.ts';
+import { renameContainer } from './rename.ts';
+import { restartAfterExit, type RestartOutcome } from './restart.ts';
 
 export interface ContainerServiceOptions {
   /** berth's store root (images, snapshots, containers): absolute. */
@@ -168,6 +173,43 @@ export class ContainerService {
 
   logs(id: string, opts?: LogOptions): AsyncGenerator<LogLine[]> {
     return containerLogs(this.ctx, id, opts);
+  }
+
+  /** New resource limits, from the current ones (see update.ts); the runtime's warnings. */
+  update(id: string, change: (current: Resources) => Resources): Promise<string[]> {
+    return updateContainer(this.ctx, id, change);
+  }
+
+  pause(id: string): Promise<ContainerRecord> {
+    return pauseContainer(this.ctx, id);
+  }
+
+  unpause(id: string): Promise<ContainerRecord> {
+    return unpauseContainer(this.ctx, id);
+  }
+
+  rename(id: string, name: string): Promise<ContainerRecord> {
+    return renameContainer(this.ctx, id, name);
+  }
+
+  /** Run by a container's monitor once it ended (its exit command): its restart policy carried out. */
+  restartAfterExit(id: string, exitCommand: string[]): Promise<RestartOutcome> {
+    return restartAfterExit(this.ctx, id, exitCommand);
+  }
+
+  /** `berth cp CONTAINER:PATH DEST`: to a host path, or as a tar stream to `write`. */
+  copyFrom(id: string, path: string, dest: CopyEnd, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    return copyFromContainer(this.ctx, id, path, dest, write);
+  }
+
+  /** `berth cp SRC CONTAINER:PATH`: from a host path, or a tar stream read from `chunks`. */
+  copyTo(id: string, source: CopyEnd, path: string, chunks: () => AsyncIterable<Buffer>): Promise<void> {
+    return copyToContainer(this.ctx, id, source, path, chunks);
+  }
+
+  /** The container's record as it is on disk now. */
+  record(id: string): ContainerRecord {
+    return this.ctx.records.read(id);
   }
 
   /** The container's exit, waiting at most timeoutMs; undefined if it runs on (or nobody can tell). */

@@ -7,6 +7,8 @@ import { awaitExit, recordExit } from './exit-watch.ts';
 import { viewNow } from './live-facts.ts';
 import { withContainer, type ServiceContext } from './service-context.ts';
 import { requireAllowed } from './transitions.ts';
+import { cancelRestart, markStoppedByUser } from './restart.ts';
+import { thaw } from './pause.ts';
 
 export interface StopOptions {
   /** Seconds between the stop signal and SIGKILL (default 10). */
@@ -20,6 +22,12 @@ export function stopContainer(ctx: ServiceContext, id: string, opts: StopOptions
   return withContainer(ctx, id, async (record) => {
     const view = viewNow(ctx, record);
     requireAllowed('stop', record.name, view);
+    // Its restart policy must not undo the stop: neither a restart pending nor one after this exit.
+    if (record.restartPolicy) markStoppedByUser(ctx, id);
+    if (view.status === 'restarting') {
+      cancelRestart(ctx, record);
+      return record;
+    }
     const handler = ctx.handler(record.runtime);
     if ((view.status === 'running' || view.status === 'created') && (await handler.exists(id))) {
       if (view.supervision === 'lost') {
@@ -27,6 +35,8 @@ export function stopContainer(ctx: ServiceContext, id: string, opts: StopOptions
       }
       const graceMs = (opts.timeout ?? 10) * 1000;
       await signalUnlessGone(handler.kill(id, record.stopSignal ?? 'SIGTERM'));
+      // A frozen process acts on its signal once thawed (as docker's stop of a paused container).
+      await thaw(ctx, record).catch(() => undefined);
       let exit = await awaitExit(ctx, record, graceMs);
       if (!exit && (await handler.status(id).catch(() => 'stopped')) !== 'stopped') {
         await signalUnlessGone(handler.kill(id, 'SIGKILL', true));

@@ -4,17 +4,21 @@ import { quote } from '../oci/quote.ts';
 import { precondition, type BerthError } from '../oci/errors.ts';
 import type { ContainerStatus, ContainerView } from './container-record.ts';
 
-export type Operation = 'start' | 'stop' | 'kill' | 'remove' | 'exec' | 'attach';
+export type Operation = 'start' | 'stop' | 'kill' | 'remove' | 'exec' | 'attach' | 'update' | 'pause' | 'unpause';
 
 const ALLOWED: Record<Operation, readonly ContainerStatus[]> = {
   start: ['created'],
   // Stopping what has stopped is done already (the CRI's StopContainer is idempotent).
-  stop: ['creating', 'created', 'running', 'stopped'],
+  stop: ['creating', 'created', 'running', 'restarting', 'stopped'],
   kill: ['created', 'running'],
   // A running container is removed only by force (killed first).
   remove: ['creating', 'created', 'stopped'],
+  pause: ['running'],
+  unpause: ['running'],
   exec: ['created', 'running'],
   attach: ['created', 'running'],
+  // New limits go to live cgroups: a stopped container has none.
+  update: ['created', 'running'],
 };
 
 /** Whether `op` may run on a container in this status (`force`: remove a running one too). */
@@ -28,7 +32,9 @@ function refusal(op: Operation, name: string, status: ContainerStatus): BerthErr
     case 'remove':
       return precondition(`container ${quote(name)} is running: stop it first or use --force`, where);
     case 'kill':
-      return precondition(`container ${quote(name)} is not running`, where);
+    case 'pause':
+    case 'unpause':
+      return precondition(status === 'restarting' ? `container ${quote(name)} is restarting: wait until it runs` : `container ${quote(name)} is not running`, where);
     case 'exec':
       return precondition(`cannot exec in container ${quote(name)}: it is ${status}`, where);
     default:

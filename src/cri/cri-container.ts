@@ -57,6 +57,9 @@ export function criLife(life: LifeFacts): CriLife {
       return { ...base, state: 'CONTAINER_UNKNOWN' };
     case 'created':
       return { ...base, state: 'CONTAINER_CREATED' };
+    // Restarting (berth run's restart policies, never berthd's): it has exited and will run again.
+    case 'restarting':
+      return { ...base, state: 'CONTAINER_EXITED', finishedAt: ns(life.finished), exitCode: life.exitCode ?? UNKNOWN_EXIT_CODE, reason: 'Restarting' };
     case 'running':
       return { ...base, state: 'CONTAINER_RUNNING', ...(life.supervision === 'lost' ? { message: 'the container monitor died: the container runs unsupervised' } : {}) };
     case 'stopped':

@@ -103,6 +103,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   let closing: Promise<void> | undefined;
   const close = (graceMs = SHUTDOWN_GRACE_MS): Promise<void> =>
     (closing ??= (async () => {
+      ctx.cri.shutdown.abort();
       const stopped = listener.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

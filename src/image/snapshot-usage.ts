@@ -53,6 +53,11 @@ export class SnapshotUsage {
     return this.store.snapshots.snapshotsDir;
   }
 
+  /** A container's writable layer: the own files of its active snapshot `key` (NotFound when there is no such snapshot). */
+  async writableLayer(key: string): Promise<DiskUsage> {
+    return treeUsage(this.store.snapshots.contentDir(key));
+  }
+
   async total(): Promise<DiskUsage> {
     const snapshots = new Map(this.store.snapshots.walk().map((s) => [String(s.id), s]));
     let names: string[];

@@ -4,16 +4,17 @@
 // RuntimeClass handlers pick the same way. Every call is asynchronous: nothing here blocks the
 // event loop (berthd serves many containers from one process).
 import { execFile, spawn, type StdioOptions } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, unimplemented } from '../oci/errors.ts';
-import type { ContainerStatus, Process, Spec } from '../oci/runtime-spec.ts';
+import type { ContainerStatus, Process, Resources, Spec } from '../oci/runtime-spec.ts';
 import type { StdioEntry } from '../sys/berth-spawn.ts';
-import { signalQuietly } from '../sys/proc.ts';
 import { Runtime } from './container.ts';
 import { startMonitored, type MonitorSettings, type Monitored } from './monitor.ts';
 import { exitStatus, type SignalSource } from './signals.ts';
+import { killTree, type ExecPipes } from './exec.ts';
+import { readFileSync } from 'node:fs';
 
 export type StdinMode = 'inherit' | 'none';
 
@@ -26,10 +27,12 @@ export interface HandlerExecOptions {
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** The caller's signals, passed on while the process runs in the foreground. */
   signals?: SignalSource;
+  /** Aborting kills the process and what it started (SIGKILL); the call then resolves with its status. */
+  signal?: AbortSignal;
+  /** The readable ends of the stdio entries given as 'pipe' (berthd's ExecSync reads them). */
+  pipes?: (streams: ExecPipes) => void;
   /** With `process.terminal`: where the runtime sends the pty master (the console-socket protocol). */
   consoleSocket?: string;
-  /** Kills the process when it aborts (berthd: the streaming client went away). */
-  signal?: AbortSignal;
 }
 
 export interface HandlerRunOptions {
@@ -61,12 +64,17 @@ export interface RuntimeHandler {
   start(id: string): Promise<void>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
   delete(id: string, force?: boolean): Promise<void>;
+  /** Freezes every process of the container (its cgroup's freezer), and thaws them. */
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
   /** Runs another process in the container; its exit status (0 at once with `detach`). */
   exec(id: string, process: Process, opts?: HandlerExecOptions): Promise<number>;
   /** create + start in the foreground; the container's exit status. */
   run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number>;
   /** Whether the kernel's OOM killer killed a process of the container (false when unknown). */
   oomKilled(id: string): Promise<boolean>;
+  /** New resource limits for a created or running container (runc update); warnings about settings without effect. */
+  update(id: string, resources: Resources): Promise<string[]>;
 }
 
 /** berth's own runtime, in this process: a monitor runs its plan, no other program starts. */
@@ -106,8 +114,20 @@ export class BerthRuntimeHandler implements RuntimeHandler {
     return this.runtime.delete(id, force);
   }
 
+  pause(id: string): Promise<void> {
+    return this.runtime.pause(id);
+  }
+
+  resume(id: string): Promise<void> {
+    return this.runtime.resume(id);
+  }
+
   exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {
     return this.runtime.exec(id, process, opts);
+  }
+
+  update(id: string, resources: Resources): Promise<string[]> {
+    return this.runtime.update(id, resources);
   }
 
   run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number> {
@@ -196,6 +216,14 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     await this.call(['delete', ...(force ? ['--force'] : []), id], 'delete');
   }
 
+  async pause(id: string): Promise<void> {
+    await this.call(['pause', id], 'pause');
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.call(['resume', id], 'resume');
+  }
+
   async exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {
     if (opts.consoleSocket && !opts.detach) {
       // runc and crun keep a foreground exec's terminal to themselves (relayed to their own stdio)
@@ -207,12 +235,18 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
       const file = join(dir, 'process.json');
       writeFileSync(file, JSON.stringify(process));
       const pidFile = join(dir, 'pid');
-      const args = this.argv(
-        'exec', '--process', file, '--pid-file', pidFile, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []),
-        ...(opts.consoleSocket ? ['--console-socket', opts.consoleSocket] : []), id,
-      );
+      const args = this.argv('exec', '--process', file, '--pid-file', pidFile, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []), id);
       const out = opts.output === 'none' ? 'ignore' : 'inherit';
-      return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals, opts.signal, pidFile);
+      // runc cannot pass SIGKILL on: the process it started (its pid file) and that one's group get it.
+      const kill = (runtimePid: number | undefined): void => {
+        try {
+          killTree(Number(readFileSync(pidFile, 'utf8').trim()));
+        } catch {
+          // not started yet: killing the runtime stops it
+        }
+        if (runtimePid) killTree(runtimePid);
+      };
+      return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals, { signal: opts.signal, kill, pipes: opts.pipes });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -227,33 +261,36 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     return false;
   }
 
-  /**
-   * Runs the runtime with the given stdio, passing the caller's signals on; its exit status. An
-   * abort kills the process in the container (its pid from `pidFile`: SIGKILL cannot be passed on
-   * through the runtime), then the runtime.
-   */
-  private foreground(args: string[], stdio: StdioEntry[], signals: SignalSource | undefined, abort?: AbortSignal, pidFile?: string): Promise<number> {
+  /** `update --resources FILE`: the OCI resources JSON, as runc and crun read it. */
+  async update(id: string, resources: Resources): Promise<string[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-update-'));
+    try {
+      const file = join(dir, 'resources.json');
+      writeFileSync(file, JSON.stringify(resources));
+      await this.call(['update', '--resources', file, id], 'update');
+      return [];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Runs the runtime with the given stdio, passing the caller's signals on; its exit status. */
+  private foreground(
+    args: string[],
+    stdio: StdioEntry[],
+    signals: SignalSource | undefined,
+    cancel: { signal?: AbortSignal; kill?: (runtimePid: number | undefined) => void; pipes?: (streams: ExecPipes) => void } = {},
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, args, { stdio: stdio as StdioOptions });
+      const child = spawn(this.binary, args, { stdio: stdio as StdioOptions, detached: !!cancel.signal });
+      cancel.pipes?.({ stdout: child.stdout, stderr: child.stderr });
       const unsubscribe = signals?.((sig) => void child.kill(sig));
-      // The process may be running before the runtime has written its pid file: wait for the
-      // file while the runtime lives (killing the runtime first would orphan the process).
-      const kill = (): void => {
-        const pid = pidFile ? Number(readTextQuietly(pidFile)) : 0;
-        if (pid > 0) signalQuietly(pid, 'SIGKILL');
-        if (pid > 0 || !pidFile || child.exitCode !== null || Date.now() > killDeadline) child.kill('SIGKILL');
-        else setTimeout(kill, 5);
-      };
-      let killDeadline = 0;
-      const onAbort = (): void => {
-        killDeadline = Date.now() + 5000;
-        kill();
-      };
-      abort?.addEventListener('abort', onAbort, { once: true });
-      if (abort?.aborted) onAbort();
+      const abort = (): void => (cancel.kill ? cancel.kill(child.pid) : void child.kill('SIGKILL'));
+      cancel.signal?.addEventListener('abort', abort, { once: true });
+      if (cancel.signal?.aborted) abort();
       const done = (): void => {
         unsubscribe?.();
-        abort?.removeEventListener('abort', onAbort);
+        cancel.signal?.removeEventListener('abort', abort);
       };
       child.on('error', (err) => {
         done();
@@ -264,13 +301,5 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
         resolve(exitStatus(code, signal));
       });
     });
-  }
-}
-
-function readTextQuietly(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return '';
   }
 }

@@ -1,7 +1,11 @@
-// mount(2) and umount2(2) through libc. `mountIn` runs the mount with the process's working
-// directory set to `cwd`, so that overlay options can list lower directories by short relative
-// paths (the whole option string must fit in one page).
+// mount(2) and umount2(2) through libc. `mountFrom` runs the mount with the working directory set
+// to `cwd`, so that overlay options can list lower directories by short relative paths (the whole
+// option string must fit in one page); it runs in berth-spawn, as Node's process.chdir would move
+// the working directory of every thread and pending relative path of this process.
+import { BerthError } from '../oci/errors.ts';
+import { SpawnSession, spawnError } from './berth-spawn.ts';
 import { libc, errnoError } from './libc.ts';
+import type { Plan } from './plan-ops.ts';
 
 const mountC = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
 const umount2C = libc.func('int umount2(const char *target, int flags)');
@@ -18,14 +22,26 @@ export function mount(source: string, target: string, fstype: string | null, fla
   if (mountC(source, target, fstype, flags, data) !== 0) throw errnoError(`mount ${fstype ?? 'bind'}`, target);
 }
 
-export function mountIn(cwd: string | undefined, source: string, target: string, fstype: string | null, flags: number, data: string | null): void {
-  if (cwd === undefined) return mount(source, target, fstype, flags, data);
-  const previous = process.cwd();
-  process.chdir(cwd);
-  try {
-    mount(source, target, fstype, flags, data);
-  } finally {
-    process.chdir(previous);
+/**
+ * mount(2) run from inside `cwd` (relative paths in `data` resolve there) by a short-lived
+ * berth-spawn in this process's mount namespace; `target` must be absolute.
+ */
+export async function mountFrom(cwd: string, source: string, target: string, fstype: string | null, flags: number, data: string | null): Promise<void> {
+  const plan: Plan = [
+    { kind: 'chdir', path: cwd, origin: 'mount directory' },
+    { kind: 'mount', source, target, fstype, flags, data, inRoot: false, origin: `mount ${fstype ?? 'bind'} on ${target}` },
+  ];
+  const session = new SpawnSession(plan, { stdio: ['ignore', 'ignore', 'inherit'] });
+  let failure: Error | undefined;
+  for (;;) {
+    const m = await session.next();
+    if (m.type === 'error') failure ??= spawnError(plan, m);
+    if (m.type === 'done' || m.type === 'eof') break;
+  }
+  const status = await session.exited;
+  if (failure) throw failure;
+  if (status.code !== 0) {
+    throw new BerthError('internal', `mount ${fstype ?? 'bind'} on ${target}: berth-spawn ended with ${status.code ?? status.signal}`, { path: target, op: 'mount' });
   }
 }
 

@@ -128,3 +128,29 @@ export function leftovers(rootfs: string, stateDir?: string, containerId?: strin
   if (stateDir && existsSync(stateDir)) found.push(`state ${stateDir}`);
   return found;
 }
+
+/** `berth --root ROOT ...` as a user runs it, and `ok`: the same, asserting success, its stdout. */
+export function berthIn(root: () => string): { berth: (...args: string[]) => RunResult; ok: (...args: string[]) => string } {
+  const bin = join(repoRoot, 'bin/berth');
+  const berth = (...args: string[]): RunResult => runCli(bin, ['--root', root(), ...args]);
+  const ok = (...args: string[]): string => {
+    const r = berth(...args);
+    if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  return { berth, ok };
+}
+
+/**
+ * After a test of `berth` on its own store under `work`: removes every container (`rm --force`),
+ * unmounts whatever a failed test left mounted under `work`, and removes `work`.
+ */
+export function removeBerthStore(root: string, work: string): void {
+  const containers = join(root, 'containers');
+  for (const id of existsSync(containers) ? readdirSync(containers) : []) runCli(join(repoRoot, 'bin/berth'), ['--root', root, 'rm', '--force', id]);
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp?.startsWith(work)) spawnSync('umount', ['-l', mp]);
+  }
+  rmSync(work, { recursive: true, force: true });
+}

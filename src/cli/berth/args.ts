@@ -15,6 +15,8 @@ export interface CommandSpec {
   args: string[];
   /** Flags end at the first positional (`run IMAGE CMD -x`: -x belongs to CMD). */
   stopAtFirstArg?: boolean;
+  /** Run by berth itself (a monitor's exit command), not listed in the help. */
+  hidden?: boolean;
 }
 
 export interface Parsed {

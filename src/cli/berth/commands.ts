@@ -1,6 +1,10 @@
 // The `berth` image commands as data: flags, arguments and one-line help. Behaviour lives in
 // image-commands.ts.
 import type { CommandSpec, FlagSpec } from './args.ts';
+import { RUN_OPTION_FLAGS } from './run-options.ts';
+import { UPDATE_COMMAND } from './update-command.ts';
+import { VOLUME_COMMANDS } from './volume-commands.ts';
+import { LIFECYCLE_COMMANDS } from './lifecycle-specs.ts';
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', help: 'storage root (images, snapshots, metadata)', default: '/var/lib/berth' },
@@ -38,12 +42,14 @@ export const COMMANDS: CommandSpec[] = [
       },
       interactive,
       tty,
+      { name: 'restart', kind: 'string', help: 'with -d: no (default), on-failure[:N], always or unless-stopped (a stop or kill is never undone)' },
       { name: 'log-opt', kind: 'list', help: 'with -d, log rotation: max-size=10m, max-file=3 (the defaults; docker json-file formats)' },
       {
         name: 'survive-monitor',
         kind: 'bool',
         help: 'with -d, let the container outlive its monitor (its init is then not traced by the monitor: strace/gdb may attach)',
       },
+      ...RUN_OPTION_FLAGS,
     ],
     args: ['image', 'command...?'],
     stopAtFirstArg: true,
@@ -96,7 +102,25 @@ export const COMMANDS: CommandSpec[] = [
     flags: [{ name: 'time', alias: 't', kind: 'int', help: 'seconds to wait before SIGKILL (default 10)' }],
     args: ['container...'],
   },
-  { path: ['rm'], summary: 'Remove containers', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' }], args: ['container...'] },
+  {
+    path: ['rm'],
+    summary: 'Remove containers',
+    flags: [
+      { name: 'force', alias: 'f', kind: 'bool', help: 'kill a running container first' },
+      { name: 'volumes', alias: 'v', kind: 'bool', help: 'also remove the anonymous volumes made for it' },
+    ],
+    args: ['container...'],
+  },
+  {
+    path: ['stats'],
+    summary: 'Show live resource use of running containers (CPU, memory, network, block I/O, pids)',
+    flags: [
+      { name: 'no-stream', kind: 'bool', help: 'print one sample and exit' },
+      { name: 'format', kind: 'string', help: 'table (default) or json (one object per line)', default: 'table' },
+    ],
+    args: ['container...?'],
+  },
+  { path: ['top'], summary: "Show a running container's processes (ps options: -e, -f, -o FIELDS, aux; default -ef)", flags: [], args: ['container', 'ps-options...?'], stopAtFirstArg: true },
   {
     path: ['import'],
     summary: 'Create a one-layer image from a root filesystem tarball',
@@ -118,7 +142,17 @@ export const COMMANDS: CommandSpec[] = [
   },
   { path: ['rmi'], summary: 'Remove images (names, ids or digests)', flags: [{ name: 'force', alias: 'f', kind: 'bool', help: 'untag even if a container uses it' }], args: ['image...'] },
   { path: ['tag'], summary: 'Give an image another name', flags: [], args: ['source', 'target'] },
-  { path: ['inspect'], summary: 'Show an image record, manifest and config as JSON', flags: [platform], args: ['image...'] },
+  {
+    path: ['inspect'],
+    summary: "Show containers (as docker's inspect) or images (record, manifest and config) as JSON",
+    flags: [
+      platform,
+      { name: 'format', alias: 'f', kind: 'string', help: 'print each through a Go template: {{.State.Pid}}, {{json .Config}}' },
+      { name: 'type', kind: 'string', help: 'container or image (default: a container by that name, else an image)' },
+    ],
+    args: ['name...'],
+  },
+  ...LIFECYCLE_COMMANDS,
   {
     path: ['login'],
     summary: 'Store credentials for a registry (checked against it first)',
@@ -168,6 +202,8 @@ export const COMMANDS: CommandSpec[] = [
     ],
     args: ['context'],
   },
+  ...VOLUME_COMMANDS,
+  UPDATE_COMMAND,
 ];
 
 export function findCommand(words: readonly string[]): { cmd: CommandSpec; used: number } | undefined {

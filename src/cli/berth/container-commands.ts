@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { invalid } from '../../oci/errors.ts';
-import type { CreateRequest } from '../../containers/index.ts';
+import type { ContainerService, CreateRequest } from '../../containers/index.ts';
 import { statusText } from '../../containers/index.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
@@ -13,16 +13,29 @@ import { parseLogOpts } from '../../runtime/log-options.ts';
 import { processSignals } from '../process-signals.ts';
 import { list, str, type Parsed } from './args.ts';
 import { age, type CliContext } from './image-commands.ts';
-import { installedBinary, openStore, withService } from './container-records.ts';
+import { installedBinary, openStore, warnTo, withService } from './container-records.ts';
 import { applySecurityOptions, readSecurityOptions } from './security-options.ts';
+import { mountedStep, readRunOptions, specStep, withFlagName } from './run-options.ts';
+import { removeAnonymousVolumes } from './volume-commands.ts';
+import { VolumeStore } from '../../containers/volume-store.ts';
+import type { NamedRequest } from './run-storage-host.ts';
+import { onExitCommand, restartPolicyOf } from './restart-command.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
   // Read before anything is made: a bad profile file or log option is a one-line error.
   const security = readSecurityOptions(list(p.flags['security-opt']));
+  // docker: a privileged container has no seccomp filter, whatever --security-opt says.
+  if (p.flags.privileged) security.seccomp = { kind: 'unconfined' };
+  const options = readRunOptions(p.flags);
+  const volumes = new VolumeStore(ctx.root);
+  const id = randomBytes(32).toString('hex');
+  let mounts: NamedRequest[] = [];
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
+  const restartPolicy = restartPolicyOf(p);
   const entrypoint = str(p.flags.entrypoint);
   const req: CreateRequest = {
+    id,
     image: image!,
     name: str(p.flags.name),
     user: str(p.flags.user),
@@ -41,21 +54,32 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
         },
         { base: imageContainerBaseSpec(), resolvedUser: prepared.user },
       );
+      mounts = specStep(spec, options, prepared.imageConfig, volumes);
       applySecurityOptions(spec, security);
       return spec;
     },
+    mounted: (rootfs, spec, onUndo) => mountedStep(spec, options, mounts, { id, rootfs, volumes, onUndo }),
   };
-  return withService(ctx, { images: true }, async (service) => {
-    if (!p.flags.detach) return service.runForeground(req, { stdin: !!p.flags.interactive, signals: processSignals, remove: !!p.flags.rm });
-    const id = randomBytes(32).toString('hex');
+  return withService(ctx, { images: true }, (service) => runIn(service)).catch((err: unknown) => {
+    throw withFlagName(err, p.flags);
+  });
+
+  async function runIn(service: ContainerService): Promise<number> {
+    if (!p.flags.detach) {
+      const code = await service.runForeground(req, { stdin: !!p.flags.interactive, signals: processSignals, remove: !!p.flags.rm });
+      // docker: --rm takes the container's anonymous volumes with it.
+      if (p.flags.rm) await removeAnonymousVolumes(volumes, id, warnTo(ctx));
+      return code;
+    }
     const created = await service.create({
       ...req,
       id,
       logLimits,
       stdinOpen: !!p.flags.interactive,
       surviveMonitor: !!p.flags['survive-monitor'],
-      // The monitor removes the container once it has ended (`run -d --rm`).
-      exitCommand: p.flags.rm ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', id] : undefined,
+      // The monitor removes the container once it has ended (`run -d --rm`), or has berth carry out its restart policy.
+      exitCommand: p.flags.rm ? [installedBinary('berth'), '--root', ctx.root, '--config', ctx.configDir, 'rm', '--force', '--volumes', id] : restartPolicy ? onExitCommand(ctx, id) : undefined,
+      ...(restartPolicy ? { restartPolicy } : {}),
     });
     if (created.unbound) ctx.stderr.write(`berth: warning: the container would outlive its monitor, which could not tie it (${created.unbound})\n`);
     try {
@@ -67,13 +91,13 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
     }
     ctx.stdout.write(`${id}\n`);
     return 0;
-  });
+  }
 }
 
 export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
   return withService(ctx, {}, async (service) => {
     const rows = service.list();
-    const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created');
+    const shown = p.flags.all ? rows : rows.filter((r) => r.status === 'running' || r.status === 'created' || r.status === 'restarting');
     if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
     else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
     else {
@@ -92,9 +116,12 @@ function quotedCommand(command: readonly string[]): string {
 }
 
 export async function rmCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const volumes = new VolumeStore(ctx.root);
   return withService(ctx, { images: true }, async (service) => {
     for (const key of p.args) {
-      await service.remove(service.resolve(key), { force: !!p.flags.force });
+      const id = service.resolve(key);
+      await service.remove(id, { force: !!p.flags.force });
+      if (p.flags.volumes) await removeAnonymousVolumes(volumes, id, warnTo(ctx));
       ctx.stdout.write(`${key}\n`);
     }
     return 0;

@@ -15,7 +15,7 @@ import type { CliContext } from './image-commands.ts';
 
 export const containersDir = (root: string): string => join(root, 'containers');
 
-const warnTo = (ctx: CliContext) => (message: string): void => void ctx.stderr.write(`berth: warning: ${message}\n`);
+export const warnTo = (ctx: CliContext) => (message: string): void => void ctx.stderr.write(`berth: warning: ${message}\n`);
 
 /** The store, with anything an older berth left open to other users closed (and said so). */
 /** berth's own runtime in this process, on the store's runtime state root (as the container service's). */

@@ -10,6 +10,11 @@ import { importCommand, psCommand, rmCommand, runCommand } from './container-com
 import { attachCommand, logsCommand, stopCommand } from './container-background.ts';
 import { execCommand } from './container-exec.ts';
 import { buildCommand } from './build-command.ts';
+import { updateCommand } from './update-command.ts';
+import { VOLUME_HANDLERS } from './volume-commands.ts';
+import { statsCommand } from './stats-command.ts';
+import { topCommand } from './top-command.ts';
+import { LIFECYCLE_HANDLERS } from './lifecycle-handlers.ts';
 
 const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts').Parsed) => Promise<number>> = {
   run: runCommand,
@@ -21,6 +26,11 @@ const CONTAINER_HANDLERS: Record<string, (ctx: CliContext, p: import('./args.ts'
   rm: rmCommand,
   import: importCommand,
   build: buildCommand,
+  update: updateCommand,
+  ...VOLUME_HANDLERS,
+  stats: statsCommand,
+  top: topCommand,
+  ...LIFECYCLE_HANDLERS,
 };
 
 export function defaultConfigDir(): string {
@@ -29,7 +39,9 @@ export function defaultConfigDir(): string {
 
 function help(): string {
   const lines = ['Usage: berth [--root DIR] [--config DIR] COMMAND', '', 'Commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(14)}${c.summary}`);
+  const shown = COMMANDS.filter((c) => !c.hidden);
+  const width = Math.max(...shown.map((c) => c.path.join(' ').length)) + 2;
+  for (const c of shown) lines.push(`  ${c.path.join(' ').padEnd(width)}${c.summary}`);
   lines.push(
     '',
     'Environment:',
@@ -50,6 +62,12 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
         stdout.write(help() + '\n');
         return rest.length === 0 && !global.flags.help ? 2 : 0;
       }
+      // A group's word alone (`berth volume`): its commands, as docker lists them.
+      const group = COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === rest[0]);
+      if (group.length) {
+        stdout.write([`Usage: berth ${rest[0]} COMMAND`, '', 'Commands:', ...group.map((c) => `  ${c.path.slice(1).join(' ').padEnd(10)}${c.summary}`)].join('\n') + '\n');
+        return global.flags.help || rest.includes('--help') ? 0 : 2;
+      }
       throw new BerthError('invalid-argument', `unknown command ${quote(rest[0]!)} (see berth --help)`, { field: rest[0] });
     }
     const { cmd, used } = found;
@@ -64,7 +82,7 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
     const root = resolve((parsed.flags.root !== '/var/lib/berth' ? parsed.flags.root : global.flags.root) as string);
     const configDir = resolve((parsed.flags.config ?? global.flags.config ?? defaultConfigDir()) as string);
     const ctx: CliContext = { root, configDir, stdout, stderr, readStdin: io.readStdin ?? readStdinSync };
-    const handler = HANDLERS[cmd.path.join(' ')] ?? CONTAINER_HANDLERS[cmd.path.join(' ')];
+    const handler = CONTAINER_HANDLERS[cmd.path.join(' ')] ?? HANDLERS[cmd.path.join(' ')];
     return await handler!(ctx, parsed);
   } catch (err) {
     const line = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);

@@ -31,7 +31,7 @@ export class StepRootfs {
     const step = new StepRootfs(store, key, rootfs);
     try {
       mkdirSync(rootfs, { mode: 0o755 });
-      mountSnapshot(spec, rootfs);
+      await mountSnapshot(spec, rootfs);
       step.mounted = true;
     } catch (err) {
       await step.discard();
@@ -89,7 +89,7 @@ export async function mountView(store: ImageStore, top: Digest | undefined, scra
   lease.addSnapshot(key);
   const spec = await store.snapshots.view(key, top);
   try {
-    mountSnapshot(spec, root);
+    await mountSnapshot(spec, root);
   } catch (err) {
     await store.snapshots.remove(key);
     throw err;

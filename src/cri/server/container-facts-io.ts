@@ -132,6 +132,15 @@ export function imageLayers(mount: MountSpec): LayeredRootfs | undefined {
   return new LayeredRootfs(dirs);
 }
 
+/** What the resource mapping needs to know of the host's cgroups. */
+export function hostResourceFacts(): { swapAccounting: boolean; hugetlb: boolean } {
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  return {
+    swapAccounting: v2 ? existsSync('/sys/fs/cgroup/init.scope/memory.swap.max') : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
+    hugetlb: v2 ? readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').includes('hugetlb') : existsSync('/sys/fs/cgroup/hugetlb'),
+  };
+}
+
 export interface GatherInput {
   containerId: string;
   pod: PodRecord;
@@ -163,11 +172,6 @@ export async function gatherContainerFacts(input: GatherInput): Promise<Containe
     seccomp: seccompFacts(config),
     imageVolumeDir: input.imageVolumeDir,
     ...(input.target ? { target: input.target } : {}),
-    host: {
-      cgroupV2: existsSync('/sys/fs/cgroup/cgroup.controllers'),
-      swapAccounting: existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') || existsSync('/sys/fs/cgroup/init.scope/memory.swap.max'),
-      hugetlb: existsSync('/sys/fs/cgroup/hugetlb') || (existsSync('/sys/fs/cgroup/cgroup.controllers') && readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').includes('hugetlb')),
-      recursiveReadOnly: false,
-    },
+    host: { cgroupV2: existsSync('/sys/fs/cgroup/cgroup.controllers'), ...hostResourceFacts(), recursiveReadOnly: false },
   };
 }

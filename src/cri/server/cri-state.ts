@@ -27,6 +27,8 @@ export interface CriState {
   /** Per pod id: its run, stop, remove and container creates one at a time. */
   queue: KeyedQueue;
   events: EventEmitter<CriEvents>;
+  /** Aborted when berthd shuts down: long-lived streams (GetContainerEvents) end then. */
+  shutdown: AbortController;
 }
 
 export function openCriState(config: DaemonConfig, service: ContainerService, warn: (m: string) => void): CriState {
@@ -39,7 +41,7 @@ export function openCriState(config: DaemonConfig, service: ContainerService, wa
     if (pod) names.reserve(containerReservedName(c.metadata, pod.metadata), c.id, 'container');
   }
   const cni = new CniExecutor({ binDirs: config.cni.binDirs, cacheDir: join(config.root, 'cni'), confDir: config.cni.confDir, onPluginStderr: (l) => warn(`CNI ${l.plugin} ${l.command}: ${l.text.trim()}`) });
-  return { pods, containers, service, cni, names, queue: new KeyedQueue(), events: new EventEmitter() };
+  return { pods, containers, service, cni, names, queue: new KeyedQueue(), events: new EventEmitter(), shutdown: new AbortController() };
 }
 
 /** The pod's state directory under berthd's state dir. */

@@ -2,6 +2,10 @@
 // Unimplemented (rpc.ts) until the container service provides it.
 import type { CriContext } from './cri-context.ts';
 import { createContainer } from './container-create.ts';
+import { getContainerEvents } from './container-events-rpc.ts';
+import { reopenContainerLog } from './container-log-reopen.ts';
+import { updateContainerResources } from './container-update.ts';
+import { execSync } from './exec-sync.ts';
 import { containerStatus, listContainers } from './container-list.ts';
 import { removeContainer } from './container-remove.ts';
 import { startContainer } from './container-start.ts';
@@ -40,7 +44,11 @@ export function runtimeServiceHandlers(ctx: CriContext, streaming: Record<string
       RemoveContainer: removeContainer(ctx),
       ListContainers: listContainers(ctx),
       ContainerStatus: containerStatus(ctx),
+      ExecSync: execSync(ctx),
+      ReopenContainerLog: reopenContainerLog(ctx),
+      UpdateContainerResources: updateContainerResources(ctx),
     },
+    streaming: { GetContainerEvents: getContainerEvents(ctx) },
   };
 }
 

@@ -19,3 +19,11 @@ export { blkioWeightToIoWeight, cpuSharesToWeight, cpuSharesToWeightLinear, memo
 export { emptyStats, type CgroupStats } from './cgroup-stats.ts';
 export { encodeEvent, encodeJson, oomEvent, statsEvent, statsEventData, type RuncEvent } from './runc-events.ts';
 export { watchOom, type OomCounter, type OomWatch, type OomWatchOptions } from './oom-watch.ts';
+export {
+  sampleFromV1, sampleFromV2, V1_SAMPLE_FILES, V2_SAMPLE_FILES,
+  type CgroupSample, type CpuSample, type IoSample, type MemorySample, type PidsSample,
+} from './sample.ts';
+export {
+  cgroupProcesses, processCgroupDirs, readCgroupSample, sampleDirsFor, sampleDirsFromRecord, sampleDirsOfProcess, unixNowNs,
+  type SampleDirs,
+} from './sample-reader.ts';

@@ -38,7 +38,7 @@ test('an image of 60 layers mounts through short relative lowerdirs', async () =
     const target = join(work, 'deep-rootfs');
     mkdirSync(target);
     const cwd = process.cwd();
-    mountSnapshot(prepared.mount, target);
+    await mountSnapshot(prepared.mount, target);
     assert.equal(process.cwd(), cwd, 'the working directory is restored after the mount');
     try {
       assert.equal(readFileSync(join(target, 'top'), 'utf8'), 'top 59');

@@ -81,7 +81,7 @@ async function berthTree(image: string): Promise<string[]> {
   try {
     const img = await resolveImage(store, image);
     const ids = chainIds(img.config.rootfs.diff_ids);
-    mountSnapshot(await store.snapshots.view(key, ids[ids.length - 1]!), target);
+    await mountSnapshot(await store.snapshots.view(key, ids[ids.length - 1]!), target);
     try {
       return listTree(target, describe).filter((l) => !RUNTIME_STUBS.test(l.slice(2)));
     } finally {

@@ -75,7 +75,7 @@ test('umoci unpack and berth rootfs give the same tree', async () => {
   mkdirSync(target);
   try {
     const prepared = await prepareRootfs(store, `${registry.host}/interop/src:v1`, { key: 'interop-container' });
-    mountSnapshot(prepared.mount, target);
+    await mountSnapshot(prepared.mount, target);
     try {
       const ours = describeTree(target);
       const theirs = describeTree(join(bundle, 'rootfs'));

@@ -37,6 +37,15 @@ test('a foreground container lives as long as its init or its creator; its exit 
   assert.deepEqual(viewOf(fg, { exit: { status: 0 } }), { status: 'stopped', exitCode: 0 });
 });
 
+test('between two runs of a restart policy: restarting, with the last exit; paused while frozen', () => {
+  const r = monitored({ state: 'stopped', exitCode: 1, finished: '2026-01-02T03:04:06.5Z', restarting: { since: '2026-01-02T03:04:06.6Z', delayMs: 200 } });
+  assert.deepEqual(viewOf(r, {}), { status: 'restarting', exitCode: 1, finished: '2026-01-02T03:04:06.5Z' });
+  assert.equal(statusText(viewOf(r, {})), 'Restarting (1)');
+  const frozen = viewOf(monitored({ paused: true }), { monitorAlive: true, initAlive: true });
+  assert.deepEqual(frozen, { status: 'running', supervision: 'supervised', paused: true });
+  assert.equal(statusText(frozen), 'Up (Paused)');
+});
+
 test("an older berth's record (no state, no init) is taken as started", () => {
   const old: ContainerRecord = { ...base, monitor: { pid: 10, startTime: 5, bound: true } };
   assert.equal(viewOf(old, { monitorAlive: true }).status, 'running');
@@ -61,14 +70,17 @@ test("what ps shows", () => {
 });
 
 test('the transition table: each operation in each status', () => {
-  const statuses: ContainerStatus[] = ['creating', 'created', 'running', 'stopped'];
+  const statuses: ContainerStatus[] = ['creating', 'created', 'running', 'restarting', 'stopped'];
   const table: Record<Operation, ContainerStatus[]> = {
     start: ['created'],
-    stop: ['creating', 'created', 'running', 'stopped'],
+    stop: ['creating', 'created', 'running', 'restarting', 'stopped'],
     kill: ['created', 'running'],
     remove: ['creating', 'created', 'stopped'],
     exec: ['created', 'running'],
     attach: ['created', 'running'],
+    update: ['created', 'running'],
+    pause: ['running'],
+    unpause: ['running'],
   };
   for (const [op, ok] of Object.entries(table) as Array<[Operation, ContainerStatus[]]>) {
     for (const s of statuses) assert.equal(allowed(op, s), ok.includes(s), `${op} when ${s}`);
@@ -84,5 +96,7 @@ test('refusals name the container and say why', () => {
   refused('exec', 'stopped', /^cannot exec in container "web": it is stopped$/);
   refused('start', 'running', /^cannot start container web: it is running$/);
   refused('kill', 'stopped', /^container "web" is not running$/);
+  refused('kill', 'restarting', /^container "web" is restarting: wait until it runs$/);
+  refused('pause', 'created', /^container "web" is not running$/);
   assert.doesNotThrow(() => requireAllowed('remove', 'web', { status: 'running' }, true));
 });
