@@ -4,6 +4,7 @@
  *
  *   berth-spawn <channel-fd>
  *   berth-spawn --console-relay <socket-path>   (see console-relay.c)
+ *   berth-spawn --netns-connect <netns> <port> <fd>   (see netns-connect.c)
  *
  * The channel is a socket: the plan arrives on it, and berth-spawn writes lines back:
  *   pid <n>                       after OP_CLONE, from the parent side
@@ -16,6 +17,7 @@
 #include "console-relay.h"
 #include "executor.h"
 #include "monitor.h"
+#include "netns-connect.h"
 #include "ops.h"
 #include "plan.h"
 #include "vm-monitor.h"
@@ -100,6 +102,8 @@ int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--pause") == 0) pause_main();
   /* Nothing in the container may ptrace or read /proc/<pid>/exe of this process until execve. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* Joins a network namespace only: no process of a container can see this one, nothing to seal. */
+  if (argc >= 2 && strcmp(argv[1], "--netns-connect") == 0) return netns_connect_main(argc, argv);
   run_from_sealed_copy(argv);
   struct exec_state st = {.chan = -1, .slots = {-1, -1, -1, -1}};
   if (argc == 3 && strcmp(argv[1], "--console-relay") == 0) return console_relay(argv[2]);

@@ -1,4 +1,5 @@
 #include "console.h"
+#include "fd-send.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,19 +13,7 @@
 #include <unistd.h>
 
 static void send_fd(struct exec_state *st, int sock, int fd, const char *name) {
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t n;
-  do n = sendmsg(sock, &msg, 0);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) fail(st, errno, "send pty master over the console socket");
+  if (send_with_fd(sock, name, strlen(name), fd) < 0) fail(st, errno, "send pty master over the console socket");
 }
 
 void setup_console(struct exec_state *st, unsigned rows, unsigned cols, int bind_console) {

@@ -14,6 +14,7 @@
 //   [streaming]
 //   address = "127.0.0.1"
 //   port = 0                                 # 0: any free port
+//   idle_timeout = "4h"                      # a streaming connection with no traffic closes
 //
 // Pure: text in, a checked config out; every error names the file and the key. Unknown keys are
 // errors (a typo must not silently leave a default in force).
@@ -43,7 +44,7 @@ export interface DaemonConfig {
   /** Every handler by name, the built-in one included. */
   runtimes: Record<string, RuntimeEntry>;
   cni: { confDir: string; binDirs: string[] };
-  streaming: { address: string; port: number };
+  streaming: { address: string; port: number; idleTimeoutMs: number };
   logLevel: LogLevel;
 }
 
@@ -63,7 +64,7 @@ export const DEFAULT_CONFIG: Readonly<DaemonConfig> = Object.freeze({
   defaultRuntime: BUILTIN_RUNTIME,
   runtimes: { [BUILTIN_RUNTIME]: { name: BUILTIN_RUNTIME } },
   cni: { confDir: '/etc/cni/net.d', binDirs: ['/opt/cni/bin', '/usr/lib/cni'] },
-  streaming: { address: '127.0.0.1', port: 0 },
+  streaming: { address: '127.0.0.1', port: 0, idleTimeoutMs: 4 * 3600_000 },
   logLevel: 'info',
 });
 
@@ -147,7 +148,7 @@ export function parseDaemonConfig(text: string, file: string): Partial<DaemonCon
   }
   if (doc.streaming !== undefined) {
     const t = r.table(doc.streaming, 'streaming');
-    r.known(t, 'streaming.', ['address', 'port']);
+    r.known(t, 'streaming.', ['address', 'port', 'idle_timeout']);
     const streaming = { ...DEFAULT_CONFIG.streaming };
     if (t.address !== undefined) {
       streaming.address = r.string(t.address, 'streaming.address');
@@ -157,9 +158,24 @@ export function parseDaemonConfig(text: string, file: string): Partial<DaemonCon
       if (typeof t.port !== 'number' || !Number.isInteger(t.port) || t.port < 0 || t.port > 65535) r.fail('streaming.port', 'must be an integer from 0 to 65535');
       streaming.port = t.port;
     }
+    if (t.idle_timeout !== undefined) {
+      const ms = parseDuration(r.string(t.idle_timeout, 'streaming.idle_timeout'));
+      if (ms === undefined || ms < 1000) r.fail('streaming.idle_timeout', `"${t.idle_timeout}" is not a duration of at least 1s (like "4h", "30m", "1h30m")`);
+      streaming.idleTimeoutMs = ms;
+    }
     out.streaming = streaming;
   }
   return out;
+}
+
+const DURATION_UNITS: Record<string, number> = { h: 3600_000, m: 60_000, s: 1000, ms: 1 };
+
+/** A Go-style duration ("4h", "1h30m", "90s", "500ms") in milliseconds; undefined if it is not one. */
+export function parseDuration(text: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) ms += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  return Math.round(ms);
 }
 
 function logLevel(value: string, fail: (why: string) => never): LogLevel {

@@ -16,6 +16,8 @@ import type { Logger } from './server/logger.ts';
 import { grpcHandlers, tolerantDefinition } from './server/rpc.ts';
 import { imageServiceHandlers, runtimeServiceHandlers } from './server/services.ts';
 import { listenUnix } from './server/socket-listener.ts';
+import { criStreamingLookup } from './server/streaming-cri-lookup.ts';
+import { startStreamingService } from './server/streaming-service.ts';
 import { openCriState } from './server/cri-state.ts';
 import { ContainerService } from '../containers/service.ts';
 import { OciCliRuntimeHandler, type RuntimeHandler } from '../runtime/runtime-handler.ts';
@@ -71,11 +73,20 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   };
   const stopEvents = watchContainerEvents(ctx);
   const leftovers = await findOrphans(ctx);
+  let streaming;
+  try {
+    streaming = await startStreamingService(config.streaming, service, criStreamingLookup(ctx));
+  } catch (err) {
+    stopEvents();
+    service.close();
+    store.close();
+    throw err;
+  }
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
-  server.addService(tolerantDefinition(cri.runtimeService), grpcHandlers(cri.runtimeService, runtimeServiceHandlers(ctx), log));
+  server.addService(tolerantDefinition(cri.runtimeService), grpcHandlers(cri.runtimeService, runtimeServiceHandlers(ctx, streaming.rpcs), log));
   server.addService(tolerantDefinition(cri.imageService), grpcHandlers(cri.imageService, imageServiceHandlers(ctx), log));
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let listener;
@@ -87,13 +98,14 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
     });
   } catch (err) {
     server.forceShutdown();
+    await streaming.close();
     stopEvents();
     service.close();
     store.close();
     throw err;
   }
   await removeOrphans(ctx, leftovers);
-  log.info('berthd serving', { socket: config.listen, root: config.root, state: config.state, registries_config: config.registriesConfig });
+  log.info('berthd serving', { socket: config.listen, root: config.root, state: config.state, registries_config: config.registriesConfig, streaming: `${config.streaming.address}:${streaming.server.port}` });
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = SHUTDOWN_GRACE_MS): Promise<void> =>
@@ -113,6 +125,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
       // Connections grpc-js never took over (a client that sent nothing) must not keep us alive.
       listener.destroyConnections();
       await stopped;
+      await streaming.close();
       stopEvents();
       service.close();
       store.close();

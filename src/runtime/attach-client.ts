@@ -49,6 +49,10 @@ export interface AttachStreams {
   tty?: boolean;
   /** Tells when our terminal's size changed (the CLI: SIGWINCH); returns its unsubscribe. */
   resizes?: (listener: () => void) => () => void;
+  /** The terminal's size when it is not stdout's (berthd: the streaming client's last resize). */
+  size?: () => { rows: number; cols: number } | undefined;
+  /** Ends the attach (the container runs on): the caller went away. */
+  signal?: AbortSignal;
 }
 
 /** A unix socket path of any length: long ones are reached through /proc/self/fd/<dir>. */
@@ -71,7 +75,7 @@ export function attach(socketPath: string, io: AttachStreams): Promise<void> {
     const reader = new FrameReader();
     const raw = io.tty && io.stdin?.isTTY && io.stdin.setRawMode ? io.stdin : undefined;
     const sendSize = (): void => {
-      const { rows, columns } = io.stdout;
+      const { rows, cols: columns } = io.size?.() ?? { rows: io.stdout.rows, cols: io.stdout.columns };
       if (!rows || !columns) return;
       const p = Buffer.alloc(4);
       p.writeUInt16BE(rows, 0);
@@ -94,7 +98,11 @@ export function attach(socketPath: string, io: AttachStreams): Promise<void> {
       socket.write(frame(FRAME.stdin, bytes));
     };
     const onEnd = (): void => void socket.write(frame(FRAME.stdinEnd, Buffer.alloc(0)));
+    const onAbort = (): void => void socket.destroy();
+    io.signal?.addEventListener('abort', onAbort, { once: true });
+    if (io.signal?.aborted) socket.destroy();
     const cleanup = (): void => {
+      io.signal?.removeEventListener('abort', onAbort);
       raw?.setRawMode?.(false);
       io.stdin?.off('data', onData);
       io.stdin?.off('end', onEnd);

@@ -7,7 +7,7 @@ import { execFile, spawn, type StdioOptions } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BerthError } from '../oci/errors.ts';
+import { BerthError, unimplemented } from '../oci/errors.ts';
 import type { ContainerStatus, Process, Resources, Spec } from '../oci/runtime-spec.ts';
 import type { StdioEntry } from '../sys/berth-spawn.ts';
 import { Runtime } from './container.ts';
@@ -31,6 +31,8 @@ export interface HandlerExecOptions {
   signal?: AbortSignal;
   /** The readable ends of the stdio entries given as 'pipe' (berthd's ExecSync reads them). */
   pipes?: (streams: ExecPipes) => void;
+  /** With `process.terminal`: where the runtime sends the pty master (the console-socket protocol). */
+  consoleSocket?: string;
 }
 
 export interface HandlerRunOptions {
@@ -223,6 +225,11 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
   }
 
   async exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {
+    if (opts.consoleSocket && !opts.detach) {
+      // runc and crun keep a foreground exec's terminal to themselves (relayed to their own stdio)
+      // and never send it to the socket; only --detach does, and then nobody can reap the process.
+      throw unimplemented(`exec with a terminal through ${this.name}: a foreground ${this.name} exec does not hand its terminal to a console socket; use berth's runtime, or no tty`, { op: 'exec', field: 'tty' });
+    }
     const dir = mkdtempSync(join(tmpdir(), 'berth-exec-'));
     try {
       const file = join(dir, 'process.json');

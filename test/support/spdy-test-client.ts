@@ -181,3 +181,17 @@ export class SpdyTestClient {
     }
   }
 }
+
+/** Upgrades and fails the test unless the server switched protocols. */
+export async function connectSpdy(url: string, protocols = ['v4.channel.k8s.io']): Promise<SpdyTestClient> {
+  const r = await spdyUpgrade(url, protocols);
+  if (r.status !== 101) throw new Error(`upgrade answered ${r.status}: ${r.body}`);
+  return r.client!;
+}
+
+/** Opens the streams client-go opens, in its order: error, stdin, stdout, stderr, resize. */
+export async function openStreams(c: SpdyTestClient, types: string[]): Promise<Record<string, ClientStream>> {
+  const out: Record<string, ClientStream> = {};
+  for (const t of types) out[t] = await c.open({ streamtype: t });
+  return out;
+}

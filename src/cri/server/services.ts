@@ -19,14 +19,16 @@ import { listImages, streamImages } from './image-list.ts';
 import { pullImage } from './image-pull.ts';
 import { removeImage } from './image-remove.ts';
 import { imageStatus } from './image-status.ts';
-import type { ServiceHandlers } from './rpc.ts';
+import type { ServiceHandlers, UnaryRpc } from './rpc.ts';
 import { runtimeConfig, updateRuntimeConfig } from './runtime-config.ts';
 import { runtimeStatus } from './runtime-status.ts';
 import { version } from './runtime-version.ts';
 
-export function runtimeServiceHandlers(ctx: CriContext): ServiceHandlers {
+/** `streaming`: Exec, Attach and PortForward from the streaming service (streaming-service.ts). */
+export function runtimeServiceHandlers(ctx: CriContext, streaming: Record<string, UnaryRpc> = {}): ServiceHandlers {
   return {
     unary: {
+      ...streaming,
       Version: version,
       Status: runtimeStatus(ctx),
       RuntimeConfig: runtimeConfig,

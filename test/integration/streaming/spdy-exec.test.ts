@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamingServer } from '../../../src/cri/streaming/streaming-server.ts';
 import { LocalProcessBackend } from '../../support/local-streaming-backend.ts';
-import { spdyUpgrade, header, type SpdyTestClient, type ClientStream } from '../../support/spdy-test-client.ts';
+import { connectSpdy, openStreams, spdyUpgrade, header } from '../../support/spdy-test-client.ts';
 
 const backend = new LocalProcessBackend();
 const server = new StreamingServer({ backend, streamCreationTimeoutMs: 2000 });
@@ -13,18 +13,7 @@ after(() => server.stop());
 const exec = (cmd: string[], o: { stdin?: boolean; stdout?: boolean; stderr?: boolean; tty?: boolean } = {}) =>
   server.getExec({ containerId: 'c1', cmd, stdin: o.stdin ?? false, stdout: o.stdout ?? true, stderr: o.stderr ?? false, tty: o.tty ?? false }).url;
 
-async function connect(url: string, protocols = ['v4.channel.k8s.io']): Promise<SpdyTestClient> {
-  const r = await spdyUpgrade(url, protocols);
-  assert.equal(r.status, 101, r.body);
-  return r.client!;
-}
-
-/** Opens the streams client-go opens, in its order: error, stdin, stdout, stderr, resize. */
-async function openStreams(c: SpdyTestClient, types: string[]): Promise<Record<string, ClientStream>> {
-  const out: Record<string, ClientStream> = {};
-  for (const t of types) out[t] = await c.open({ streamtype: t });
-  return out;
-}
+const connect = connectSpdy;
 
 test('exec: stdin reaches the process, its FIN is EOF, stdout and stderr come back, then Success', async () => {
   const c = await connect(exec(['sh', '-c', 'cat; echo to-stderr >&2'], { stdin: true, stderr: true }));

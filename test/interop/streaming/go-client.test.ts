@@ -3,32 +3,24 @@
 // (stdin, tty and resize, exit codes), attach and port-forward over both SPDY and WebSocket.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StreamingServer } from '../../../src/cri/streaming/streaming-server.ts';
 import { LocalProcessBackend } from '../../support/local-streaming-backend.ts';
+import { buildGoStreamingClient, runGoClient, type GoRun } from '../../support/go-streaming-client.ts';
 
-const source = fileURLToPath(new URL('./go', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'berth-streaming-interop-'));
-const client = join(work, 'streaming-client');
+let client = '';
 const backend = new LocalProcessBackend();
 const server = new StreamingServer({ backend });
 const http = createHttpServer((req, res) => res.end(`served ${req.url}`));
 let httpPort = 0;
 
 before(async () => {
-  // Debian's golang-*-dev packages are GOPATH sources under /usr/share/gocode: build in GOPATH
-  // mode, offline, with a cache of our own.
-  execFileSync('go', ['build', '-o', client, '.'], {
-    cwd: source,
-    env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOPROXY: 'off', GOFLAGS: '', GOCACHE: join(work, 'cache') },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  client = buildGoStreamingClient(work);
   await server.start();
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   httpPort = (http.address() as AddressInfo).port;
@@ -40,16 +32,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function run(args: string[], input = ''): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(client, args, { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-    child.stdin!.end(input);
-  });
-}
+const run = (args: string[], input = ''): Promise<GoRun> => runGoClient(client, args, input);
 
 const execUrl = (cmd: string[], o: { stdin?: boolean; stderr?: boolean; tty?: boolean } = {}) =>
   server.getExec({ containerId: 'c1', cmd, stdin: o.stdin ?? false, stdout: true, stderr: o.stderr ?? false, tty: o.tty ?? false }).url;

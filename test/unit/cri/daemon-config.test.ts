@@ -1,7 +1,7 @@
 // berthd's config: the TOML file, flags over it, defaults, and errors that name file and key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_CONFIG, parseDaemonConfig, resolveDaemonConfig } from '../../../src/cri/daemon-config.ts';
+import { DEFAULT_CONFIG, parseDaemonConfig, parseDuration, resolveDaemonConfig } from '../../../src/cri/daemon-config.ts';
 import { loadConfig } from '../../../src/cli/berthd/main.ts';
 
 const FILE = '/etc/berth/berthd.toml';
@@ -17,7 +17,7 @@ test('defaults', () => {
   assert.equal(c.defaultRuntime, 'berth');
   assert.deepEqual(Object.keys(c.runtimes), ['berth']);
   assert.deepEqual(c.cni, { confDir: '/etc/cni/net.d', binDirs: ['/opt/cni/bin', '/usr/lib/cni'] });
-  assert.deepEqual(c.streaming, { address: '127.0.0.1', port: 0 });
+  assert.deepEqual(c.streaming, { address: '127.0.0.1', port: 0, idleTimeoutMs: 4 * 3600_000 });
   assert.equal(c.logLevel, 'info');
   c.cni.binDirs.push('/x');
   assert.deepEqual(DEFAULT_CONFIG.cni.binDirs, ['/opt/cni/bin', '/usr/lib/cni'], 'a resolved config shares nothing with the defaults');
@@ -41,6 +41,7 @@ bin_dirs = ["/usr/lib/cni"]
 [streaming]
 address = "::1"
 port = 10010
+idle_timeout = "1h30m"
 `;
   const file = parseDaemonConfig(text, FILE);
   const c = resolveDaemonConfig(file, { root: '/tmp/r', listen: '/tmp/s.sock', logLevel: 'debug' }, FILE);
@@ -51,7 +52,7 @@ port = 10010
   assert.equal(c.defaultRuntime, 'runc');
   assert.deepEqual(c.runtimes, { berth: { name: 'berth' }, runc: { name: 'runc', path: '/usr/sbin/runc' }, gvisor: { name: 'gvisor', path: '/usr/bin/runsc' } });
   assert.deepEqual(c.cni, { confDir: '/etc/b/net.d', binDirs: ['/usr/lib/cni'] });
-  assert.deepEqual(c.streaming, { address: '::1', port: 10010 });
+  assert.deepEqual(c.streaming, { address: '::1', port: 10010, idleTimeoutMs: 90 * 60_000 });
   assert.equal(c.logLevel, 'debug');
 });
 
@@ -61,6 +62,8 @@ test('errors name the file and the key', () => {
   bad('[cni]\nconfdir = "/x"', /: cni\.confdir: unknown key/);
   bad('[streaming]\nport = 70000', /: streaming\.port: must be an integer from 0 to 65535/);
   bad('[streaming]\nport = "80"', /: streaming\.port: must be an integer/);
+  bad('[streaming]\nidle_timeout = "4 hours"', /: streaming\.idle_timeout: "4 hours" is not a duration/);
+  bad('[streaming]\nidle_timeout = "10ms"', /: streaming\.idle_timeout: "10ms" is not a duration of at least 1s/);
   bad('[streaming]\naddress = "localhost"', /: streaming\.address: "localhost" is not an IP address/);
   bad('root = "relative/dir"', /: root: "relative\/dir" must be an absolute path/);
   bad('root = 5', /: root: must be a string/);
@@ -89,4 +92,13 @@ test('the command line: relative flag paths become absolute; a missing --config 
   assert.throws(() => loadConfig(['--config', '/nonexistent/berthd.toml']), /read config \/nonexistent\/berthd\.toml: no such file/);
   assert.throws(() => loadConfig(['--bogus']), /unknown flag --bogus/);
   assert.throws(() => loadConfig(['serve']), /unexpected argument "serve"/);
+});
+
+test('durations as Go writes them', () => {
+  assert.equal(parseDuration('4h'), 4 * 3600_000);
+  assert.equal(parseDuration('1h30m'), 90 * 60_000);
+  assert.equal(parseDuration('4h0m0s'), 4 * 3600_000);
+  assert.equal(parseDuration('1.5s'), 1500);
+  assert.equal(parseDuration('250ms'), 250);
+  for (const bad of ['', '4', 'h', '4d', '-1s', '1 h']) assert.equal(parseDuration(bad), undefined, bad);
 });
