@@ -22,6 +22,7 @@ import { podDir } from './cri-state.ts';
 import type { UnaryRpc } from './rpc.ts';
 import { UndoStack } from './undo-stack.ts';
 import { removeInfra, startInfra } from './pod-infra.ts';
+import { LOOPBACK_IFNAME, POD_LOOPBACK } from './pod-loopback.ts';
 
 const MS_NOEXEC = 0x8;
 /** berthd's cgroup parent for pods whose config names none (crictl's). */
@@ -116,6 +117,9 @@ async function makePod(ctx: CriContext, id: string, config: PodSandboxConfig, pl
   };
 
   if (pins.network) {
+    const cniArgs = podCniArgs({ namespace: plan.metadata.namespace, name: plan.metadata.name, sandboxId: id, uid: plan.metadata.uid });
+    await ctx.cri.cni.attach(POD_LOOPBACK, { containerId: id, netnsPath: pins.network, ifname: LOOPBACK_IFNAME, args: cniArgs });
+    undo.push('the loopback attachment', () => ctx.cri.cni.detach(POD_LOOPBACK, { containerId: id, ifname: LOOPBACK_IFNAME, netnsPath: pins.network }));
     const list = await loadNetwork(ctx.config.cni.confDir).catch((err: Error) => {
       throw precondition(`the pod network is not ready (NetworkReady is false): ${err.message}`, { path: ctx.config.cni.confDir });
     });
@@ -123,7 +127,7 @@ async function makePod(ctx: CriContext, id: string, config: PodSandboxConfig, pl
       containerId: id,
       netnsPath: pins.network,
       ifname: POD_IFNAME,
-      args: podCniArgs({ namespace: plan.metadata.namespace, name: plan.metadata.name, sandboxId: id, uid: plan.metadata.uid }),
+      args: cniArgs,
       capabilities: { portMappings: plan.portMappings.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol.toLowerCase() as 'tcp', ...(p.hostIP ? { hostIP: p.hostIP } : {}) })) },
     });
     undo.push('the CNI attachment', () => ctx.cri.cni.detach(list.name, { containerId: id, ifname: POD_IFNAME, netnsPath: pins.network }));

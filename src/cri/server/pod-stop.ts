@@ -13,6 +13,7 @@ import { containersOfPod, criPod, unlessGone } from './container-life.ts';
 import { stopCriContainer } from './container-stop.ts';
 import type { UnaryRpc } from './rpc.ts';
 import { removeInfra } from './pod-infra.ts';
+import { LOOPBACK_IFNAME, POD_LOOPBACK } from './pod-loopback.ts';
 
 export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
   for (const c of containersOfPod(ctx, pod.id)) await stopCriContainer(ctx, c.id, 0);
@@ -22,6 +23,10 @@ export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
     await ctx.cri.cni.detach(pod.network.name, { containerId: pod.id, ifname: pod.network.ifname });
     delete pod.network;
     ctx.cri.pods.save(pod);
+  }
+  if (pod.namespaces.network !== 'host') {
+    const netns = pod.namespaces.network.path;
+    await ctx.cri.cni.detach(POD_LOOPBACK, { containerId: pod.id, ifname: LOOPBACK_IFNAME, ...(existsSync(netns) ? { netnsPath: netns } : {}) });
   }
   const pins = Object.fromEntries(
     (['network', 'ipc', 'uts'] as const).flatMap((t) => {

@@ -131,6 +131,9 @@ test('ExecSync: output and exit code; a non-zero exit is no error; a timeout kil
   assert.equal(r.stdout.toString(), 'out\nexec\n');
   assert.equal(r.stderr.toString(), 'err\n');
   assert.equal(r.exit_code, 7);
+  // The pod's lo is up (CNI's loopback plugin, as containerd runs it): IFF_UP is bit 0 of its flags.
+  const lo = await rt('ExecSync', { container_id: id, cmd: ['/bin/cat', '/sys/class/net/lo/flags'], timeout: 10 });
+  assert.equal(Number(lo.stdout.toString().trim()) & 1, 1, `lo flags ${lo.stdout}`);
 
   const started = Date.now();
   const err = await rt('ExecSync', { container_id: id, cmd: ['/bin/sh', '-c', 'sleep 30 & echo started; sleep 30'], timeout: 1 }).catch((e) => e);

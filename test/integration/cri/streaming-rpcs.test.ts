@@ -39,10 +39,6 @@ test('Exec and PortForward RPCs into a berthd pod, driven by the Go client over 
   });
   assert.equal(await statusCode(rt('Exec', { container_id: web.container_id, cmd: ['true'], stdout: true })), GrpcStatus.FAILED_PRECONDITION, 'not running yet');
   await rt('StartContainer', { container_id: web.container_id });
-  // berthd does not bring the pod's `lo` up yet (containerd runs CNI's loopback plugin for it);
-  // without it 127.0.0.1 leaves by the default route and port-forward times out (ETIMEDOUT).
-  const { info } = await rt('PodSandboxStatus', { pod_sandbox_id: podId, verbose: true });
-  execFileSync('nsenter', [`--net=${JSON.parse(info.info).netNamespacePath}`, 'ip', 'link', 'set', 'lo', 'up']);
 
   for (const transport of ['spdy', 'ws']) {
     const { url } = await rt('Exec', { container_id: web.container_id, cmd: ['/bin/sh', '-c', 'cat; hostname; exit 5'], stdin: true, stdout: true });
