@@ -2,7 +2,6 @@
 // the URLs they return driven by the Go interop client (SPDY and WebSocket); bad requests refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
