@@ -10,6 +10,7 @@
  * on the console and powers off (the host's accelerator probe). */
 #include "console-relay.h"
 #include "vm-frame.h"
+#include "vm-net.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -416,6 +417,14 @@ static void handle(struct frame *f) {
     break;
   case F_WRITE: write_file(f->session, f->data, f->len); break;
   case F_PS: list_processes(f->session); break;
+  case F_NET: {
+    char msg[512] = {0}, reply[4 + sizeof msg];
+    uint32_t e = (uint32_t)net_configure((char *)f->data, msg, sizeof msg);
+    memcpy(reply, (unsigned char[4]){e & 0xff, (e >> 8) & 0xff, (e >> 16) & 0xff, e >> 24}, 4);
+    memcpy(reply + 4, msg, strlen(msg));
+    send_frame(F_REPLY, f->session, reply, (uint32_t)(4 + strlen(msg)));
+    break;
+  }
   case F_RESIZE:
     if (s && s->master >= 0 && f->len == 4) {
       struct winsize ws = {.ws_row = (unsigned short)(f->data[0] | f->data[1] << 8), .ws_col = (unsigned short)(f->data[2] | f->data[3] << 8)};
