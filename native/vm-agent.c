@@ -124,6 +124,13 @@ static void boot(void) {
   must(mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), "mount /tmp");
   mkdir("/dev/pts", 0755);
   mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
+  /* Free page reporting hands only free blocks of this order (2^5 pages, 128 KiB) and up back
+   * to the host; the kernel's default (a 2 MiB pageblock) leaves ~20 MB the boot touched and
+   * freed in smaller pieces on the host's bill. Set here, after virtio_balloon registered: 6.1
+   * overrides page_reporting.page_reporting_order= from the command line when it does. */
+  int fd = open("/sys/module/page_reporting/parameters/page_reporting_order", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "5", 1) != 1) dprintf(2, "berth-vm-agent: page_reporting_order: %s\n", strerror(errno));
+  if (fd >= 0) close(fd);
 }
 
 static int cmdline_has(const char *word) {

@@ -58,7 +58,7 @@ test('qemu: KVM or TCG, the sandbox, shared memory for virtiofs, the monitor\'s 
   const arg = (args: string[], flag: string): string[] => args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
   assert.match(arg(tcg, '-machine')[0]!, /^q35,memory-backend=mem/);
   // A small translation cache: QEMU's default (1 GiB) stays resident as it fills.
-  assert.deepEqual(arg(tcg, '-accel'), ['tcg,tb-size=8']);
+  assert.deepEqual(arg(tcg, '-accel'), ['tcg,tb-size=16']);
   assert.deepEqual(arg(qemuArgs({ ...base, accel: 'kvm' }), '-accel'), ['kvm']);
   assert.deepEqual(arg(tcg, '-cpu'), ['qemu64']);
   assert.deepEqual(arg(qemuArgs({ ...base, accel: 'kvm' }), '-cpu'), ['host']);
