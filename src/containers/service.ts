@@ -27,6 +27,8 @@ import { stopContainer, type StopOptions } from './stop.ts';
 import { viewOf } from './container-record.ts';
 import { liveFacts } from './live-facts.ts';
 import { findProgram } from './find-program.ts';
+import { updateContainer } from './update.ts';
+import type { Resources } from '../oci/runtime-spec.ts';
 
 export interface ContainerServiceOptions {
   /** berth's store root (images, snapshots, containers): absolute. */
@@ -160,6 +162,11 @@ export class ContainerService {
 
   attach(id: string, streams: Omit<AttachStreams, 'tty'>): Promise<KnownExit | undefined> {
     return attachContainer(this.ctx, id, streams);
+  }
+
+  /** New resource limits for the container's cgroup; the runtime's warnings. */
+  update(id: string, resources: Resources): Promise<string[]> {
+    return updateContainer(this.ctx, id, resources);
   }
 
   reopenLog(id: string): Promise<void> {

@@ -37,7 +37,7 @@ export interface ContainerSpecPlan {
   imageVolumes: ImageVolume[];
 }
 
-function logPath(pod: PodSandboxConfig, config: ContainerConfig): string | undefined {
+export function logPath(pod: PodSandboxConfig, config: ContainerConfig): string | undefined {
   const dir = pod.log_directory ?? '';
   const file = config.log_path ?? '';
   if (dir === '' || file === '') return undefined;

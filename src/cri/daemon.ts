@@ -16,6 +16,11 @@ import type { Logger } from './server/logger.ts';
 import { grpcHandlers, tolerantDefinition } from './server/rpc.ts';
 import { imageServiceHandlers, runtimeServiceHandlers } from './server/services.ts';
 import { listenUnix } from './server/socket-listener.ts';
+import { openCriState } from './server/cri-state.ts';
+import { ContainerService } from '../containers/service.ts';
+import { OciCliRuntimeHandler, type RuntimeHandler } from '../runtime/runtime-handler.ts';
+import { join } from 'node:path';
+import { watchContainerEvents } from './server/container-events.ts';
 
 /** The kubelet's message cap (and containerd's and cri-o's). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -42,6 +47,13 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   }
   const cri = loadCri(opts.protoPath);
   const store = ImageStore.open(config.root, { warn: (message) => log.warn(message) });
+  const warn = (message: string): void => log.warn(message);
+  const handlers: Record<string, RuntimeHandler> = {};
+  for (const [name, entry] of Object.entries(config.runtimes)) {
+    if (entry.path) handlers[name] = new OciCliRuntimeHandler(name, entry.path, join(config.state, 'runtimes', name));
+  }
+  // Every live container's monitor is watched: exits arrive as events, statuses come from memory.
+  const service = ContainerService.open({ root: config.root, images: store, warn, handlers, watch: true });
   const ctx: CriContext = {
     config,
     store,
@@ -50,7 +62,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
     log,
     registries: () => loadRegistriesConf(config.registriesConfig),
     runtime: { podCidr: '' },
+    cri: openCriState(config, service, warn),
   };
+  const stopEvents = watchContainerEvents(ctx);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -67,6 +81,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
     });
   } catch (err) {
     server.forceShutdown();
+    stopEvents();
+    service.close();
     store.close();
     throw err;
   }
@@ -75,6 +91,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   let closing: Promise<void> | undefined;
   const close = (graceMs = SHUTDOWN_GRACE_MS): Promise<void> =>
     (closing ??= (async () => {
+      ctx.cri.shutdown.abort();
       const stopped = listener.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -89,6 +106,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
       // Connections grpc-js never took over (a client that sent nothing) must not keep us alive.
       listener.destroyConnections();
       await stopped;
+      stopEvents();
+      service.close();
       store.close();
       log.info('berthd stopped', { socket: config.listen });
     })());

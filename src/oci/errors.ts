@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'unimplemented' // a feature berth does not support (said plainly)
   | 'data-loss' // corrupted content: digest or size mismatch, truncated stream
   | 'resource-exhausted' // disk full, limits reached
+  | 'deadline-exceeded' // a timeout the caller set passed (ExecSync's)
   | 'internal'; // a kernel operation failed for another reason
 
 export interface ErrorWhere {
@@ -89,6 +90,7 @@ const exitCodes: Record<ErrorKind, number> = {
   unimplemented: 8,
   'data-loss': 9,
   'resource-exhausted': 10,
+  'deadline-exceeded': 11,
   internal: 1,
 };
 
@@ -104,6 +106,7 @@ const grpcCodes: Record<ErrorKind, number> = {
   'permission-denied': 7,
   'resource-exhausted': 8,
   'failed-precondition': 9,
+  'deadline-exceeded': 4,
   unimplemented: 12,
   internal: 13,
   unavailable: 14,

@@ -2,6 +2,7 @@
 // namespaces and cgroups and runs the process plan; in the foreground its status is the
 // process's, passed signals on.
 import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { BerthError, invalid } from '../oci/errors.ts';
 import type { Process } from '../oci/runtime-spec.ts';
 import { SpawnSession, spawnError, type StdioEntry } from '../sys/berth-spawn.ts';
@@ -30,6 +31,15 @@ export interface ExecOptions {
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** The caller's signals to pass on to the process while it runs in the foreground. */
   signals?: SignalSource;
+  /** Aborting kills the process (and its process group) with SIGKILL; the call then returns its status. */
+  signal?: AbortSignal;
+  /** Receives the readable ends of the stdio entries given as 'pipe', once the process is spawned. */
+  pipes?: (streams: ExecPipes) => void;
+}
+
+export interface ExecPipes {
+  stdout: Readable | null;
+  stderr: Readable | null;
 }
 
 /** Its exit status, or 0 at once with `detach`. `process` may be built from the container's own. */
@@ -73,7 +83,9 @@ async function execWith(record: ContainerRecord, proc: Process, opts: ExecOption
   const cgroups = record.cgroup ? cgroupManagerFromJSON(record.cgroup) : null;
   const out = opts.output === 'none' ? 'ignore' : 'inherit';
   const stdio = opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out];
+  if (opts.signal?.aborted) throw new BerthError('deadline-exceeded', 'exec: cancelled before the process started', { op: 'exec' });
   const session = new SpawnSession(plan, { preserveFds: opts.preserveFds, detached: true, stdio });
+  opts.pipes?.({ stdout: session.child?.stdout ?? null, stderr: session.child?.stderr ?? null });
   let pid = 0;
   try {
     for (;;) {
@@ -99,11 +111,27 @@ async function execWith(record: ContainerRecord, proc: Process, opts: ExecOption
     return 0;
   }
   const unsubscribe = opts.signals?.((sig) => signalQuietly(session.pid ?? 0, sig));
+  // berth-spawn leads its own process group (detached), which the exec'd process and whatever it
+  // starts in the background share: the group's SIGKILL takes the whole tree.
+  const kill = (): void => {
+    killTree(pid);
+    if (session.pid) killTree(session.pid);
+  };
+  opts.signal?.addEventListener('abort', kill, { once: true });
+  if (opts.signal?.aborted) kill();
   try {
     const { code, signal } = await session.exited;
     return exitStatus(code, signal);
   } finally {
+    opts.signal?.removeEventListener('abort', kill);
     unsubscribe?.();
     session.close();
   }
+}
+
+/** SIGKILL to an exec'd process and to its process group (what it started in the foreground). */
+export function killTree(pid: number): void {
+  if (pid <= 0) return;
+  signalQuietly(-pid, 'SIGKILL');
+  signalQuietly(pid, 'SIGKILL');
 }

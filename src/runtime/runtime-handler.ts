@@ -8,11 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../oci/errors.ts';
-import type { ContainerStatus, Process, Spec } from '../oci/runtime-spec.ts';
+import type { ContainerStatus, Process, Resources, Spec } from '../oci/runtime-spec.ts';
 import type { StdioEntry } from '../sys/berth-spawn.ts';
 import { Runtime } from './container.ts';
 import { startMonitored, type MonitorSettings, type Monitored } from './monitor.ts';
 import { exitStatus, type SignalSource } from './signals.ts';
+import { killTree, type ExecPipes } from './exec.ts';
+import { readFileSync } from 'node:fs';
 
 export type StdinMode = 'inherit' | 'none';
 
@@ -25,6 +27,10 @@ export interface HandlerExecOptions {
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** The caller's signals, passed on while the process runs in the foreground. */
   signals?: SignalSource;
+  /** Aborting kills the process and what it started (SIGKILL); the call then resolves with its status. */
+  signal?: AbortSignal;
+  /** The readable ends of the stdio entries given as 'pipe' (berthd's ExecSync reads them). */
+  pipes?: (streams: ExecPipes) => void;
 }
 
 export interface HandlerRunOptions {
@@ -62,6 +68,8 @@ export interface RuntimeHandler {
   run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number>;
   /** Whether the kernel's OOM killer killed a process of the container (false when unknown). */
   oomKilled(id: string): Promise<boolean>;
+  /** Applies new resource limits to the running container's cgroup (runc update); warnings, if any. */
+  update(id: string, resources: Resources): Promise<string[]>;
 }
 
 /** berth's own runtime, in this process: a monitor runs its plan, no other program starts. */
@@ -103,6 +111,10 @@ export class BerthRuntimeHandler implements RuntimeHandler {
 
   exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {
     return this.runtime.exec(id, process, opts);
+  }
+
+  update(id: string, resources: Resources): Promise<string[]> {
+    return this.runtime.update(id, resources);
   }
 
   run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number> {
@@ -196,9 +208,19 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     try {
       const file = join(dir, 'process.json');
       writeFileSync(file, JSON.stringify(process));
-      const args = this.argv('exec', '--process', file, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []), id);
+      const pidFile = join(dir, 'pid');
+      const args = this.argv('exec', '--process', file, '--pid-file', pidFile, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []), id);
       const out = opts.output === 'none' ? 'ignore' : 'inherit';
-      return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals);
+      // runc cannot pass SIGKILL on: the process it started (its pid file) and that one's group get it.
+      const kill = (runtimePid: number | undefined): void => {
+        try {
+          killTree(Number(readFileSync(pidFile, 'utf8').trim()));
+        } catch {
+          // not started yet: killing the runtime stops it
+        }
+        if (runtimePid) killTree(runtimePid);
+      };
+      return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals, { signal: opts.signal, kill, pipes: opts.pipes });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -213,17 +235,42 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     return false;
   }
 
+  async update(id: string, resources: Resources): Promise<string[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-update-'));
+    try {
+      const file = join(dir, 'resources.json');
+      writeFileSync(file, JSON.stringify(resources));
+      await this.call(['update', '--resources', file, id], 'update');
+      return [];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   /** Runs the runtime with the given stdio, passing the caller's signals on; its exit status. */
-  private foreground(args: string[], stdio: StdioEntry[], signals: SignalSource | undefined): Promise<number> {
+  private foreground(
+    args: string[],
+    stdio: StdioEntry[],
+    signals: SignalSource | undefined,
+    cancel: { signal?: AbortSignal; kill?: (runtimePid: number | undefined) => void; pipes?: (streams: ExecPipes) => void } = {},
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, args, { stdio: stdio as StdioOptions });
+      const child = spawn(this.binary, args, { stdio: stdio as StdioOptions, detached: !!cancel.signal });
+      cancel.pipes?.({ stdout: child.stdout, stderr: child.stderr });
       const unsubscribe = signals?.((sig) => void child.kill(sig));
-      child.on('error', (err) => {
+      const abort = (): void => (cancel.kill ? cancel.kill(child.pid) : void child.kill('SIGKILL'));
+      cancel.signal?.addEventListener('abort', abort, { once: true });
+      if (cancel.signal?.aborted) abort();
+      const done = (): void => {
         unsubscribe?.();
+        cancel.signal?.removeEventListener('abort', abort);
+      };
+      child.on('error', (err) => {
+        done();
         reject(this.unavailable(err.message));
       });
       child.on('exit', (code, signal) => {
-        unsubscribe?.();
+        done();
         resolve(exitStatus(code, signal));
       });
     });

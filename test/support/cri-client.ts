@@ -49,6 +49,18 @@ export class CriClient {
     });
   }
 
+  /** A server-streaming call left open: each message to `onMessage`; `cancel` ends it. */
+  subscribe<T = any>(service: CriService, method: string, request: object, onMessage: (m: T) => void): { cancel(): void; ended: Promise<void> } { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const client = this.clients[service] as unknown as Record<string, (req: object) => grpc.ClientReadableStream<T>>;
+    const call = client[method]!.call(client, request);
+    call.on('data', onMessage);
+    const ended = new Promise<void>((resolve) => {
+      call.on('error', () => resolve());
+      call.on('end', () => resolve());
+    });
+    return { cancel: () => call.cancel(), ended };
+  }
+
   /** Sends `bytes` as the request of `/runtime.v1.<service>/<method>`; resolves with the response bytes. */
   rawCall(service: CriService, method: string, bytes: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@ import type { RegistriesConf } from '../../image/registries-conf.ts';
 import type { ImageStore } from '../../image/image-store.ts';
 import type { SnapshotUsage } from '../../image/snapshot-usage.ts';
 import type { DaemonConfig } from '../daemon-config.ts';
+import type { CriState } from './cri-state.ts';
 import type { ImageCatalog } from './image-catalog.ts';
 import type { Logger } from './logger.ts';
 
@@ -16,4 +17,6 @@ export interface CriContext {
   /** registries_config, read again for every pull (an edit applies to the next one). */
   registries: () => RegistriesConf;
   runtime: { podCidr: string };
+  /** Pods, containers and what runs them (cri-state.ts); lookups for other services in lookup.ts. */
+  cri: CriState;
 }

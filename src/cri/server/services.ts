@@ -1,6 +1,19 @@
 // The RPCs berthd answers, by the names api.proto gives them. What is not listed here answers
 // Unimplemented (rpc.ts) until the container service provides it.
 import type { CriContext } from './cri-context.ts';
+import { createContainer } from './container-create.ts';
+import { getContainerEvents } from './container-events-rpc.ts';
+import { reopenContainerLog } from './container-log-reopen.ts';
+import { updateContainerResources } from './container-update.ts';
+import { execSync } from './exec-sync.ts';
+import { containerStatus, listContainers } from './container-list.ts';
+import { removeContainer } from './container-remove.ts';
+import { startContainer } from './container-start.ts';
+import { stopContainer } from './container-stop.ts';
+import { listPodSandbox, podSandboxStatus } from './pod-list.ts';
+import { removePodSandbox } from './pod-remove.ts';
+import { runPodSandbox } from './pod-run.ts';
+import { stopPodSandbox } from './pod-stop.ts';
 import { imageFsInfo } from './image-fs-info.ts';
 import { listImages, streamImages } from './image-list.ts';
 import { pullImage } from './image-pull.ts';
@@ -18,7 +31,22 @@ export function runtimeServiceHandlers(ctx: CriContext): ServiceHandlers {
       Status: runtimeStatus(ctx),
       RuntimeConfig: runtimeConfig,
       UpdateRuntimeConfig: updateRuntimeConfig(ctx),
+      RunPodSandbox: runPodSandbox(ctx),
+      StopPodSandbox: stopPodSandbox(ctx),
+      RemovePodSandbox: removePodSandbox(ctx),
+      PodSandboxStatus: podSandboxStatus(ctx),
+      ListPodSandbox: listPodSandbox(ctx),
+      CreateContainer: createContainer(ctx),
+      StartContainer: startContainer(ctx),
+      StopContainer: stopContainer(ctx),
+      RemoveContainer: removeContainer(ctx),
+      ListContainers: listContainers(ctx),
+      ContainerStatus: containerStatus(ctx),
+      ExecSync: execSync(ctx),
+      ReopenContainerLog: reopenContainerLog(ctx),
+      UpdateContainerResources: updateContainerResources(ctx),
     },
+    streaming: { GetContainerEvents: getContainerEvents(ctx) },
   };
 }
 

@@ -73,9 +73,9 @@ test('Status: NetworkReady follows the CNI conf dir; RuntimeConfig, UpdateRuntim
 
   assert.deepEqual(await d.client.runtime('RuntimeConfig'), { linux: { cgroup_driver: 'CGROUPFS' } });
   assert.equal(await code(d.client.runtime('UpdateRuntimeConfig', { runtime_config: { network_config: { pod_cidr: 'ten/8' } } })), GrpcStatus.INVALID_ARGUMENT);
-  const err = await d.client.runtime('ListPodSandbox', {}).catch((e) => e);
+  const err = await d.client.runtime('CheckpointContainer', {}).catch((e) => e);
   assert.equal(err.code, GrpcStatus.UNIMPLEMENTED);
-  assert.match(err.details, /ListPodSandbox is not implemented/);
+  assert.match(err.details, /CheckpointContainer is not implemented/);
 });
 
 test('PullImage through registries.conf: the id is the config digest, the name is the one asked for', async () => {

@@ -107,7 +107,14 @@ test('following: every line once, in order, while the files rotate under the rea
     // Five files: a reader more than four rotations behind loses lines, whatever it does.
     for await (const batch of readLog(path, { rotated: 4, follow: true, pollMs: 5, ended: () => ended })) got.push(...batch);
   })();
-  const rotate = (): void => {
+  // The lines written when each rotation happened: a rotation waits until the reader is at most
+  // three rotations behind, so a starved reader (a loaded machine) still has every line it needs.
+  const rotatedAt: number[] = [];
+  const rotate = async (): Promise<void> => {
+    const behind = rotatedAt.at(-3) ?? 0;
+    const deadline = Date.now() + 5000; // a reader that stopped reading fails the assertion below
+    while (got.length < behind && Date.now() < deadline) await delay(1);
+    rotatedAt.push(n);
     for (let i = 3; i >= 1; i--) {
       try {
         renameSync(`${path}.${i}`, `${path}.${i + 1}`);
@@ -125,10 +132,10 @@ test('following: every line once, in order, while the files rotate under the rea
   for (let round = 0; round < 12; round++) {
     write(5);
     await delay(round % 3 === 0 ? 0 : 20);
-    rotate();
+    await rotate();
     if (round % 4 === 1) {
       write(3);
-      rotate(); // a second rotation before the reader looked again
+      await rotate(); // a second rotation before the reader looked again
     }
   }
   // A record written in two parts: the reader waits for its newline.

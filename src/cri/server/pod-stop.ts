@@ -1,0 +1,55 @@
+// StopPodSandbox: every container of the pod is stopped (forcibly, as containerd does), then what
+// the pod holds on the host goes: the CNI attachment (DEL from the result cache, so it works after
+// a restart), the pinned namespaces (unmounted with MNT_DETACH) and the /dev/shm tmpfs. Each step
+// is recorded as done, so a stop that failed halfway finishes on retry; stopping a stopped or
+// unknown pod succeeds.
+import { existsSync } from 'node:fs';
+import { BerthError } from '../../oci/errors.ts';
+import { unpinNamespaces } from '../../runtime/namespace-pins.ts';
+import { MNT_DETACH, umount } from '../../sys/mount.ts';
+import type { PodRecord } from '../pod-record.ts';
+import type { CriContext } from './cri-context.ts';
+import { containersOfPod, criPod } from './container-life.ts';
+import { stopCriContainer } from './container-stop.ts';
+import type { UnaryRpc } from './rpc.ts';
+
+export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
+  for (const c of containersOfPod(ctx, pod.id)) await stopCriContainer(ctx, c.id, 0);
+  if (pod.state === 'SANDBOX_NOTREADY') return;
+  if (pod.network) {
+    await ctx.cri.cni.detach(pod.network.name, { containerId: pod.id, ifname: pod.network.ifname });
+    delete pod.network;
+    ctx.cri.pods.save(pod);
+  }
+  const pins = Object.fromEntries(
+    (['network', 'ipc', 'uts'] as const).flatMap((t) => {
+      const ns = pod.namespaces[t];
+      return ns !== 'host' && existsSync(ns.path) ? [[t, ns.path]] : [];
+    }),
+  );
+  await unpinNamespaces(pins);
+  if (pod.shmMounted && pod.files.shm) {
+    try {
+      umount(pod.files.shm, MNT_DETACH);
+    } catch (err) {
+      if (!(err instanceof BerthError) || (err.where.errno !== 'EINVAL' && err.where.errno !== 'ENOENT')) throw err;
+    }
+    pod.shmMounted = false;
+  }
+  pod.state = 'SANDBOX_NOTREADY';
+  ctx.cri.pods.save(pod);
+}
+
+export function stopPodSandbox(ctx: CriContext): UnaryRpc {
+  return async (req: { pod_sandbox_id?: string }) => {
+    let pod;
+    try {
+      pod = criPod(ctx, req.pod_sandbox_id);
+    } catch (err) {
+      if (err instanceof BerthError && err.kind === 'not-found' && req.pod_sandbox_id) return {};
+      throw err;
+    }
+    await ctx.cri.queue.run(pod.id, () => stopPod(ctx, pod));
+    return {};
+  };
+}
