@@ -5,7 +5,7 @@
 // `ip -j`, what to send to the guest, which ip/tc commands to run. Side effects: netns.ts.
 
 import { createHash } from 'node:crypto';
-import { invalid } from '../../oci/errors.ts';
+import { invalid, unimplemented } from '../../oci/errors.ts';
 import type { Spec } from '../../oci/runtime-spec.ts';
 
 /** `ip -j addr show` (one entry per link, with its addresses). */
@@ -62,13 +62,26 @@ export function netnsPath(spec: Spec): string | undefined {
 }
 
 /**
- * The guest's container lives in the guest's own network namespace, where the pod's interface
- * appears: the host path can't be joined from the guest, so the entry goes.
+ * The namespaces the container has in the guest. Host namespaces joined by path (a pod's, pinned
+ * by berthd or podman) can't be joined from another kernel: the network one is the guest's own,
+ * where the pod's interface appears; ipc and uts become the container's own in the guest (the
+ * pod's hostname, read from its uts namespace on the host, stays). Others are refused.
  */
-export function withoutJoinedNetns(spec: Spec): Spec {
+export function guestNamespaces(spec: Spec, podHostname: (utsPath: string) => string | undefined): Spec {
   const namespaces = spec.linux?.namespaces;
-  if (!namespaces?.some((n) => n.type === 'network' && n.path)) return spec;
-  return { ...spec, linux: { ...spec.linux, namespaces: namespaces.filter((n) => !(n.type === 'network' && n.path)) } };
+  if (!namespaces?.some((n) => n.path)) return spec;
+  let hostname = spec.hostname;
+  const out = [];
+  for (const [i, n] of namespaces.entries()) {
+    if (!n.path) out.push(n);
+    else if (n.type === 'network') continue;
+    else if (n.type === 'ipc') out.push({ type: n.type });
+    else if (n.type === 'uts') {
+      hostname ??= podHostname(n.path);
+      out.push({ type: n.type });
+    } else throw unimplemented(`linux.namespaces[${i}]: berth-vm can't join the host's ${n.type} namespace ${n.path} from the guest`, { field: `linux.namespaces[${i}]` });
+  }
+  return { ...spec, ...(hostname !== undefined ? { hostname } : {}), linux: { ...spec.linux, namespaces: out } };
 }
 
 export const TAP_PREFIX = 'bvm';

@@ -52,3 +52,9 @@ export function unplugTap(p: NetPlumbing): void {
   if (!existsSync(p.netns)) return;
   for (const [tool, argv] of unplugCommands(p)) inNetns(p.netns, [tool, ...argv]);
 }
+
+/** The hostname in a uts namespace pinned on the host (a pod's). */
+export function utsHostname(uts: string): string | undefined {
+  const r = spawnSync(NSENTER, [`--uts=${uts}`, '--', 'hostname'], { encoding: 'utf8', timeout: 30_000 });
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}

@@ -28,9 +28,9 @@ import { StateStore, validateId, type ContainerRecord } from '../state-store.ts'
 import { readVmConfig, resolveAccel } from './accel.ts';
 import { assetsDir, loadAssets } from './assets.ts';
 import { encodeConfig, F, FrameChannel, u32, type Frame } from './frames.ts';
-import { encodeGuestNet, netnsPath, tapName, withoutJoinedNetns, type GuestNet, type NetPlumbing } from './guest-net.ts';
+import { encodeGuestNet, guestNamespaces, netnsPath, tapName, type GuestNet, type NetPlumbing } from './guest-net.ts';
 import { GUEST_FIFO, GUEST_ROOTFS, guestConsoleSocket, guestHostFacts, guestLayout, shareConfigValue } from './guest-spec.ts';
-import { plugTap, readGuestNetwork, unplugTap } from './netns.ts';
+import { plugTap, readGuestNetwork, unplugTap, utsHostname } from './netns.ts';
 import { qemuArgs, virtiofsdArgs } from './qemu-args.ts';
 import { vmSizing } from './sizing.ts';
 
@@ -124,7 +124,7 @@ export class VmRuntime {
     if (options.preserveFds) throw unimplemented('--preserve-fds: host fds can not cross into the VM', { field: '--preserve-fds' });
     const { spec, rootfs, bundle } = loadBundle(options.bundle);
     const host = gatherHostFacts(spec, bundle, rootfs);
-    const layout = guestLayout(withoutJoinedNetns(spec), bundle, rootfs, host.sources);
+    const layout = guestLayout(guestNamespaces(spec, utsHostname), bundle, rootfs, host.sources);
     const terminal = !!spec.process?.terminal;
     const plan = compilePlan({
       spec: layout.spec,

@@ -2,7 +2,7 @@
 // told (MAC, MTU, addresses, routes), and the ip/tc commands that plug a tap in. Pure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeGuestNet, guestNetwork, netnsPath, plugCommands, tapName, unplugCommands, withoutJoinedNetns, type IpLink, type IpRoute } from '../../../src/runtime/vm/guest-net.ts';
+import { encodeGuestNet, guestNetwork, guestNamespaces, netnsPath, plugCommands, tapName, unplugCommands, type IpLink, type IpRoute } from '../../../src/runtime/vm/guest-net.ts';
 import { qemuArgs } from '../../../src/runtime/vm/qemu-args.ts';
 import { defaultSpec } from '../../../src/runtime/default-spec.ts';
 import { BerthError } from '../../../src/oci/errors.ts';
@@ -53,14 +53,22 @@ test('guest network: a second interface, an old tap and loopback are not candida
   assert.throws(() => guestNetwork('/p', [lo, net1, { ...net1, ifname: 'net2' }], []), /ethernet interfaces: net1, net2/);
 });
 
-test('netns by path: found, and dropped from the guest\'s spec (the guest has the interface itself); others stay', () => {
+test('namespaces joined by path: network dropped (the guest has the interface), ipc and uts the guest\'s own with the pod\'s hostname; pid refused', () => {
   const spec = defaultSpec();
-  spec.linux!.namespaces = [{ type: 'pid' }, { type: 'network', path: '/run/netns/pod' }, { type: 'ipc' }];
+  delete spec.hostname; // a container joining its pod's uts namespace names none
+  spec.linux!.namespaces = [{ type: 'pid' }, { type: 'network', path: '/run/netns/pod' }, { type: 'ipc', path: '/p/ipc' }, { type: 'uts', path: '/p/uts' }];
   assert.equal(netnsPath(spec), '/run/netns/pod');
-  assert.deepEqual(withoutJoinedNetns(spec).linux!.namespaces, [{ type: 'pid' }, { type: 'ipc' }]);
+  const asked: string[] = [];
+  const guest = guestNamespaces(spec, (p) => (asked.push(p), 'web-0'));
+  assert.deepEqual(guest.linux!.namespaces, [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }]);
+  assert.equal(guest.hostname, 'web-0');
+  assert.deepEqual(asked, ['/p/uts']);
+  assert.equal(guestNamespaces({ ...spec, hostname: 'own' }, () => 'web-0').hostname, 'own');
   const own = defaultSpec();
   assert.equal(netnsPath(own), undefined);
-  assert.equal(withoutJoinedNetns(own), own);
+  assert.equal(guestNamespaces(own, () => 'x'), own);
+  const pid = { ...spec, linux: { ...spec.linux, namespaces: [{ type: 'pid' as const, path: '/proc/1/ns/pid' }] } };
+  assert.throws(() => guestNamespaces(pid, () => undefined), (e: unknown) => e instanceof BerthError && e.kind === 'unimplemented' && /linux\.namespaces\[0\]/.test(e.message));
 });
 
 test('tap: a stable name within IFNAMSIZ per container; mirred both ways; unplug removes the ingress qdisc and the tap', () => {
