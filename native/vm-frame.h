@@ -65,4 +65,10 @@ void frame_free(struct frame *f);
 
 uint32_t le32_at(const unsigned char *p);
 
+/* A unix socket address for path. A path too long for sun_path (a state root plus a 64-hex
+ * container id, as under berthd) goes through its directory: /proc/self/fd/<dirfd>/<name>, with
+ * *dirfd left open for the caller to close after bind/connect (-1 when not needed). */
+struct sockaddr_un;
+int unix_addr(const char *path, struct sockaddr_un *a, int *dirfd);
+
 #endif

@@ -138,31 +138,25 @@ static void send_fd(int sock, int fd) {
 }
 
 static int unix_connect(const char *path) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof a.sun_path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  strcpy(a.sun_path, path);
+  struct sockaddr_un a;
+  int dirfd;
+  if (unix_addr(path, &a, &dirfd) < 0) return -1;
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
-    if (s >= 0) close(s);
-    return -1;
-  }
-  return s;
+  int ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+  if (dirfd >= 0) close(dirfd);
+  if (!ok && s >= 0) close(s);
+  return ok ? s : -1;
 }
 
 static int unix_listen(const char *path, int backlog) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof a.sun_path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  strcpy(a.sun_path, path);
+  struct sockaddr_un a;
+  int dirfd;
+  if (unix_addr(path, &a, &dirfd) < 0) return -1;
   unlink(path);
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || chmod(path, 0600) < 0 || listen(s, backlog) < 0) return -1;
-  return s;
+  int ok = s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 && chmod(path, 0600) == 0 && listen(s, backlog) == 0;
+  if (dirfd >= 0) close(dirfd);
+  return ok ? s : -1;
 }
 
 /* A host pty whose master goes to the caller's console socket; the slave (raw: the guest's pty

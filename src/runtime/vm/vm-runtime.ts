@@ -4,11 +4,11 @@
 // exec fifo; start writes the fifo through the agent. See docs/berth-vm.md.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BerthError, fromSystemError, invalid, precondition, unimplemented } from '../../oci/errors.ts';
 import { OCI_VERSION, type ContainerStatus, type Process, type State } from '../../oci/runtime-spec.ts';
 import { parseMessage, spawnBinary, spawnError } from '../../sys/berth-spawn.ts';
@@ -482,11 +482,13 @@ export class VmRuntime {
 
   private async withControl<T>(id: string, fn: (ctl: FrameChannel) => Promise<T>): Promise<T> {
     const path = this.ctlPath(id);
-    const socket = connect(path);
+    // A path longer than sun_path (berthd's state root and a 64-hex id) goes through its directory's fd.
+    const dirFd = Buffer.byteLength(path) >= 108 ? openSync(dirname(path), 'r') : undefined;
+    const socket = connect(dirFd === undefined ? path : `/proc/self/fd/${dirFd}/${basename(path)}`);
     await new Promise<void>((res, rej) => {
       socket.once('connect', res);
       socket.once('error', (err) => rej(fromSystemError(err, 'connect to the VM monitor of', path)));
-    });
+    }).finally(() => dirFd !== undefined && closeSync(dirFd));
     const ctl = new FrameChannel(socket);
     try {
       return await fn(ctl);
