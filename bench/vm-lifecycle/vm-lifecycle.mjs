@@ -7,7 +7,8 @@
 //                  init, runc itself having exited), a few seconds after it started, and
 //                  per process (by its comm) with QEMU's split into anonymous, guest RAM
 //                  (shmem: the memfd) and file pages
-// Usage: node bench/vm-lifecycle/vm-lifecycle.mjs [--iterations N] [--settle-ms N]
+// Usage: node bench/vm-lifecycle/vm-lifecycle.mjs [--iterations N] [--settle-ms N] [--compare <other berth-vm>]
+// --compare runs another berth-vm build (say, an older commit's bin/berth-vm) in the same rounds.
 // Needs root, runc, QEMU and a built berth-vm (npm run build). The accelerator is berth-vm's own
 // choice (BERTH_VM_ACCEL or the cached probe): it is printed.
 
@@ -28,6 +29,7 @@ const flag = (name, dflt) => {
 };
 const iterations = flag('--iterations', 5);
 const settleMs = flag('--settle-ms', 5000);
+const compare = args.includes('--compare') ? resolve(args[args.indexOf('--compare') + 1]) : undefined;
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
@@ -119,12 +121,12 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'berth-bench-vm-'));
   const bundle = join(work, 'bundle');
   execFileSync(join(REPO, 'scripts/make-busybox-bundle.sh'), [bundle, 'sh', '-c', 'echo up; exec sleep 1000'], { env });
-  const roots = { 'berth-vm': join(work, 'vm-root'), runc: join(work, 'runc-root') };
-  const bins = { 'berth-vm': BERTH_VM, runc: RUNC };
-  const samples = { 'berth-vm': { first: [], pss: [], procs: [] }, runc: { first: [], pss: [], procs: [] } };
+  const roots = { 'berth-vm': join(work, 'vm-root'), runc: join(work, 'runc-root'), ...(compare ? { compare: join(work, 'compare-root') } : {}) };
+  const bins = { 'berth-vm': BERTH_VM, runc: RUNC, ...(compare ? { compare } : {}) };
+  const samples = Object.fromEntries(Object.keys(bins).map((k) => [k, { first: [], pss: [], procs: [] }]));
   try {
     for (let i = 0; i < iterations; i++) {
-      for (const name of ['berth-vm', 'runc']) {
+      for (const name of Object.keys(bins)) {
         const id = `bench-${i}`;
         samples[name].first.push(await firstOutput(bins[name], roots[name], bundle, id));
         await new Promise((r) => setTimeout(r, settleMs));
@@ -162,6 +164,7 @@ async function main() {
     `| create to first output | ${median(vm.first).toFixed(0)} ms | ${median(rc.first).toFixed(0)} ms | ${(median(vm.first) / median(rc.first)).toFixed(1)}× |`,
     `| host PSS of an idle container | ${median(vm.pss).toFixed(1)} MiB | ${median(rc.pss).toFixed(2)} MiB | ${(median(vm.pss) / median(rc.pss)).toFixed(0)}× |`,
     ...perProcess(vm.procs),
+    ...(compare ? [`| compare (${compare}): first output | ${median(samples.compare.first).toFixed(0)} ms | | |`, `| compare: host PSS | ${median(samples.compare.pss).toFixed(1)} MiB | | |`, ...perProcess(samples.compare.procs)] : []),
     `samples: berth-vm first ${vm.first.map((x) => x.toFixed(0)).join(' ')} ms, pss ${vm.pss.map((x) => x.toFixed(1)).join(' ')} MiB`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

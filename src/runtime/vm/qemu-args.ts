@@ -34,9 +34,9 @@ export interface VmShape {
 
 /**
  * TCG's translation cache, in MiB. QEMU's default (1 GiB) fills with the boot's code and stays
- * resident: 86 MB of QEMU's anonymous memory in an idle VM here, 49 MB with 16 MiB. 4 MiB made
- * the boot and a shell loop several times slower (retranslation); 16 showed no difference from
- * the default within this machine's noise.
+ * resident: 84 MB of QEMU's anonymous memory in an idle VM here, 48 MB with 16 MiB. The price is
+ * retranslation: create to first output 5.8 s against 4.7 s (bench/RESULTS.md); 4 MiB made boots
+ * and shell loops several times slower. KVM has no translation cache.
  */
 export const TCG_TB_MIB = 16;
 
