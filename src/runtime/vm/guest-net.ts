@@ -93,13 +93,17 @@ export function tapName(id: string): string {
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
-/** Which interface the guest gets, and its configuration, from what `ip -j` said in the netns. */
-export function guestNetwork(netns: string, links: readonly IpLink[], routes: readonly IpRoute[]): GuestNet {
+/**
+ * Which interface the guest gets, and its configuration, from what `ip -j` said in the netns;
+ * none for a namespace with loopback alone (`--network none`): the guest has no network device.
+ */
+export function guestNetwork(netns: string, links: readonly IpLink[], routes: readonly IpRoute[]): GuestNet | undefined {
   const candidates = links.filter((l) => l.ifname !== 'lo' && (l.link_type ?? 'ether') === 'ether' && !l.ifname.startsWith(TAP_PREFIX) && l.linkinfo?.info_kind !== 'tun');
   const viaDefault = routes.find((r) => r.dst === 'default' && r.dev)?.dev;
   const link = candidates.find((l) => l.ifname === viaDefault) ?? candidates.find((l) => l.ifname === 'eth0') ?? (candidates.length === 1 ? candidates[0] : undefined);
+  if (!candidates.length) return undefined;
   if (!link) {
-    const names = candidates.map((l) => l.ifname).join(', ') || 'none';
+    const names = candidates.map((l) => l.ifname).join(', ');
     throw invalid(`linux.namespaces: network namespace ${netns} has no interface for the VM (ethernet interfaces: ${names}; want eth0 or the default route's)`, { field: 'linux.namespaces', path: netns });
   }
   if (!link.address || !MAC.test(link.address)) throw invalid(`${link.ifname} in ${netns} has no MAC address`, { field: 'linux.namespaces', path: netns });

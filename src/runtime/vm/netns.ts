@@ -22,8 +22,8 @@ function ipJson<T>(netns: string, args: string[]): T[] {
   return r.stdout.trim() ? (JSON.parse(r.stdout) as T[]) : [];
 }
 
-/** The interface, addresses and routes the guest takes over, read from the namespace. */
-export function readGuestNetwork(netns: string): GuestNet {
+/** The interface, addresses and routes the guest takes over, read from the namespace (none: loopback alone). */
+export function readGuestNetwork(netns: string): GuestNet | undefined {
   if (!existsSync(netns)) throw new BerthError('not-found', `linux.namespaces: network namespace ${netns} does not exist`, { field: 'linux.namespaces', path: netns });
   const links = ipJson<IpLink>(netns, ['-d', 'addr', 'show']);
   const routes = [...ipJson<IpRoute>(netns, ['route', 'show', 'table', 'main']), ...ipJson<IpRoute>(netns, ['-6', 'route', 'show', 'table', 'main'])];

@@ -172,8 +172,8 @@ export class VmRuntime {
       if (terminal && !consoleSocket) throw invalid('process.terminal is true: --console-socket is required (or set terminal to false)', { field: 'process.terminal' });
       const netns = netnsPath(spec);
       let net: GuestNet | undefined;
-      if (netns) {
-        net = readGuestNetwork(netns);
+      if (netns) net = readGuestNetwork(netns);
+      if (netns && net) {
         const plumbing: NetPlumbing = { netns, iface: net.iface, tap: tapName(options.id) };
         plugTap(plumbing, net.mtu);
         record.vm.net = plumbing;

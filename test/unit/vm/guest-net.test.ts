@@ -27,7 +27,7 @@ const routes: IpRoute[] = [
 ];
 
 test('guest network: the default route\'s interface, its global addresses, routes without the kernel\'s, link routes first', () => {
-  const net = guestNetwork('/run/netns/p', [lo, eth0], routes);
+  const net = guestNetwork('/run/netns/p', [lo, eth0], routes)!;
   assert.equal(net.iface, 'eth0');
   assert.equal(net.mac, '0e:8e:81:12:57:47');
   assert.equal(net.mtu, 1450);
@@ -44,13 +44,13 @@ test('guest network: the default route\'s interface, its global addresses, route
   ].join('\n'));
 });
 
-test('guest network: a second interface, an old tap and loopback are not candidates; none is an error naming the netns', () => {
+test('guest network: a second interface, an old tap and loopback are not candidates; loopback alone is no network; two without eth0 is an error naming the netns', () => {
   const net1: IpLink = { ...eth0, ifname: 'net1', address: '02:00:00:00:00:01', addr_info: [] };
   const tap: IpLink = { ifname: tapName('other'), link_type: 'ether', address: '02:00:00:00:00:02', linkinfo: { info_kind: 'tun' } };
-  assert.equal(guestNetwork('/p', [lo, tap, net1, eth0], []).iface, 'eth0');
-  assert.equal(guestNetwork('/p', [lo, tap, net1], []).iface, 'net1');
-  assert.throws(() => guestNetwork('/run/netns/empty', [lo, tap], []), (e: unknown) => e instanceof BerthError && e.kind === 'invalid-argument' && /\/run\/netns\/empty has no interface/.test(e.message));
-  assert.throws(() => guestNetwork('/p', [lo, net1, { ...net1, ifname: 'net2' }], []), /ethernet interfaces: net1, net2/);
+  assert.equal(guestNetwork('/p', [lo, tap, net1, eth0], [])?.iface, 'eth0');
+  assert.equal(guestNetwork('/p', [lo, tap, net1], [])?.iface, 'net1');
+  assert.equal(guestNetwork('/run/netns/none', [lo, tap], []), undefined, 'loopback alone (--network none): no network device');
+  assert.throws(() => guestNetwork('/run/netns/two', [lo, net1, { ...net1, ifname: 'net2' }], []), (e: unknown) => e instanceof BerthError && e.kind === 'invalid-argument' && /\/run\/netns\/two has no interface for the VM \(ethernet interfaces: net1, net2/.test(e.message));
 });
 
 test('namespaces joined by path: network dropped (the guest has the interface), ipc and uts the guest\'s own with the pod\'s hostname; pid refused', () => {
