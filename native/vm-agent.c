@@ -11,6 +11,7 @@
 #include "console-relay.h"
 #include "vm-frame.h"
 #include "vm-net.h"
+#include "vm-sysfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -148,28 +149,16 @@ static int cmdline_has(const char *word) {
 /* /dev/vport*: the one whose sysfs name is berth.ctl. The device node may appear a moment after
  * the module loads. */
 static int open_port(void) {
-  for (int tries = 0; tries < 500; tries++) {
-    DIR *d = opendir("/sys/class/virtio-ports");
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-      if (e->d_name[0] == '.') continue;
-      char path[300], name[64] = {0};
-      snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      ssize_t n = read(fd, name, sizeof name - 1);
-      close(fd);
-      if (n <= 0 || strncmp(name, "berth.ctl", 9) != 0) continue;
-      snprintf(path, sizeof path, "/dev/%s", e->d_name);
+  char name[256], path[300];
+  if (sysfs_find("/sys/class/virtio-ports", "name", "berth.ctl", 9, 0, name, sizeof name, 500) == 0) {
+    snprintf(path, sizeof path, "/dev/%s", name);
+    /* The device node may appear a moment after the sysfs entry. */
+    for (int tries = 0; tries < 500; tries++) {
       int p = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-      if (p >= 0) {
-        closedir(d);
-        return p;
-      }
+      if (p >= 0) return p;
+      struct timespec ms10 = {0, 10 * 1000 * 1000};
+      nanosleep(&ms10, NULL);
     }
-    if (d) closedir(d);
-    struct timespec ms10 = {0, 10 * 1000 * 1000};
-    nanosleep(&ms10, NULL);
   }
   power_off("no virtio-serial port named berth.ctl");
 }

@@ -3,6 +3,7 @@
  *   mac <mac> | mtu <n> | addr <4|6> <address> <prefix> | route <4|6> <dst> <prefix> <gateway|->
  * The interface is the one QEMU gave that MAC. ioctls, not netlink: the agent stays small. */
 #include "vm-net.h"
+#include "vm-sysfs.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -29,33 +30,6 @@ static int fail(char *err, size_t cap, const char *what, const char *arg) {
   int e = errno ? errno : EINVAL;
   snprintf(err, cap, "%s %s: %s", what, arg, strerror(e));
   return e;
-}
-
-/* The interface with this MAC; the device may appear a moment after virtio_net loads. */
-static int find_iface(const char *mac, char *name) {
-  for (int tries = 0; tries < 300; tries++) {
-    DIR *d = opendir("/sys/class/net");
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-      if (e->d_name[0] == '.' || strlen(e->d_name) >= IFNAMSIZ) continue;
-      char path[300], addr[32] = {0};
-      snprintf(path, sizeof path, "/sys/class/net/%s/address", e->d_name);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      ssize_t n = read(fd, addr, sizeof addr - 1);
-      close(fd);
-      if (n >= 17 && strncasecmp(addr, mac, 17) == 0) {
-        strcpy(name, e->d_name);
-        closedir(d);
-        return 0;
-      }
-    }
-    if (d) closedir(d);
-    struct timespec ms10 = {0, 10 * 1000 * 1000};
-    nanosleep(&ms10, NULL);
-  }
-  errno = ENODEV;
-  return -1;
 }
 
 static int set_up(int s, const char *name) {
@@ -134,7 +108,7 @@ int net_configure(char *text, char *err, size_t cap) {
     int fam = 0, prefix = 0;
     errno = 0;
     if (sscanf(line, "mac %63s", a) == 1) {
-      if (find_iface(a, iface) < 0) {
+      if (strlen(a) != 17 || sysfs_find("/sys/class/net", "address", a, 17, 1, iface, sizeof iface, 300) < 0) {
         rc = fail(err, cap, "no interface with MAC", a);
         break;
       }
