@@ -58,11 +58,12 @@ int vm_exec_main(int argc, char **argv) {
   }
   int chan = atoi(argv[3]);
   fcntl(chan, F_SETFD, FD_CLOEXEC);
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  if (strlen(argv[2]) >= sizeof a.sun_path) return 2;
-  strcpy(a.sun_path, argv[2]);
-  int ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (ctl < 0 || connect(ctl, (struct sockaddr *)&a, sizeof a) < 0) {
+  struct sockaddr_un a;
+  int dirfd = -1;
+  int ctl = unix_addr(argv[2], &a, &dirfd) < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int connected = ctl >= 0 && connect(ctl, (struct sockaddr *)&a, sizeof a) == 0;
+  if (dirfd >= 0) close(dirfd);
+  if (!connected) {
     frame_write(chan, F_CHAN, 0, "error -1 111 cannot reach the container's monitor", 49);
     return 255;
   }

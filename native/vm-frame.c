@@ -1,9 +1,13 @@
 #include "vm-frame.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 uint32_t le32_at(const unsigned char *p) {
@@ -73,4 +77,22 @@ int frame_next(struct frame_reader *r, struct frame *f) {
 void frame_free(struct frame *f) {
   free(f->data);
   f->data = NULL;
+}
+
+int unix_addr(const char *path, struct sockaddr_un *a, int *dirfd) {
+  memset(a, 0, sizeof *a);
+  a->sun_family = AF_UNIX;
+  *dirfd = -1;
+  if (strlen(path) < sizeof a->sun_path) {
+    strcpy(a->sun_path, path);
+    return 0;
+  }
+  const char *slash = strrchr(path, '/');
+  if (!slash || strlen(slash) > 64) return errno = ENAMETOOLONG, -1;
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  *dirfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (*dirfd < 0) return -1;
+  snprintf(a->sun_path, sizeof a->sun_path, "/proc/self/fd/%d%s", *dirfd, slash);
+  return 0;
 }

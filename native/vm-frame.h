@@ -24,13 +24,14 @@ enum frame_type {
   F_WRITE = 7,      /* payload: path, NUL, data: written into an existing file (fifo, /proc) */
   F_PS = 8,         /* list the guest's processes */
   F_RESIZE = 9,     /* payload: u16 rows, u16 cols */
+  F_NET = 10,       /* payload: the guest interface's settings, a line each (src/runtime/vm/guest-net.ts) */
   /* guest -> host */
   F_READY = 20,     /* the agent is up and waiting for a plan; payload: guest kernel release */
   F_CHAN = 21,      /* a line berth-spawn wrote on its channel ("pid N", "sync NAME", "error ...") */
   F_STDOUT = 22,
   F_STDERR = 23,
   F_EXIT = 24,      /* payload: u32 wait status of the session's process */
-  F_REPLY = 25,     /* answer to F_WRITE (u32 errno) or F_PS (text) */
+  F_REPLY = 25,     /* answer to F_WRITE (u32 errno), F_NET (u32 errno, then what failed) or F_PS (text) */
   /* client <-> monitor only */
   F_STDIO = 40,     /* client -> monitor: its fds 0, 1, 2 (SCM_RIGHTS) become the session's stdio */
   F_CONSOLE = 41,   /* client -> monitor: payload: host console socket that gets a pty master */
@@ -63,5 +64,11 @@ int frame_next(struct frame_reader *r, struct frame *f);
 void frame_free(struct frame *f);
 
 uint32_t le32_at(const unsigned char *p);
+
+/* A unix socket address for path. A path too long for sun_path (a state root plus a 64-hex
+ * container id, as under berthd) goes through its directory: /proc/self/fd/<dirfd>/<name>, with
+ * *dirfd left open for the caller to close after bind/connect (-1 when not needed). */
+struct sockaddr_un;
+int unix_addr(const char *path, struct sockaddr_un *a, int *dirfd);
 
 #endif

@@ -12,6 +12,8 @@
  *   share <d|f> <ro|rw> <name> <source>   a directory or file bound into the share as <name>
  *   vfs-socket <path>     a path for virtiofsd's socket while it is set up (removed at once)
  *   hide <path>           mounted over with an empty tmpfs in QEMU's mount namespace
+ *   netns <path>          QEMU runs in this network namespace (a pod's) and gets on fd 6 ...
+ *   tap <name>            ... this tap device in it (made by berth-vm), opened with a vnet header
  *   ctl <path>            the control socket to listen on
  *   console <path>        the container has a terminal: its pty master goes to this socket
  *   log <path>            QEMU's and virtiofsd's output (the guest's serial console)
@@ -21,6 +23,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -49,7 +53,7 @@
 struct config {
   char *qemu[MAX_ARGS], *virtiofsd[MAX_ARGS];
   int nqemu, nvirtiofsd;
-  char *share_dir, *vfs_socket, *hide, *ctl, *console, *log;
+  char *share_dir, *vfs_socket, *hide, *ctl, *console, *log, *netns, *tap;
   struct { char kind, ro; char *name, *source; } shares[MAX_SHARES];
   int nshares;
 };
@@ -103,6 +107,8 @@ static void read_config(int chan) {
     else if (!strcmp(key, "ctl")) cfg.ctl = val;
     else if (!strcmp(key, "console")) cfg.console = val;
     else if (!strcmp(key, "log")) cfg.log = val;
+    else if (!strcmp(key, "netns")) cfg.netns = val;
+    else if (!strcmp(key, "tap")) cfg.tap = val;
     else if (!strcmp(key, "share") && cfg.nshares < MAX_SHARES) {
       /* "<d|f> <ro|rw> <name> <source>": the source is the rest (it may hold spaces) */
       char *name = strchr(val, ' ') ? strchr(val, ' ') + 4 : NULL;
@@ -132,31 +138,25 @@ static void send_fd(int sock, int fd) {
 }
 
 static int unix_connect(const char *path) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof a.sun_path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  strcpy(a.sun_path, path);
+  struct sockaddr_un a;
+  int dirfd;
+  if (unix_addr(path, &a, &dirfd) < 0) return -1;
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
-    if (s >= 0) close(s);
-    return -1;
-  }
-  return s;
+  int ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+  if (dirfd >= 0) close(dirfd);
+  if (!ok && s >= 0) close(s);
+  return ok ? s : -1;
 }
 
 static int unix_listen(const char *path, int backlog) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof a.sun_path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  strcpy(a.sun_path, path);
+  struct sockaddr_un a;
+  int dirfd;
+  if (unix_addr(path, &a, &dirfd) < 0) return -1;
   unlink(path);
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || chmod(path, 0600) < 0 || listen(s, backlog) < 0) return -1;
-  return s;
+  int ok = s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 && chmod(path, 0600) == 0 && listen(s, backlog) == 0;
+  if (dirfd >= 0) close(dirfd);
+  return ok ? s : -1;
 }
 
 /* A host pty whose master goes to the caller's console socket; the slave (raw: the guest's pty
@@ -234,20 +234,37 @@ static pid_t start_virtiofsd(int listen_fd, int log) {
   return 0;
 }
 
+/* In QEMU's child: join the pod's network namespace and open the tap there (a tap is attached
+ * by name in the caller's namespace). */
+static int open_tap(void) {
+  int ns = open(cfg.netns, O_RDONLY | O_CLOEXEC);
+  if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) die(cfg.netns);
+  close(ns);
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) die("/dev/net/tun");
+  struct ifreq ifr = {0};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", cfg.tap);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) die(cfg.tap);
+  return fd;
+}
+
 static pid_t start_qemu(int port, int qmp, int vhost, int log) {
   pid_t pid = fork();
   if (pid < 0) die("fork qemu");
   if (pid > 0) return pid;
   child_common();
+  if (log >= 0) dup2(log, 2); /* errors below go to the VM's log, which create reports */
+  int tap = cfg.netns && cfg.tap ? open_tap() : -1;
   if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("qemu mount namespace");
   /* The state root holds every container's state and control socket: QEMU can't see it. */
   if (cfg.hide && mount("tmpfs", cfg.hide, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000") < 0) die(cfg.hide);
   child_stdio(log);
-  int fds[3] = {port, qmp, vhost};
-  for (int i = 0; i < 3; i++) fds[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 10) : -1;
-  for (int i = 0; i < 3; i++)
+  int fds[4] = {port, qmp, vhost, tap};
+  for (int i = 0; i < 4; i++) fds[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 10) : -1;
+  for (int i = 0; i < 4; i++)
     if (fds[i] >= 0) dup2(fds[i], 3 + i);
-  child_exec(cfg.qemu, 5);
+  child_exec(cfg.qemu, 6);
   return 0;
 }
 
@@ -392,6 +409,7 @@ static void from_client(int ci, struct frame *f) {
   case F_RESIZE: frame_write(agent, f->type, sid, f->data, f->len); break;
   case F_KILL_ALL: frame_write(agent, f->type, 0, f->data, f->len); break;
   case F_WRITE:
+  case F_NET:
   case F_PS: frame_write(agent, f->type, TAG_BASE + (uint32_t)ci, f->data, f->len); break;
   case F_PAUSE:
   case F_RESUME: frame_write_u32(c->fd, F_DONE, 0, qmp(f->type == F_PAUSE ? "{\"execute\":\"stop\"}" : "{\"execute\":\"cont\"}")); break;

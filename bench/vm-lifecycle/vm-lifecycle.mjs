@@ -4,8 +4,11 @@
 //                  start as soon as create returns; the container's first act is to print)
 //   idle PSS     = host memory of one idle container: the sum of Pss (smaps_rollup) over every
 //                  host process of it (berth-vm: monitor, QEMU, virtiofsd; runc: the container's
-//                  init, runc itself having exited), a few seconds after it started
-// Usage: node bench/vm-lifecycle/vm-lifecycle.mjs [--iterations N] [--settle-ms N]
+//                  init, runc itself having exited), a few seconds after it started, and
+//                  per process (by its comm) with QEMU's split into anonymous, guest RAM
+//                  (shmem: the memfd) and file pages
+// Usage: node bench/vm-lifecycle/vm-lifecycle.mjs [--iterations N] [--settle-ms N] [--compare <other berth-vm>]
+// --compare runs another berth-vm build (say, an older commit's bin/berth-vm) in the same rounds.
 // Needs root, runc, QEMU and a built berth-vm (npm run build). The accelerator is berth-vm's own
 // choice (BERTH_VM_ACCEL or the cached probe): it is printed.
 
@@ -26,6 +29,7 @@ const flag = (name, dflt) => {
 };
 const iterations = flag('--iterations', 5);
 const settleMs = flag('--settle-ms', 5000);
+const compare = args.includes('--compare') ? resolve(args[args.indexOf('--compare') + 1]) : undefined;
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
@@ -36,6 +40,16 @@ function pss(pid) {
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
+  }
+}
+
+function rollup(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+    return { comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), pss: kb('Pss'), anon: kb('Pss_Anon'), shmem: kb('Pss_Shmem'), file: kb('Pss_File') };
+  } catch {
+    return undefined;
   }
 }
 
@@ -82,22 +96,44 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** Median PSS per process kind over the samples (MiB), QEMU's split by kind of page. */
+function perProcess(runs) {
+  const kinds = new Map();
+  for (const procs of runs) {
+    const byComm = new Map();
+    for (const p of procs) {
+      const k = p.comm.startsWith('qemu') ? 'qemu' : p.comm;
+      const acc = byComm.get(k) ?? { pss: 0, anon: 0, shmem: 0, file: 0 };
+      for (const f of ['pss', 'anon', 'shmem', 'file']) acc[f] += p[f];
+      byComm.set(k, acc);
+    }
+    for (const [k, v] of byComm) kinds.set(k, [...(kinds.get(k) ?? []), v]);
+  }
+  const mib = (kb) => (kb / 1024).toFixed(1);
+  return [...kinds].map(([k, vs]) => {
+    const m = (f) => median(vs.map((v) => v[f]));
+    return `  berth-vm ${k}: ${mib(m('pss'))} MiB (anon ${mib(m('anon'))}, guest RAM/shmem ${mib(m('shmem'))}, file ${mib(m('file'))})`;
+  });
+}
+
 async function main() {
   if (!RUNC) throw new Error('runc is not installed');
   const work = mkdtempSync(join(tmpdir(), 'berth-bench-vm-'));
   const bundle = join(work, 'bundle');
   execFileSync(join(REPO, 'scripts/make-busybox-bundle.sh'), [bundle, 'sh', '-c', 'echo up; exec sleep 1000'], { env });
-  const roots = { 'berth-vm': join(work, 'vm-root'), runc: join(work, 'runc-root') };
-  const bins = { 'berth-vm': BERTH_VM, runc: RUNC };
-  const samples = { 'berth-vm': { first: [], pss: [] }, runc: { first: [], pss: [] } };
+  const roots = { 'berth-vm': join(work, 'vm-root'), runc: join(work, 'runc-root'), ...(compare ? { compare: join(work, 'compare-root') } : {}) };
+  const bins = { 'berth-vm': BERTH_VM, runc: RUNC, ...(compare ? { compare } : {}) };
+  const samples = Object.fromEntries(Object.keys(bins).map((k) => [k, { first: [], pss: [], procs: [] }]));
   try {
     for (let i = 0; i < iterations; i++) {
-      for (const name of ['berth-vm', 'runc']) {
+      for (const name of Object.keys(bins)) {
         const id = `bench-${i}`;
         samples[name].first.push(await firstOutput(bins[name], roots[name], bundle, id));
         await new Promise((r) => setTimeout(r, settleMs));
         const pid = state(bins[name], roots[name], id).pid;
-        samples[name].pss.push(descendants(pid).reduce((sum, p) => sum + pss(p), 0) / 1024);
+        const pids = descendants(pid);
+        samples[name].pss.push(pids.reduce((sum, p) => sum + pss(p), 0) / 1024);
+        samples[name].procs.push(pids.map(rollup).filter(Boolean));
         execFileSync(bins[name], ['--root', roots[name], 'delete', '--force', id], { env });
       }
     }
@@ -127,6 +163,8 @@ async function main() {
     '|---|---:|---:|---:|',
     `| create to first output | ${median(vm.first).toFixed(0)} ms | ${median(rc.first).toFixed(0)} ms | ${(median(vm.first) / median(rc.first)).toFixed(1)}× |`,
     `| host PSS of an idle container | ${median(vm.pss).toFixed(1)} MiB | ${median(rc.pss).toFixed(2)} MiB | ${(median(vm.pss) / median(rc.pss)).toFixed(0)}× |`,
+    ...perProcess(vm.procs),
+    ...(compare ? [`| compare (${compare}): first output | ${median(samples.compare.first).toFixed(0)} ms | | |`, `| compare: host PSS | ${median(samples.compare.pss).toFixed(1)} MiB | | |`, ...perProcess(samples.compare.procs)] : []),
     `samples: berth-vm first ${vm.first.map((x) => x.toFixed(0)).join(' ')} ms, pss ${vm.pss.map((x) => x.toFixed(1)).join(' ')} MiB`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

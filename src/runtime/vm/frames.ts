@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 
 export const F = {
-  PLAN: 1, ACK: 2, STDIN: 3, STDIN_EOF: 4, KILL: 5, KILL_ALL: 6, WRITE: 7, PS: 8, RESIZE: 9,
+  PLAN: 1, ACK: 2, STDIN: 3, STDIN_EOF: 4, KILL: 5, KILL_ALL: 6, WRITE: 7, PS: 8, RESIZE: 9, NET: 10,
   READY: 20, CHAN: 21, STDOUT: 22, STDERR: 23, EXIT: 24, REPLY: 25,
   STDIO: 40, CONSOLE: 41, PAUSE: 42, RESUME: 43, DONE: 44, CONFIG: 45,
 } as const;

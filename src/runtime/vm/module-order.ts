@@ -2,9 +2,10 @@
 // depend on (modules.dep), dependencies first, minus what the kernel has built in
 // (modules.builtin). Pure: the caller reads the two files.
 
-/** Drivers the guest needs: virtio over PCI, the virtio-serial port to the host, virtiofs, and
- *  the balloon that hands free guest pages back to the host (free page reporting). */
-export const GUEST_MODULES = ['virtio_pci', 'virtio_console', 'virtiofs', 'virtio_balloon'] as const;
+/** Drivers the guest needs: virtio over PCI, the virtio-serial port to the host, virtiofs, the
+ *  balloon that hands free guest pages back to the host (free page reporting), and virtio-net
+ *  for a pod's network. */
+export const GUEST_MODULES = ['virtio_pci', 'virtio_console', 'virtiofs', 'virtio_balloon', 'virtio_net'] as const;
 
 /** The module name of a path in modules.dep ("kernel/fs/fuse/virtiofs.ko" -> "virtiofs"). */
 export function moduleName(path: string): string {

@@ -4,11 +4,11 @@
 // exec fifo; start writes the fifo through the agent. See docs/berth-vm.md.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BerthError, fromSystemError, invalid, precondition, unimplemented } from '../../oci/errors.ts';
 import { OCI_VERSION, type ContainerStatus, type Process, type State } from '../../oci/runtime-spec.ts';
 import { parseMessage, spawnBinary, spawnError } from '../../sys/berth-spawn.ts';
@@ -28,7 +28,9 @@ import { StateStore, validateId, type ContainerRecord } from '../state-store.ts'
 import { readVmConfig, resolveAccel } from './accel.ts';
 import { assetsDir, loadAssets } from './assets.ts';
 import { encodeConfig, F, FrameChannel, u32, type Frame } from './frames.ts';
+import { encodeGuestNet, guestNamespaces, netnsPath, tapName, type GuestNet, type NetPlumbing } from './guest-net.ts';
 import { GUEST_FIFO, GUEST_ROOTFS, guestConsoleSocket, guestHostFacts, guestLayout, shareConfigValue } from './guest-spec.ts';
+import { plugTap, readGuestNetwork, unplugTap, utsHostname } from './netns.ts';
 import { qemuArgs, virtiofsdArgs } from './qemu-args.ts';
 import { vmSizing } from './sizing.ts';
 
@@ -43,6 +45,8 @@ export interface VmState {
   memoryMiB: number;
   cpus: number;
   kernelRelease: string;
+  /** The tap and redirections made in the pod's netns (delete removes them). */
+  net?: NetPlumbing;
 }
 
 export interface VmRecord extends ContainerRecord {
@@ -120,7 +124,7 @@ export class VmRuntime {
     if (options.preserveFds) throw unimplemented('--preserve-fds: host fds can not cross into the VM', { field: '--preserve-fds' });
     const { spec, rootfs, bundle } = loadBundle(options.bundle);
     const host = gatherHostFacts(spec, bundle, rootfs);
-    const layout = guestLayout(spec, bundle, rootfs, host.sources);
+    const layout = guestLayout(guestNamespaces(spec, utsHostname), bundle, rootfs, host.sources);
     const terminal = !!spec.process?.terminal;
     const plan = compilePlan({
       spec: layout.spec,
@@ -166,8 +170,17 @@ export class VmRuntime {
       mkdirSync(shareDir, { mode: 0o700 });
       const consoleSocket = terminal ? options.consoleSocket : undefined;
       if (terminal && !consoleSocket) throw invalid('process.terminal is true: --console-socket is required (or set terminal to false)', { field: 'process.terminal' });
+      const netns = netnsPath(spec);
+      let net: GuestNet | undefined;
+      if (netns) net = readGuestNetwork(netns);
+      if (netns && net) {
+        const plumbing: NetPlumbing = { netns, iface: net.iface, tap: tapName(options.id) };
+        plugTap(plumbing, net.mtu);
+        record.vm.net = plumbing;
+        this.store.write(record);
+      }
       const config: Array<[string, string]> = [
-        ...qemuArgs({ name: options.id, accel, memoryMiB: sizing.memoryMiB, cpus: sizing.cpus, kernel: assets.kernel, initrd: assets.initrd, share: true, control: true }).map((a): [string, string] => ['qemu', a]),
+        ...qemuArgs({ name: options.id, accel, memoryMiB: sizing.memoryMiB, cpus: sizing.cpus, kernel: assets.kernel, initrd: assets.initrd, share: true, control: true, ...(net ? { net: { mac: net.mac } } : {}) }).map((a): [string, string] => ['qemu', a]),
         ...virtiofsdArgs(shareDir).map((a): [string, string] => ['virtiofsd', a]),
         ['share-dir', shareDir],
         ...layout.shares.map((s): [string, string] => ['share', shareConfigValue(s)]),
@@ -175,6 +188,7 @@ export class VmRuntime {
         ['hide', this.store.root],
         ['ctl', this.ctlPath(options.id)],
         ['log', join(dir, 'vm.log')],
+        ...(record.vm.net ? [['netns', record.vm.net.netns], ['tap', record.vm.net.tap]] as Array<[string, string]> : []),
         ...(consoleSocket ? [['console', resolve(consoleSocket)] as [string, string]] : []),
       ];
       monitor = spawn(spawnBinary(), ['--vm-monitor', '3'], {
@@ -191,6 +205,7 @@ export class VmRuntime {
       channel.send(F.CONFIG, 0, encodeConfig(config));
       if (options.signal?.aborted) onAbort();
       await this.boot(channel, record, join(dir, 'vm.log'));
+      if (net) await configureGuestNet(channel, net);
       channel.send(F.PLAN, 0, Buffer.concat([Buffer.from(consoleSocket ? `${guestConsoleSocket(0)}\0` : '\0'), encodePlan(plan)]));
       await this.driveSetup(channel, plan, record, spec, join(dir, 'vm.log'));
       if (options.signal?.aborted) throw new BerthError('internal', 'create was interrupted: the container was removed', { op: 'create' });
@@ -206,6 +221,7 @@ export class VmRuntime {
       monitor?.kill('SIGKILL');
       await waitGone(record.pid, record.pidStartTime || undefined).catch(() => {});
       await this.removeLeftovers(cgroups);
+      if (record.vm.net) this.unplug(record.vm.net);
       this.store.remove(options.id);
       throw err;
     } finally {
@@ -307,11 +323,20 @@ export class VmRuntime {
       await waitGone(record.pid, record.pidStartTime);
     }
     await this.removeLeftovers(record.cgroup ? this.cgroups(record) : null);
+    if (record.vm.net) this.unplug(record.vm.net);
     const stopped = this.ociState(record, 'stopped');
     for (const [i, h] of (record.config.hooks?.poststop ?? []).entries()) {
       await runHook(h, stopped, `hooks.poststop[${i}]`).catch((err: Error) => this.warn(err.message));
     }
     this.store.remove(id);
+  }
+
+  private unplug(net: NetPlumbing): void {
+    try {
+      unplugTap(net);
+    } catch (err) {
+      this.warn(`removing tap ${net.tap} from ${net.netns}: ${(err as Error).message}`);
+    }
   }
 
   /** QEMU and virtiofsd die with the monitor; whatever still runs in the cgroup is killed. */
@@ -457,11 +482,13 @@ export class VmRuntime {
 
   private async withControl<T>(id: string, fn: (ctl: FrameChannel) => Promise<T>): Promise<T> {
     const path = this.ctlPath(id);
-    const socket = connect(path);
+    // A path longer than sun_path (berthd's state root and a 64-hex id) goes through its directory's fd.
+    const dirFd = Buffer.byteLength(path) >= 108 ? openSync(dirname(path), 'r') : undefined;
+    const socket = connect(dirFd === undefined ? path : `/proc/self/fd/${dirFd}/${basename(path)}`);
     await new Promise<void>((res, rej) => {
       socket.once('connect', res);
       socket.once('error', (err) => rej(fromSystemError(err, 'connect to the VM monitor of', path)));
-    });
+    }).finally(() => dirFd !== undefined && closeSync(dirFd));
     const ctl = new FrameChannel(socket);
     try {
       return await fn(ctl);
@@ -509,6 +536,14 @@ export class VmRuntime {
       if (!opts.keep) await this.delete(options.id, true);
     }
   }
+}
+
+/** The guest takes over the pod interface's addresses and routes (its MAC it has from QEMU). */
+async function configureGuestNet(channel: FrameChannel, net: GuestNet): Promise<void> {
+  channel.send(F.NET, 0, encodeGuestNet(net));
+  const f = await nextOf(channel, F.REPLY);
+  const errno = f.data.readUInt32LE(0);
+  if (errno) throw new BerthError('internal', `berth-vm: configuring ${net.iface} in the guest failed: ${f.data.subarray(4).toString() || `errno ${errno}`}`, { op: 'create' });
 }
 
 async function guestWrite(channel: FrameChannel, path: string, data: Buffer): Promise<number> {

@@ -144,18 +144,69 @@ test('run -t in the foreground: a terminal, typed input, the exit status, nothin
   assert.deepEqual(leftovers(id), []);
 });
 
-test('kill -9 of the VM monitor ends the VM; delete leaves no QEMU, virtiofsd, mount or cgroup', { skip }, async () => {
-  const id = 'vm-kill9';
-  const b = bundle(['sleep', '1000']);
+/** The host processes of the VM: [QEMU, virtiofsd] by their command lines. */
+function vmPids(id: string): { qemu: number; virtiofsd: number } {
+  const [qemu, virtiofsd] = ['qemu-system', 'virtiofsd'].map((name) => Number(vmProcesses(id).find((p) => p.includes(name))?.split(' ')[0]));
+  return { qemu: qemu!, virtiofsd: virtiofsd! };
+}
+
+const ip = (args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
+
+test('a pod netns: the VM takes over its interface (tc mirred to a tap) and serves HTTP to the host; QEMU sandboxed; kill -9 of the monitor, then delete leaves no tap, filter, QEMU, virtiofsd, mount or cgroup', { skip }, async (t) => {
+  const id = 'vm-net';
+  // Test-unique names and a /30 of their own (the pid picks it), all removed after.
+  const tag = String(process.pid % 100000);
+  const netns = `berth-t-vmnet-${tag}`;
+  const hostIf = `bvt${tag}h`;
+  const net = `10.231.${process.pid % 250}`;
+  t.after(() => {
+    spawnSync('ip', ['link', 'del', hostIf]);
+    spawnSync('ip', ['netns', 'del', netns]);
+  });
+  ip(['netns', 'add', netns]);
+  ip(['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+  ip(['addr', 'add', `${net}.1/30`, 'dev', hostIf]);
+  ip(['link', 'set', hostIf, 'up']);
+  ip(['-n', netns, 'addr', 'add', `${net}.2/30`, 'dev', 'eth0']);
+  ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
+  ip(['-n', netns, 'route', 'add', 'default', 'via', `${net}.1`]);
+  const mac = JSON.parse(ip(['-n', netns, '-j', 'link', 'show', 'eth0']))[0].address;
+  const resolv = join(work, 'resolv.conf');
+  writeFileSync(resolv, `nameserver ${net}.1\nsearch pod.test\n`);
+  const b = bundle(['sh', '-c', 'mkdir /dev/shm/www; { cat /sys/class/net/eth0/address; cat /etc/resolv.conf; } > /dev/shm/www/index.html; exec httpd -f -p 8080 -h /dev/shm/www'], (s) => {
+    s.linux!.namespaces = [...s.linux!.namespaces!.filter((n) => n.type !== 'network'), { type: 'network', path: `/run/netns/${netns}` }];
+    s.mounts!.push({ destination: '/etc/resolv.conf', type: 'bind', source: resolv, options: ['rbind', 'ro'] });
+  });
   const r = vm(['create', '--bundle', b.dir, id]);
   assert.equal(r.code, 0, r.stderr);
+  const tap = JSON.parse(ip(['-n', netns, '-j', 'link', 'show'])).map((l: { ifname: string }) => l.ifname).find((n: string) => n.startsWith('bvm'));
+  assert.ok(tap, 'a tap in the pod netns');
+  assert.match(execFileSync('tc', ['-n', netns, 'filter', 'show', 'dev', 'eth0', 'ingress'], { encoding: 'utf8' }), new RegExp(`mirred \\(Egress Redirect to device ${tap}\\)`));
   assert.equal(vm(['start', id]).code, 0);
+
+  let page = '';
+  const deadline = Date.now() + 60_000;
+  while (!page && Date.now() < deadline) {
+    page = await fetch(`http://${net}.2:8080/`, { signal: AbortSignal.timeout(5000) }).then((res) => res.text()).catch(() => '');
+    if (!page) await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.equal(page, `${mac}\nnameserver ${net}.1\nsearch pod.test\n`, 'the guest has the interface\'s MAC and the bundle\'s resolv.conf, and answers on the pod IP');
+
+  // Hardening: QEMU under seccomp (-sandbox on); in its mount namespace the state root is empty;
+  // virtiofsd sees the rootfs and the bind sources alone.
+  const { qemu, virtiofsd } = vmPids(id);
+  assert.match(readFileSync(`/proc/${qemu}/status`, 'utf8'), /^Seccomp:\s+2$/m);
+  assert.deepEqual(readdirSync(`/proc/${qemu}/root${root}`), []);
+  assert.deepEqual(readdirSync(`/proc/${virtiofsd}/root`).sort(), [`m${b.spec.mounts!.length - 1}`, 'rootfs']);
+
   const pid = JSON.parse(vm(['state', id]).stdout).pid;
   process.kill(pid, 'SIGKILL');
   await until('the VM to end', () => vmProcesses(id).length === 0);
   assert.equal(JSON.parse(vm(['state', id]).stdout).status, 'stopped');
   assert.equal(vm(['delete', id]).code, 0);
   assert.deepEqual(leftovers(id), []);
+  assert.doesNotMatch(ip(['-n', netns, 'link', 'show']), /bvm/, 'the tap is gone');
+  assert.doesNotMatch(execFileSync('tc', ['-n', netns, 'qdisc', 'show', 'dev', 'eth0'], { encoding: 'utf8' }), /ingress/, 'the redirection is gone');
 });
 
 test('a failed create (a missing executable) is reported with the field, and leaves nothing', { skip }, () => {

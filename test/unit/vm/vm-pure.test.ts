@@ -56,7 +56,10 @@ test('qemu: KVM or TCG, the sandbox, shared memory for virtiofs, the monitor\'s 
   const base = { name: 'c1', memoryMiB: 256, cpus: 2, kernel: '/boot/vmlinuz-x', initrd: '/i.img', share: true, control: true } as const;
   const tcg = qemuArgs({ ...base, accel: 'tcg' });
   const arg = (args: string[], flag: string): string[] => args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
-  assert.match(arg(tcg, '-machine')[0]!, /^q35,accel=tcg,memory-backend=mem/);
+  assert.match(arg(tcg, '-machine')[0]!, /^q35,memory-backend=mem/);
+  // A small translation cache: QEMU's default (1 GiB) stays resident as it fills.
+  assert.deepEqual(arg(tcg, '-accel'), ['tcg,tb-size=16']);
+  assert.deepEqual(arg(qemuArgs({ ...base, accel: 'kvm' }), '-accel'), ['kvm']);
   assert.deepEqual(arg(tcg, '-cpu'), ['qemu64']);
   assert.deepEqual(arg(qemuArgs({ ...base, accel: 'kvm' }), '-cpu'), ['host']);
   assert.deepEqual(arg(tcg, '-object'), ['memory-backend-memfd,id=mem,size=256M,share=on']);
