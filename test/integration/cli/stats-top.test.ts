@@ -47,7 +47,7 @@ before(() => {
   const [first] = JSON.parse(ok('images', '--format', 'json')) as Array<{ name?: string; repository?: string }>;
   image = first?.name ?? `${first?.repository}`;
   ids.spin = ok('run', '-d', '--name', 'spin', image, 'sh', '-c', 'while :; do :; done').trim();
-  ids.mem = ok('run', '-d', '--name', 'mem', image, 'sleep', '1000').trim();
+  ids.mem = ok('run', '-d', '--name', 'mem', '--network', 'none', image, 'sleep', '1000').trim();
   ok('run', '--name', 'done', image, 'true'); // in the foreground: stopped once this returns
 });
 
