@@ -30,7 +30,8 @@ export interface PodEnv {
   teardown(): Promise<void>;
 }
 
-export async function startPodEnv(): Promise<PodEnv> {
+/** `runtimes`: more `[runtimes.NAME]` tables for berthd's config, besides runc. */
+export async function startPodEnv(opts: { runtimes?: string } = {}): Promise<PodEnv> {
   const id = uniqueId();
   const work = mkdtempSync(join(tmpdir(), `berth-cri-${id}-`));
   const bridge = `bcri${id}`;
@@ -41,7 +42,7 @@ export async function startPodEnv(): Promise<PodEnv> {
   writeOciLayout(img, join(work, 'layout'), 'v');
   skopeoCopy(`oci:${join(work, 'layout')}:v`, `docker://${registry.host}/test/busybox:1`, ['--preserve-digests']);
   const before = iptablesState();
-  const toml = `bin_dirs = ["${CNI_BIN_DIR}"]\n[runtimes.runc]\npath = "/usr/sbin/runc"\n`;
+  const toml = `bin_dirs = ["${CNI_BIN_DIR}"]\n[runtimes.runc]\npath = "/usr/sbin/runc"\n${opts.runtimes ?? ''}`;
   const berthdDir = join(work, 'berthd');
   const start = async (): Promise<RunningBerthd> => {
     const d = await startBerthd({ dir: berthdDir, toml, logLevel: 'info' });
@@ -134,4 +135,21 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** A kubelet-shaped PodSandboxConfig in the env's cgroup parent, each container in its own PID namespace. */
+export function testPodConfig(env: PodEnv, name: string, extra: Record<string, unknown> = {}) {
+  return {
+    metadata: { name, namespace: 'default', uid: `uid-${name}-${env.id}`, attempt: 0 },
+    hostname: name,
+    log_directory: join(env.work, 'logs', name),
+    labels: { app: name, run: env.id },
+    linux: { cgroup_parent: `/${cgroupParentOf(env.id)}`, security_context: { namespace_options: { pid: 'CONTAINER' } } },
+    ...extra,
+  };
+}
+
+/** A ContainerConfig of the env's busybox image logging to `<name>/0.log`. */
+export function testContainerConfig(env: PodEnv, name: string, command: string[], extra: Record<string, unknown> = {}) {
+  return { metadata: { name, attempt: 0 }, image: { image: env.image }, command, log_path: `${name}/0.log`, labels: { c: name }, ...extra };
 }

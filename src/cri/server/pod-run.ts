@@ -16,7 +16,7 @@ import { podReservedName } from '../name-reservation.ts';
 import { hostsFile } from '../pod-files.ts';
 import { podPlan, type PodFacts, type PodPlan } from '../pod-plan.ts';
 import type { PodRecord } from '../pod-record.ts';
-import { needsSandboxContainer, runtimeHandlerName } from '../runtime-class.ts';
+import { runtimeHandlerName } from '../runtime-class.ts';
 import type { CriContext } from './cri-context.ts';
 import { podDir } from './cri-state.ts';
 import type { UnaryRpc } from './rpc.ts';
@@ -131,7 +131,7 @@ async function makePod(ctx: CriContext, id: string, config: PodSandboxConfig, pl
     record.network = { name: list.name, ifname: POD_IFNAME, ips };
     writeFileSync(files.hosts!, hostsFile({ hostNetwork: false, hostHosts: facts.hostHosts, hostname: plan.hostname, podIPs: ips }), { mode: 0o644 });
   }
-  if (plan.needsInfra || needsSandboxContainer(ctx.config, handler)) {
+  if (plan.needsInfra) {
     record.infra = true;
     undo.push('the infra process', () => removeInfra(ctx, record));
     await startInfra(ctx, record, config, plan);
