@@ -92,9 +92,11 @@ test('a pod of two containers on crun: logs, exec, UpdateContainerResources thro
   assert.equal(r.exit_code, 4);
 
   await rt('UpdateContainerResources', { container_id: ids[0]!, linux: { cpu_shares: 384, memory_limit_in_bytes: 64 << 20 } });
-  const cg = (controller: string, file: string) => readFileSync(`/sys/fs/cgroup/${controller}/${cgroupParentOf(env.id)}/${ids[0]!}/${file}`, 'utf8').trim();
-  assert.equal(cg('cpu', 'cpu.shares'), '384');
-  assert.equal(cg('memory', 'memory.limit_in_bytes'), String(64 << 20));
+  // cgroup v1 files, or v2's (crun converts shares to a weight: 1 + (shares - 2) * 9999 / 262142).
+  const v2 = !existsSync('/sys/fs/cgroup/cpu');
+  const cg = (controller: string, file: string) => readFileSync(join('/sys/fs/cgroup', v2 ? '' : controller, cgroupParentOf(env.id), ids[0]!, file), 'utf8').trim();
+  assert.equal(v2 ? cg('', 'cpu.weight') : cg('cpu', 'cpu.shares'), v2 ? '15' : '384');
+  assert.equal(v2 ? cg('', 'memory.max') : cg('memory', 'memory.limit_in_bytes'), String(64 << 20));
 
   await rt('StopContainer', { container_id: ids[0], timeout: 1 });
   const stopped = (await rt('ContainerStatus', { container_id: ids[0] })).status;
@@ -135,17 +137,24 @@ test('a pod on runsc (gVisor): its container prints and serves a port on the pod
 });
 
 test('a handler whose program is missing or fails at create: a clear error naming it, nothing left, the pod still usable', { skip }, async () => {
-  for (const [handler, re] of [
-    ['missing', /runtime missing \(.*no-such-runtime\) cannot be started/],
-    ['broken', /runtime handler broken \(.*broken-runtime\): create under the monitor failed: broken-runtime: cannot create containers on this host/],
+  for (const [handler, code, re] of [
+    ['missing', GrpcStatus.UNAVAILABLE, /runtime missing \(.*no-such-runtime\) cannot be started: no such file/],
+    ['broken', GrpcStatus.INTERNAL, /runtime handler broken \(.*broken-runtime\): create under the monitor failed: broken-runtime: cannot create containers on this host/],
   ] as const) {
     const config = testPodConfig(env, `h-${handler}`);
     const { pod_sandbox_id: podId } = await rt('RunPodSandbox', { config, runtime_handler: handler });
     const err = await rt('CreateContainer', { pod_sandbox_id: podId, config: testContainerConfig(env, 'c', ['/bin/true']), sandbox_config: config }).catch((e) => e);
-    assert.ok(err.code !== undefined, `CreateContainer on ${handler} failed`);
+    assert.equal(err.code, code, `${handler}: ${err.details}`);
     assert.match(err.details, re);
     assert.deepEqual((await rt('ListContainers', { filter: { pod_sandbox_id: podId } })).containers, []);
     await rt('RemovePodSandbox', { pod_sandbox_id: podId });
   }
+  // A pod with one PID namespace starts its infra process on the handler: RunPodSandbox fails, and undoes the network too.
+  const shared = testPodConfig(env, 'h-shared', { linux: { cgroup_parent: `/${cgroupParentOf(env.id)}` } });
+  const err = await rt('RunPodSandbox', { config: shared, runtime_handler: 'broken' }).catch((e) => e);
+  assert.match(err.details ?? '', /runtime handler broken .*cannot create containers on this host/);
+  assert.deepEqual((await rt('ListPodSandbox', {})).items, []);
   assert.deepEqual(env.leftovers(), []);
+  const { pod_sandbox_id: retried } = await rt('RunPodSandbox', { config: shared });
+  await rt('RemovePodSandbox', { pod_sandbox_id: retried });
 });
