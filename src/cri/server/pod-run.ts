@@ -22,6 +22,7 @@ import { podDir } from './cri-state.ts';
 import type { UnaryRpc } from './rpc.ts';
 import { UndoStack } from './undo-stack.ts';
 import { removeInfra, startInfra } from './pod-infra.ts';
+import { loopbackDown, loopbackUp } from './pod-loopback.ts';
 
 const MS_NOEXEC = 0x8;
 /** berthd's cgroup parent for pods whose config names none (crictl's). */
@@ -119,6 +120,8 @@ async function makePod(ctx: CriContext, id: string, config: PodSandboxConfig, pl
     const list = await loadNetwork(ctx.config.cni.confDir).catch((err: Error) => {
       throw precondition(`the pod network is not ready (NetworkReady is false): ${err.message}`, { path: ctx.config.cni.confDir });
     });
+    await loopbackUp(ctx, id, pins.network);
+    undo.push('the loopback interface', () => loopbackDown(ctx, id, pins.network));
     const result = await ctx.cri.cni.attach(list, {
       containerId: id,
       netnsPath: pins.network,

@@ -3,7 +3,7 @@
 // it made is gone after removal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,7 +111,7 @@ test('a pod of two containers on crun: logs, exec, UpdateContainerResources thro
   assert.deepEqual(env.leftovers(), []);
 });
 
-test('a pod on runsc (gVisor): its container prints and serves a port on the pod IP; remove leaves nothing', { skip: skip || (!existsSync(RUNSC) && 'needs runsc') }, async () => {
+test('a pod on runsc (gVisor): a container prints and serves a port on the pod IP, another reaches it on localhost and exits; remove leaves nothing', { skip: skip || (!existsSync(RUNSC) && 'needs runsc') }, async () => {
   const config = testPodConfig(env, 'gvisor');
   const { pod_sandbox_id: podId } = await rt('RunPodSandbox', { config, runtime_handler: 'runsc' });
   const ip: string = (await rt('PodSandboxStatus', { pod_sandbox_id: podId })).status.network.ip;
@@ -129,10 +129,37 @@ test('a pod on runsc (gVisor): its container prints and serves a port on the pod
   const r = await rt('ExecSync', { container_id: id, cmd: ['/bin/cat', '/tmp/www/index.html'], timeout: 10 });
   assert.equal(r.stdout.toString(), 'served-by-gvisor\n');
 
+  // A second container, a sandbox of its own, shares the pod's network: localhost reaches the first; its exit is seen.
+  const { container_id: client } = await rt('CreateContainer', {
+    pod_sandbox_id: podId,
+    config: testContainerConfig(env, 'client', ['/bin/sh', '-c', 'until wget -q -O - http://127.0.0.1:8080/index.html; do sleep 0.1; done; exit 3']),
+    sandbox_config: config,
+  });
+  await rt('StartContainer', { container_id: client });
+  const exited = await eventually(async () => {
+    const s = (await rt('ContainerStatus', { container_id: client })).status;
+    assert.equal(s.state, 'CONTAINER_EXITED', `client log: ${readFileSync(join(env.work, 'logs', 'gvisor', 'client', '0.log'), 'utf8').slice(-400)}`);
+    return s;
+  }, 30_000);
+  assert.equal(exited.exit_code, 3);
+  assert.match(readFileSync(join(env.work, 'logs', 'gvisor', 'client', '0.log'), 'utf8'), /^\S+ stdout F served-by-gvisor$/m);
+
   await rt('StopPodSandbox', { pod_sandbox_id: podId });
   assert.equal((await rt('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_EXITED');
   await rt('RemovePodSandbox', { pod_sandbox_id: podId });
-  for (const c of [id, podId]) assert.notEqual(spawnSync(RUNSC, ['--root', runtimeRoot('runsc'), 'state', c]).status, 0, `runsc still knows ${c}`);
+  for (const c of [id, client, podId]) assert.notEqual(spawnSync(RUNSC, ['--root', runtimeRoot('runsc'), 'state', c]).status, 0, `runsc still knows ${c}`);
+  assert.deepEqual(env.leftovers(), []);
+});
+
+test('a pod\'s loopback interface is up (the CNI loopback plugin), on the default handler too', { skip }, async () => {
+  const config = testPodConfig(env, 'lo');
+  const { pod_sandbox_id: podId } = await rt('RunPodSandbox', { config });
+  const { container_id: id } = await rt('CreateContainer', { pod_sandbox_id: podId, config: testContainerConfig(env, 'lo', ['/bin/sleep', '3600']), sandbox_config: config });
+  await rt('StartContainer', { container_id: id });
+  const r = await rt('ExecSync', { container_id: id, cmd: ['/bin/cat', '/sys/class/net/lo/flags'], timeout: 10 });
+  assert.equal((Number(r.stdout.toString().trim()) & 1) === 1, true, `lo flags ${r.stdout.toString()}`);
+  await rt('RemovePodSandbox', { pod_sandbox_id: podId });
+  assert.deepEqual(readdirSync(join(env.d.root, 'cni', 'results')).filter((f) => f.includes(podId)), [], 'no CNI cache record of the pod is left');
   assert.deepEqual(env.leftovers(), []);
 });
 
