@@ -54,7 +54,8 @@ before(async () => {
 
 after(async () => {
   await env?.teardown();
-  for (const c of ['pids', 'memory', 'cpu', 'cpuacct', 'freezer', 'devices', 'blkio', 'cpuset', 'systemd', 'net_cls', 'perf_event', 'hugetlb']) {
+  // v1 controllers, then the v2 hierarchy (hybrid or unified).
+  for (const c of ['pids', 'memory', 'cpu', 'cpuacct', 'freezer', 'devices', 'blkio', 'cpuset', 'systemd', 'net_cls', 'perf_event', 'hugetlb', 'unified', '']) {
     const dir = `/sys/fs/cgroup/${c}/${cgroupParentOf(env?.id ?? 'none')}`;
     if (existsSync(dir)) rmdirSync(dir, { recursive: false });
   }
