@@ -17,8 +17,7 @@ const skip = !existsSync('/usr/lib/cni/bridge') || process.getuid?.() !== 0 ? 'n
 /**
  * crun (1.8) refuses a hybrid cgroup layout whose v2 hierarchy holds controllers ("cgroups in
  * hybrid mode not supported, drop all controllers from cgroupv2"), whatever the container asks.
- * Such a host runs this test in a mount namespace without that hierarchy:
- * `unshare -m sh -c 'umount /sys/fs/cgroup/unified && node --test ...'`.
+ * Such a host needs every v1 controller mounted (hugetlb too) or the unified hierarchy alone.
  */
 function crunSkip(): string | false {
   if (!existsSync(CRUN)) return 'needs crun';
