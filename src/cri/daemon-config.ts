@@ -8,6 +8,9 @@
 //   log_level = "info"
 //   [runtimes.runc]
 //   path = "/usr/sbin/runc"
+//   [runtimes.runsc]                         # gVisor; args: global flags before every command
+//   path = "/usr/bin/runsc"
+//   args = ["--network=host"]
 //   [cni]
 //   conf_dir = "/etc/cni/net.d"
 //   bin_dirs = ["/opt/cni/bin", "/usr/lib/cni"]
@@ -33,6 +36,8 @@ export interface RuntimeEntry {
   name: string;
   /** Absolute path of a program with runc's command line; undefined for the built-in runtime. */
   path?: string;
+  /** Global flags given to every call of the program, before its command (cri-o's runtime_args), e.g. runsc's `--network=host`. */
+  args?: string[];
 }
 
 export interface DaemonConfig {
@@ -94,6 +99,17 @@ class Reader {
     return value;
   }
 
+  /** Command-line flags: each a string starting with '-' (a command or operand would break every call). */
+  flags(value: unknown, key: string): string[] {
+    if (!Array.isArray(value)) this.fail(key, 'must be an array of strings');
+    return value.map((v, i) => {
+      const flag = this.string(v, `${key}[${i}]`);
+      if (!flag.startsWith('-')) this.fail(`${key}[${i}]`, `"${flag}" is not a flag (flags start with '-'; give a value as --flag=value)`);
+      if (flag.includes('\0')) this.fail(`${key}[${i}]`, 'must not contain NUL');
+      return flag;
+    });
+  }
+
   path(value: unknown, key: string): string {
     const p = this.string(value, key);
     if (!isAbsolute(p)) this.fail(key, `"${p}" must be an absolute path`);
@@ -129,9 +145,9 @@ export function parseDaemonConfig(text: string, file: string): Partial<DaemonCon
       if (!HANDLER_RE.test(name)) r.fail(key, `"${name}" is not a valid handler name (lower-case letters, digits and '-', at most 63)`);
       if (name === BUILTIN_RUNTIME) r.fail(key, `"${BUILTIN_RUNTIME}" is berth's built-in runtime and cannot be redefined`);
       const t = r.table(value, key);
-      r.known(t, `${key}.`, ['path']);
+      r.known(t, `${key}.`, ['path', 'args']);
       if (t.path === undefined) r.fail(`${key}.path`, 'required');
-      runtimes[name] = { name, path: r.path(t.path, `${key}.path`) };
+      runtimes[name] = { name, path: r.path(t.path, `${key}.path`), ...(t.args !== undefined ? { args: r.flags(t.args, `${key}.args`) } : {}) };
     }
     out.runtimes = runtimes;
   }

@@ -55,7 +55,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   const warn = (message: string): void => log.warn(message);
   const handlers: Record<string, RuntimeHandler> = {};
   for (const [name, entry] of Object.entries(config.runtimes)) {
-    if (entry.path) handlers[name] = new OciCliRuntimeHandler(name, entry.path, join(config.state, 'runtimes', name));
+    if (entry.path) handlers[name] = new OciCliRuntimeHandler(name, entry.path, join(config.state, 'runtimes', name), entry.args);
   }
   // Every live container's monitor is watched: exits arrive as events, statuses come from memory.
   const service = ContainerService.open({ root: config.root, images: store, warn, handlers, watch: true });

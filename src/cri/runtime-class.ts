@@ -1,6 +1,8 @@
 // RuntimeClass: the pod's runtime_handler names one of berthd's `[runtimes.NAME]` handlers ("" is
 // the default_runtime). Pure; an unknown name is refused with the names berthd knows.
 import { notFound } from '../oci/errors.ts';
+import type { Spec } from '../oci/runtime-spec.ts';
+import { CRI_ANNOTATIONS } from './container-annotations.ts';
 import type { DaemonConfig } from './daemon-config.ts';
 
 export function runtimeHandlerName(requested: string | undefined, config: Pick<DaemonConfig, 'defaultRuntime' | 'runtimes'>): string {
@@ -15,8 +17,20 @@ export function runtimeHandlerName(requested: string | undefined, config: Pick<D
 export const serviceRuntime = (config: Pick<DaemonConfig, 'runtimes'>, handler: string): string | undefined => (config.runtimes[handler]?.path ? handler : undefined);
 
 /**
- * Whether a handler's runtime builds each pod around a sandbox container (gVisor's runsc: the
- * containers of a pod join the sandbox named by their `io.kubernetes.cri.sandbox-id`), so the
- * pod needs its infra process whatever its PID namespace.
+ * Whether each container of a pod on this handler is a sandbox of its own: gVisor's runsc. Its
+ * containerd way (a sandbox container, the others joined to it by the
+ * `io.kubernetes.cri.container-type` / `sandbox-id` annotations) does not fit a runtime driven
+ * as runc is: `runsc start` of a joined container hands its own stdio to the container and the
+ * pid it writes is the sandbox's, so no monitor could carry the container's logs or see its exit
+ * (containerd has a runsc-specific shim for that). Unjoined, every container is a runsc root
+ * container in the pod's namespaces, supervised as a runc one; they share the pod's network
+ * through the host kernel's stack (runsc --network=host), each with a gVisor kernel of its own.
  */
-export const needsSandboxContainer = (config: Pick<DaemonConfig, 'runtimes'>, handler: string): boolean => /(^|\/)runsc$/.test(config.runtimes[handler]?.path ?? '');
+export const sandboxPerContainer = (config: Pick<DaemonConfig, 'runtimes'>, handler: string): boolean => /(^|\/)runsc$/.test(config.runtimes[handler]?.path ?? '');
+
+/** A container's spec for its handler: without the container-type annotation that would join it to a sandbox runsc does not have. */
+export function specForHandler(spec: Spec, ownSandbox: boolean): Spec {
+  if (!ownSandbox || !spec.annotations?.[CRI_ANNOTATIONS.containerType]) return spec;
+  const { [CRI_ANNOTATIONS.containerType]: _joined, ...annotations } = spec.annotations;
+  return { ...spec, annotations };
+}

@@ -4,7 +4,8 @@
 // RuntimeClass handlers pick the same way. Every call is asynchronous: nothing here blocks the
 // event loop (berthd serves many containers from one process).
 import { execFile, spawn, type StdioOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, unimplemented } from '../oci/errors.ts';
@@ -15,6 +16,8 @@ import { startMonitored, type MonitorSettings, type Monitored } from './monitor.
 import { exitStatus, type SignalSource } from './signals.ts';
 import { killTree, type ExecPipes } from './exec.ts';
 import { readFileSync } from 'node:fs';
+import { OCI_VERSION } from '../oci/runtime-spec.ts';
+import { bundleOciVersion, runtimeSpecVersion } from './spec-version.ts';
 
 export type StdinMode = 'inherit' | 'none';
 
@@ -144,16 +147,40 @@ export class BerthRuntimeHandler implements RuntimeHandler {
   }
 }
 
-/** A runtime driven through runc's command line, with `--root <root>` on every call. */
+/** A runtime driven through runc's command line, with `--root <root>` and its global flags on every call. */
 export class OciCliRuntimeHandler implements RuntimeHandler {
+  private specVersion: Promise<string | undefined> | undefined;
+
   constructor(
     readonly name: string,
     private readonly binary: string,
     private readonly root: string,
+    private readonly globalFlags: readonly string[] = [],
   ) {}
 
   private argv(...args: string[]): string[] {
-    return ['--root', this.root, ...args];
+    return ['--root', this.root, ...this.globalFlags, ...args];
+  }
+
+  /** The program is there and executable, and names its runtime-spec version (asked once; a failure is asked again). */
+  private ready(): Promise<string | undefined> {
+    const probe = (this.specVersion ??= this.probe());
+    probe.catch(() => {
+      if (this.specVersion === probe) this.specVersion = undefined;
+    });
+    return probe;
+  }
+
+  private async probe(): Promise<string | undefined> {
+    try {
+      await access(this.binary, fsConstants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw this.unavailable(code === 'ENOENT' ? 'no such file' : `not executable (${code})`);
+    }
+    return new Promise((resolve) => {
+      execFile(this.binary, ['--version'], { encoding: 'utf8', timeout: 10_000 }, (err, stdout) => resolve(err ? undefined : runtimeSpecVersion(stdout)));
+    });
   }
 
   /** Runs a short command; a failure is the runtime's last line of stderr. */
@@ -178,16 +205,24 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
     return new BerthError('internal', `${this.name} ${what}: ${last}`, { op: what });
   }
 
-  createMonitored(req: MonitoredCreate): Promise<Monitored> {
-    return startMonitored({
-      ...req.monitor,
-      terminal: !!req.spec.process?.terminal,
-      pidFile: req.pidFile,
-      createCommand: (consoleSocket) => [
-        this.binary,
-        ...this.argv('create', '--bundle', req.bundle, '--pid-file', req.pidFile, ...(consoleSocket ? ['--console-socket', consoleSocket] : []), req.id),
-      ],
-    });
+  async createMonitored(req: MonitoredCreate): Promise<Monitored> {
+    const version = bundleOciVersion(req.spec.ociVersion || OCI_VERSION, await this.ready());
+    if (version !== req.spec.ociVersion) writeFileSync(join(req.bundle, 'config.json'), JSON.stringify({ ...req.spec, ociVersion: version }, null, 2));
+    try {
+      return await startMonitored({
+        ...req.monitor,
+        terminal: !!req.spec.process?.terminal,
+        pidFile: req.pidFile,
+        createCommand: (consoleSocket) => [
+          this.binary,
+          ...this.argv('create', '--bundle', req.bundle, '--pid-file', req.pidFile, ...(consoleSocket ? ['--console-socket', consoleSocket] : []), req.id),
+        ],
+      });
+    } catch (err) {
+      // Which handler failed is what the caller needs first (a RuntimeClass names it).
+      if (err instanceof BerthError) throw new BerthError(err.kind, `runtime handler ${this.name} (${this.binary}): ${err.message}`, err.where, { cause: err });
+      throw err;
+    }
   }
 
   async exists(id: string): Promise<boolean> {

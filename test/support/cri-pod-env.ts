@@ -30,8 +30,11 @@ export interface PodEnv {
   teardown(): Promise<void>;
 }
 
-/** `runtimes`: more [runtimes.NAME] handlers (name to OCI runtime path) beside runc. */
-export async function startPodEnv(opts: { runtimes?: Record<string, string> } = {}): Promise<PodEnv> {
+/**
+ * `runtimes`: more `[runtimes.NAME]` handlers besides runc — name to program path, or the tables
+ * as TOML text (for keys beyond `path`).
+ */
+export async function startPodEnv(opts: { runtimes?: Record<string, string> | string } = {}): Promise<PodEnv> {
   const id = uniqueId();
   const work = mkdtempSync(join(tmpdir(), `berth-cri-${id}-`));
   const bridge = `bcri${id}`;
@@ -42,7 +45,12 @@ export async function startPodEnv(opts: { runtimes?: Record<string, string> } = 
   writeOciLayout(img, join(work, 'layout'), 'v');
   skopeoCopy(`oci:${join(work, 'layout')}:v`, `docker://${registry.host}/test/busybox:1`, ['--preserve-digests']);
   const before = iptablesState();
-  const extra = Object.entries(opts.runtimes ?? {}).map(([name, path]) => `[runtimes.${name}]\npath = "${path}"\n`).join('');
+  const extra =
+    typeof opts.runtimes === 'string'
+      ? opts.runtimes
+      : Object.entries(opts.runtimes ?? {})
+          .map(([name, path]) => `[runtimes.${name}]\npath = "${path}"\n`)
+          .join('');
   const toml = `bin_dirs = ["${CNI_BIN_DIR}"]\n[runtimes.runc]\npath = "/usr/sbin/runc"\n${extra}`;
   const berthdDir = join(work, 'berthd');
   const start = async (): Promise<RunningBerthd> => {
@@ -136,4 +144,21 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** A kubelet-shaped PodSandboxConfig in the env's cgroup parent, each container in its own PID namespace. */
+export function testPodConfig(env: PodEnv, name: string, extra: Record<string, unknown> = {}) {
+  return {
+    metadata: { name, namespace: 'default', uid: `uid-${name}-${env.id}`, attempt: 0 },
+    hostname: name,
+    log_directory: join(env.work, 'logs', name),
+    labels: { app: name, run: env.id },
+    linux: { cgroup_parent: `/${cgroupParentOf(env.id)}`, security_context: { namespace_options: { pid: 'CONTAINER' } } },
+    ...extra,
+  };
+}
+
+/** A ContainerConfig of the env's busybox image logging to `<name>/0.log`. */
+export function testContainerConfig(env: PodEnv, name: string, command: string[], extra: Record<string, unknown> = {}) {
+  return { metadata: { name, attempt: 0 }, image: { image: env.image }, command, log_path: `${name}/0.log`, labels: { c: name }, ...extra };
 }

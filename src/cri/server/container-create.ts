@@ -15,7 +15,7 @@ import type { CriContainerRecord } from '../cri-container.ts';
 import type { ContainerConfig, PodSandboxConfig } from '../cri-types.ts';
 import { containerReservedName } from '../name-reservation.ts';
 import { checkName } from '../request-limits.ts';
-import { serviceRuntime } from '../runtime-class.ts';
+import { sandboxPerContainer, serviceRuntime, specForHandler } from '../runtime-class.ts';
 import type { CriContext } from './cri-context.ts';
 import { criContainer, criPod } from './container-life.ts';
 import { gatherContainerFacts, imageLayers } from './container-facts-io.ts';
@@ -80,7 +80,7 @@ async function create(ctx: CriContext, podId: string, requested: ContainerConfig
         planned = containerSpec(config, podConfig, (prepared.imageConfig as ImageConfig).config, facts);
         for (const v of planned.imageVolumes) mkdirSync(v.hostPath, { recursive: true, mode: 0o755 });
         if (log) mkdirSync(dirname(log), { recursive: true, mode: 0o755 });
-        return planned.spec;
+        return specForHandler(planned.spec, sandboxPerContainer(ctx.config, pod.runtimeHandler));
       },
       logPath: log ?? null,
       stdinOpen: config.stdin === true,

@@ -16,13 +16,13 @@ import { podReservedName } from '../name-reservation.ts';
 import { hostsFile } from '../pod-files.ts';
 import { podPlan, type PodFacts, type PodPlan } from '../pod-plan.ts';
 import type { PodRecord } from '../pod-record.ts';
-import { needsSandboxContainer, runtimeHandlerName } from '../runtime-class.ts';
+import { runtimeHandlerName } from '../runtime-class.ts';
 import type { CriContext } from './cri-context.ts';
 import { podDir } from './cri-state.ts';
 import type { UnaryRpc } from './rpc.ts';
 import { UndoStack } from './undo-stack.ts';
 import { removeInfra, startInfra } from './pod-infra.ts';
-import { LOOPBACK_IFNAME, POD_LOOPBACK } from './pod-loopback.ts';
+import { loopbackDown, loopbackUp } from './pod-loopback.ts';
 
 const MS_NOEXEC = 0x8;
 /** berthd's cgroup parent for pods whose config names none (crictl's). */
@@ -117,17 +117,16 @@ async function makePod(ctx: CriContext, id: string, config: PodSandboxConfig, pl
   };
 
   if (pins.network) {
-    const cniArgs = podCniArgs({ namespace: plan.metadata.namespace, name: plan.metadata.name, sandboxId: id, uid: plan.metadata.uid });
-    await ctx.cri.cni.attach(POD_LOOPBACK, { containerId: id, netnsPath: pins.network, ifname: LOOPBACK_IFNAME, args: cniArgs });
-    undo.push('the loopback attachment', () => ctx.cri.cni.detach(POD_LOOPBACK, { containerId: id, ifname: LOOPBACK_IFNAME, netnsPath: pins.network }));
     const list = await loadNetwork(ctx.config.cni.confDir).catch((err: Error) => {
       throw precondition(`the pod network is not ready (NetworkReady is false): ${err.message}`, { path: ctx.config.cni.confDir });
     });
+    await loopbackUp(ctx, id, pins.network);
+    undo.push('the loopback interface', () => loopbackDown(ctx, id, pins.network));
     const result = await ctx.cri.cni.attach(list, {
       containerId: id,
       netnsPath: pins.network,
       ifname: POD_IFNAME,
-      args: cniArgs,
+      args: podCniArgs({ namespace: plan.metadata.namespace, name: plan.metadata.name, sandboxId: id, uid: plan.metadata.uid }),
       capabilities: { portMappings: plan.portMappings.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol.toLowerCase() as 'tcp', ...(p.hostIP ? { hostIP: p.hostIP } : {}) })) },
     });
     undo.push('the CNI attachment', () => ctx.cri.cni.detach(list.name, { containerId: id, ifname: POD_IFNAME, netnsPath: pins.network }));
@@ -135,7 +134,7 @@ async function makePod(ctx: CriContext, id: string, config: PodSandboxConfig, pl
     record.network = { name: list.name, ifname: POD_IFNAME, ips };
     writeFileSync(files.hosts!, hostsFile({ hostNetwork: false, hostHosts: facts.hostHosts, hostname: plan.hostname, podIPs: ips }), { mode: 0o644 });
   }
-  if (plan.needsInfra || needsSandboxContainer(ctx.config, handler)) {
+  if (plan.needsInfra) {
     record.infra = true;
     undo.push('the infra process', () => removeInfra(ctx, record));
     await startInfra(ctx, record, config, plan);

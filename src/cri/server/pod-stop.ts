@@ -1,5 +1,5 @@
 // StopPodSandbox: every container of the pod is stopped (forcibly, as containerd does), then what
-// the pod holds on the host goes: the CNI attachment (DEL from the result cache, so it works after
+// the pod holds on the host goes: the CNI attachments, its network's and loopback's (DEL from the result cache, so it works after
 // a restart), the pinned namespaces (unmounted with MNT_DETACH) and the /dev/shm tmpfs. Each step
 // is recorded as done, so a stop that failed halfway finishes on retry; stopping a stopped or
 // unknown pod succeeds.
@@ -13,7 +13,7 @@ import { containersOfPod, criPod, unlessGone } from './container-life.ts';
 import { stopCriContainer } from './container-stop.ts';
 import type { UnaryRpc } from './rpc.ts';
 import { removeInfra } from './pod-infra.ts';
-import { LOOPBACK_IFNAME, POD_LOOPBACK } from './pod-loopback.ts';
+import { loopbackDown } from './pod-loopback.ts';
 
 export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
   for (const c of containersOfPod(ctx, pod.id)) await stopCriContainer(ctx, c.id, 0);
@@ -21,12 +21,9 @@ export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
   if (pod.state === 'SANDBOX_NOTREADY') return;
   if (pod.network) {
     await ctx.cri.cni.detach(pod.network.name, { containerId: pod.id, ifname: pod.network.ifname });
+    await loopbackDown(ctx, pod.id);
     delete pod.network;
     ctx.cri.pods.save(pod);
-  }
-  if (pod.namespaces.network !== 'host') {
-    const netns = pod.namespaces.network.path;
-    await ctx.cri.cni.detach(POD_LOOPBACK, { containerId: pod.id, ifname: LOOPBACK_IFNAME, ...(existsSync(netns) ? { netnsPath: netns } : {}) });
   }
   const pins = Object.fromEntries(
     (['network', 'ipc', 'uts'] as const).flatMap((t) => {

@@ -35,6 +35,7 @@ log_level = "warn"
 path = "/usr/sbin/runc"
 [runtimes.gvisor]
 path = "/usr/bin/runsc"
+args = ["--network=host", "--platform=ptrace"]
 [cni]
 conf_dir = "/etc/b/net.d"
 bin_dirs = ["/usr/lib/cni"]
@@ -50,7 +51,7 @@ idle_timeout = "1h30m"
   assert.equal(c.listen, '/tmp/s.sock');
   assert.equal(c.registriesConfig, '/etc/b/registries.conf');
   assert.equal(c.defaultRuntime, 'runc');
-  assert.deepEqual(c.runtimes, { berth: { name: 'berth' }, runc: { name: 'runc', path: '/usr/sbin/runc' }, gvisor: { name: 'gvisor', path: '/usr/bin/runsc' } });
+  assert.deepEqual(c.runtimes, { berth: { name: 'berth' }, runc: { name: 'runc', path: '/usr/sbin/runc' }, gvisor: { name: 'gvisor', path: '/usr/bin/runsc', args: ['--network=host', '--platform=ptrace'] } });
   assert.deepEqual(c.cni, { confDir: '/etc/b/net.d', binDirs: ['/usr/lib/cni'] });
   assert.deepEqual(c.streaming, { address: '::1', port: 10010, idleTimeoutMs: 90 * 60_000 });
   assert.equal(c.logLevel, 'debug');
@@ -71,6 +72,9 @@ test('errors name the file and the key', () => {
   bad('[runtimes.runc]\npath = "runc"', /: runtimes\.runc\.path: "runc" must be an absolute path/);
   bad('[runtimes.runc]\nbinary = "/usr/sbin/runc"', /: runtimes\.runc\.binary: unknown key/);
   bad('[runtimes.runc]\n', /: runtimes\.runc\.path: required/);
+  bad('[runtimes.runsc]\npath = "/x"\nargs = "--network=host"', /: runtimes\.runsc\.args: must be an array of strings/);
+  bad('[runtimes.runsc]\npath = "/x"\nargs = ["--debug", "run"]', /: runtimes\.runsc\.args\[1\]: "run" is not a flag/);
+  bad('[runtimes.runsc]\npath = "/x"\nargs = [3]', /: runtimes\.runsc\.args\[0\]: must be a string/);
   bad('[runtimes.Run_C]\npath = "/x"', /: runtimes\.Run_C: "Run_C" is not a valid handler name/);
   bad('[runtimes.berth]\npath = "/x"', /: runtimes\.berth: "berth" is berth's built-in runtime/);
   bad('runtimes = 3', /: runtimes: must be a table/);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerMatches, labelsMatch, podMatches } from '../../../src/cri/cri-filters.ts';
 import { containerReservedName, NameReservations, podReservedName } from '../../../src/cri/name-reservation.ts';
-import { needsSandboxContainer, runtimeHandlerName, serviceRuntime } from '../../../src/cri/runtime-class.ts';
+import { runtimeHandlerName, sandboxPerContainer, serviceRuntime, specForHandler } from '../../../src/cri/runtime-class.ts';
 import { criLife, containerStatusOf, UNKNOWN_EXIT_CODE, type CriContainerRecord } from '../../../src/cri/cri-container.ts';
 import { podSandboxStatusOf, podNetnsPath, type PodRecord } from '../../../src/cri/pod-record.ts';
 import { checkResolvedHostPath, propagationAt } from '../../../src/cri/server/container-facts-io.ts';
@@ -73,9 +73,13 @@ test('runtime handlers: "" is the default, an unknown name is NotFound and lists
   assert.equal(serviceRuntime(config, 'berth'), undefined);
   assert.equal(serviceRuntime(config, 'runc'), 'runc');
   const gvisor = { runtimes: { ...config.runtimes, gvisor: { name: 'gvisor', path: '/usr/bin/runsc' } } };
-  assert.equal(needsSandboxContainer(gvisor, 'gvisor'), true);
-  assert.equal(needsSandboxContainer(gvisor, 'runc'), false);
-  assert.equal(needsSandboxContainer(gvisor, 'berth'), false);
+  assert.equal(sandboxPerContainer(gvisor, 'gvisor'), true);
+  assert.equal(sandboxPerContainer(gvisor, 'runc'), false);
+  assert.equal(sandboxPerContainer(gvisor, 'berth'), false);
+  const spec = { ociVersion: '1.2.0', annotations: { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'p1', 'io.kubernetes.cri.container-name': 'web' } };
+  assert.deepEqual(specForHandler(spec, true).annotations, { 'io.kubernetes.cri.sandbox-id': 'p1', 'io.kubernetes.cri.container-name': 'web' });
+  assert.equal(specForHandler(spec, false), spec);
+  assert.equal(spec.annotations['io.kubernetes.cri.container-type'], 'container', 'the planned spec is not changed');
 });
 
 test('container states: created, running, exited with Completed / Error / OOMKilled, unknown exits', () => {
