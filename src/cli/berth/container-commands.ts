@@ -22,6 +22,7 @@ import type { NamedRequest } from './run-storage-host.ts';
 import { onExitCommand, restartPolicyOf } from './restart-command.ts';
 import { readRunNetwork, type RunNetwork } from './run-network.ts';
 import { portsColumn } from '../../network/port-spec.ts';
+import { envFromFlags } from './env-flags.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
@@ -36,6 +37,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
   const restartPolicy = restartPolicyOf(p);
   const entrypoint = str(p.flags.entrypoint);
+  const env = envFromFlags(list(p.flags['env-file']), list(p.flags.env));
   let network: RunNetwork | undefined;
   const req: CreateRequest = {
     id,
@@ -49,7 +51,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
         {
           cmd: cmd.length ? cmd : undefined,
           entrypoint: entrypoint !== undefined ? (entrypoint ? [entrypoint] : []) : undefined,
-          env: list(p.flags.env),
+          env,
           workdir: str(p.flags.workdir),
           user: str(p.flags.user),
           hostname: network?.hostname ?? id.slice(0, 12),

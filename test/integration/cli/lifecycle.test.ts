@@ -171,7 +171,7 @@ test('rename; inspect is docker-shaped, --format reads fields, and images are st
   const id = ok('run', '-d', '--name', 'old', '-e', 'K=v', IMAGE, 'sleep', '100').trim();
   ok('run', '-d', '--name', 'other', IMAGE, 'true');
   assert.equal(berth('rename', 'old', 'other').stderr, 'berth: container name "other" is already in use\n');
-  assert.equal(berth('rename', 'old', '-bad').code, 1);
+  assert.equal(berth('rename', 'old', '-bad').code, 125, 'a flag, as docker reads it: a usage error');
   ok('rename', 'old', 'new');
   assert.match(ok('ps'), /\snew$/m);
   const info = inspect('new');

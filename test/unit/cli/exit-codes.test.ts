@@ -36,8 +36,10 @@ test('other commands: 1 for a failure, 125 for a bad command line (docker exec t
   assert.equal(cliExitCode(invalid('unknown flag --bogus'), { usage: true }), 125);
 });
 
-function sink(): Writable & { text: string } {
-  const s = new Writable({ write: (chunk, _enc, done) => ((s.text += String(chunk)), done()) }) as Writable & { text: string };
+type Sink = NodeJS.WriteStream & { text: string };
+
+function sink(): Sink {
+  const s = new Writable({ write: (chunk, _enc, done) => ((s.text += String(chunk)), done()) }) as unknown as Sink;
   s.text = '';
   return s;
 }
