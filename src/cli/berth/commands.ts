@@ -73,7 +73,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: [
       { name: 'all', alias: 'a', kind: 'bool', help: 'also stopped containers' },
       quiet,
-      { name: 'format', kind: 'string', help: 'table (default) or json', default: 'table' },
+      { name: 'format', kind: 'string', help: "table (default), json, or a Go template over docker's fields: {{.Names}}, 'table {{.ID}}\\t{{.Status}}'", default: 'table' },
     ],
     args: [],
   },

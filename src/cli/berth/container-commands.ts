@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { invalid } from '../../oci/errors.ts';
 import type { ContainerService, CreateRequest } from '../../containers/index.ts';
-import { statusText } from '../../containers/index.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
 import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
@@ -21,7 +20,7 @@ import { VolumeStore } from '../../containers/volume-store.ts';
 import type { NamedRequest } from './run-storage-host.ts';
 import { onExitCommand, restartPolicyOf } from './restart-command.ts';
 import { readRunNetwork, type RunNetwork } from './run-network.ts';
-import { portsColumn } from '../../network/port-spec.ts';
+import { DEFAULT_PS_FORMAT, formatPs, psRow } from './ps-format.ts';
 import { envFromFlags } from './env-flags.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
@@ -108,21 +107,11 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
     if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
     else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
     else {
-      const table = [
-        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-        ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r), portsColumn(r.network?.ports ?? []), r.name]),
-      ];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      ctx.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]! + 3)).join('').trimEnd()).join('\n') + '\n');
+      const format = p.flags.format === 'table' || p.flags.format === undefined ? DEFAULT_PS_FORMAT : String(p.flags.format);
+      ctx.stdout.write(formatPs(shown.map((r) => psRow(r, age)), format));
     }
     return 0;
   });
-}
-
-/** The command as docker's ps shows it: quoted, cut to 20 characters with an ellipsis. */
-function quotedCommand(command: readonly string[]): string {
-  const text = command.join(' ');
-  return `"${text.length > 20 ? `${text.slice(0, 19)}…` : text}"`;
 }
 
 export async function rmCommand(ctx: CliContext, p: Parsed): Promise<number> {

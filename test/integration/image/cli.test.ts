@@ -163,14 +163,14 @@ test('bad input: one clear line, the right exit code, nothing half-written', asy
   const root = join(work, 'bad');
   const closedPort = await freePort();
   const cases: Array<{ args: string[]; code: number; match: RegExp }> = [
-    { args: ['pull', `${open.host}/test/nonexistent:v1`], code: 3, match: /not found in registry/ },
-    { args: ['pull', `${open.host}/test/busybox:nope`], code: 3, match: /not found in registry.*MANIFEST_UNKNOWN/ },
-    { args: ['pull', `127.0.0.1:${closedPort}/x:y`], code: 7, match: /cannot reach registry 127\.0\.0\.1:\d+.*ECONNREFUSED/ },
-    { args: ['pull', 'Not/A/Valid:Ref'], code: 2, match: /invalid reference/ },
-    { args: ['pull', `${open.host}/test/busybox:v1`, '--platform', 'linux/s390x'], code: 3, match: /no manifest for platform linux\/s390x|platform/ },
-    { args: ['rmi', 'missing:tag'], code: 3, match: /image "missing:tag" not found/ },
-    { args: ['frobnicate'], code: 2, match: /unknown command "frobnicate"/ },
-    { args: ['pull', '--bogus', 'x'], code: 2, match: /unknown flag --bogus/ },
+    { args: ['pull', `${open.host}/test/nonexistent:v1`], code: 1, match: /not found in registry/ },
+    { args: ['pull', `${open.host}/test/busybox:nope`], code: 1, match: /not found in registry.*MANIFEST_UNKNOWN/ },
+    { args: ['pull', `127.0.0.1:${closedPort}/x:y`], code: 1, match: /cannot reach registry 127\.0\.0\.1:\d+.*ECONNREFUSED/ },
+    { args: ['pull', 'Not/A/Valid:Ref'], code: 1, match: /invalid reference/ },
+    { args: ['pull', `${open.host}/test/busybox:v1`, '--platform', 'linux/s390x'], code: 1, match: /no manifest for platform linux\/s390x|platform/ },
+    { args: ['rmi', 'missing:tag'], code: 1, match: /image "missing:tag" not found/ },
+    { args: ['frobnicate'], code: 1, match: /unknown command "frobnicate"/ },
+    { args: ['pull', '--bogus', 'x'], code: 125, match: /unknown flag --bogus/ },
   ];
   for (const c of cases) {
     const r = await berth([...G, ...c.args]);
