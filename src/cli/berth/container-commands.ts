@@ -22,6 +22,7 @@ import { onExitCommand, restartPolicyOf } from './restart-command.ts';
 import { readRunNetwork, type RunNetwork } from './run-network.ts';
 import { DEFAULT_PS_FORMAT, formatPs, psRow } from './ps-format.ts';
 import { envFromFlags } from './env-flags.ts';
+import { eachContainer } from './each-container.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
@@ -116,14 +117,9 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
 
 export async function rmCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const volumes = new VolumeStore(ctx.root);
-  return withService(ctx, { images: true }, async (service) => {
-    for (const key of p.args) {
-      const id = service.resolve(key);
-      await service.remove(id, { force: !!p.flags.force });
-      if (p.flags.volumes) await removeAnonymousVolumes(volumes, id, warnTo(ctx));
-      ctx.stdout.write(`${key}\n`);
-    }
-    return 0;
+  return eachContainer(ctx, p, async (service, id) => {
+    await service.remove(id, { force: !!p.flags.force });
+    if (p.flags.volumes) await removeAnonymousVolumes(volumes, id, warnTo(ctx));
   });
 }
 

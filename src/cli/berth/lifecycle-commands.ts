@@ -1,22 +1,11 @@
 // `berth kill`, `wait`, `pause`, `unpause` and `rename`: the command line over the container
 // service. `inspect`: inspect-command.ts; restart policies: restart-command.ts.
-import type { ContainerService } from '../../containers/index.ts';
 import { resolveSignal } from '../../runtime/signals.ts';
 import { processAlive, untilGone } from '../../sys/proc.ts';
 import { str, type Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { withService } from './container-records.ts';
-
-/** Runs `op` on each container named, printing the name as given (docker's kill, pause...). */
-async function eachContainer(ctx: CliContext, p: Parsed, op: (service: ContainerService, id: string) => Promise<unknown>): Promise<number> {
-  return withService(ctx, {}, async (service) => {
-    for (const key of p.args) {
-      await op(service, service.resolve(key));
-      ctx.stdout.write(`${key}\n`);
-    }
-    return 0;
-  });
-}
+import { eachContainer } from './each-container.ts';
 
 export async function killCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const signal = str(p.flags.signal) ?? 'SIGKILL';

@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BerthError } from '../../oci/errors.ts';
 import { cliExitCode, type FailedCommand } from './exit-codes.ts';
-import { escapeControls, quote } from '../../oci/quote.ts';
+import { quote } from '../../oci/quote.ts';
+import { errorLine } from './error-line.ts';
 import { checkArgs, parseFlags, usage } from './args.ts';
 import { COMMANDS, GLOBAL_FLAGS, findCommand } from './commands.ts';
 import { HANDLERS, readStdinSync, type CliContext } from './image-commands.ts';
@@ -98,9 +99,7 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
     const handler = CONTAINER_HANDLERS[cmd.path.join(' ')] ?? HANDLERS[cmd.path.join(' ')];
     return await handler!(ctx, parsed);
   } catch (err) {
-    const line = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);
-    // One line, whatever a message quoted or forgot to: no control character reaches the terminal.
-    stderr.write(`berth: ${escapeControls(line)}\n`);
+    stderr.write(errorLine(err));
     return cliExitCode(err, failed);
   }
 }

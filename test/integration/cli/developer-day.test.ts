@@ -9,12 +9,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, runCli, runCliAsync, type RunResult } from '../../support/cli.ts';
 import { processAlive, untilGone } from '../../../src/sys/proc.ts';
-import { bridgePorts, freePort, freeSubnet, iptablesState, linkExists, removeIptablesLeftovers, removeLink, rulesMentioning, saveSysctl, uniqueId } from '../network/host-network.ts';
+import { bridgePorts, freePort, freeSubnet, iptablesState, linkExists, removeIptablesLeftovers, removeLink, rulesMentioning, saveSysctl, uniqueId, fetchText } from '../network/host-network.ts';
 
 const skip = !existsSync('/usr/lib/cni/bridge') || process.getuid?.() !== 0 ? 'needs root and containernetworking-plugins' : false;
 
@@ -62,19 +61,6 @@ after(() => {
   ipForward?.restore();
   rmSync(work, { recursive: true, force: true });
 });
-
-function fetchText(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-  });
-}
 
 /** A just-started server may not listen yet: retried until it answers `expected` or a deadline. */
 async function fetchUntil(port: number, path: string, expected: string): Promise<string> {

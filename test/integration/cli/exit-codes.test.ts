@@ -1,6 +1,7 @@
 // berth's exit statuses against real containers, as docker's: run is 125 when berth fails, 126
 // when the command cannot be invoked, 127 when it is not found, else the container's own status;
-// exec the same but 1 for its own failures; other commands 1. A run that fails leaves nothing.
+// exec the same but 1 for its own failures; other commands 1 (rm, stop... of several go on past
+// one that fails). A run that fails leaves nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { busyboxStore, type BusyboxStore } from '../../support/busybox-store.ts';
@@ -47,4 +48,14 @@ test('exec: 127, 126, the process status, 1 when berth fails; other commands 1',
   assert.equal(code('rmi', 'localhost/no-such-image:1'), 1);
   assert.equal(code('stop', '-t', 'x', 'sleeper'), 125, 'a bad flag value, as docker: 125');
   store.ok('rm', '--force', 'sleeper');
+});
+
+test('rm and stop of several: one that fails is said so, the others still go, exit 1', () => {
+  store.ok('run', '-d', '--name', 'one', IMAGE, 'sleep', '1000');
+  store.ok('run', '-d', '--name', 'two', IMAGE, 'sleep', '1000');
+  const stop = store.berth('stop', '-t', '0', 'one', 'nosuch', 'two');
+  assert.deepEqual([stop.code, stop.stdout, stop.stderr], [1, 'one\ntwo\n', 'berth: no such container: "nosuch"\n']);
+  const rm = store.berth('rm', 'one', 'nosuch', 'two');
+  assert.deepEqual([rm.code, rm.stdout, rm.stderr], [1, 'one\ntwo\n', 'berth: no such container: "nosuch"\n']);
+  assert.deepEqual(containers(), []);
 });
