@@ -1,10 +1,10 @@
 // A developer's day with berth alone, only through bin/berth, as a user types it: build a small
-// web app image, run it in the background with a published port, a bind-mounted site, a restart
-// policy and a memory limit; fetch its page, edit the site and see the change; logs, exec, stats,
-// top, a second container reaching it by name on a user network, cp a file out, a crash the
-// policy restarts, stop, rm, network rm — and then nothing of it left on the host: no mount,
-// veth, bridge, iptables rule, cgroup or process. The store, config dir, bridge and subnet are
-// this test's own.
+// web app image, run it in the background with a published port, a bind-mounted site, an env
+// file, a restart policy and a memory limit; fetch its page, edit the site and see the change;
+// logs, exec, stats, top, ps --format, a second container reaching it by name on a user network,
+// cp to and from its volume, a crash the policy restarts, stop, rm, network rm — and then nothing
+// of it left on the host: no mount, veth, bridge, iptables rule, cgroup or process. The store,
+// config dir, bridge and subnet are this test's own.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -94,8 +94,9 @@ test("a developer's day: build, run -d -p -v --restart --memory, logs, exec, sta
   const site = join(work, 'site');
   mkdirSync(site);
   writeFileSync(join(site, 'index.html'), 'version 1\n');
+  writeFileSync(join(work, 'web.env'), '# settings\nGREETING=hello from the env file\n');
   const hp = await freePort();
-  const id = ok('run', '-d', '--network', NET, '-p', `127.0.0.1:${hp}:80`, '-v', `${site}:/www:ro`, '--name', 'web', '--restart', 'on-failure:3', '--memory', '64m', APP).trim();
+  const id = ok('run', '-d', '--network', NET, '-p', `127.0.0.1:${hp}:80`, '-v', `${site}:/www:ro`, '--env-file', join(work, 'web.env'), '--name', 'web', '--restart', 'on-failure:3', '--memory', '64m', APP).trim();
   assert.match(id, /^[0-9a-f]{64}$/);
 
   // The page from the host; an edit on the host shows at once (a bind mount, not a copy).
@@ -114,6 +115,7 @@ test("a developer's day: build, run -d -p -v --restart --memory, logs, exec, sta
   // exec: in the container's namespaces, its VOLUME made, its limit in its cgroup (v2 or v1).
   assert.equal(ok('exec', 'web', 'cat', '/www/index.html'), 'version 2\n');
   assert.equal(ok('exec', 'web', 'sh', '-c', 'test -d /data && echo volume'), 'volume\n');
+  assert.equal(ok('exec', 'web', 'sh', '-c', 'echo $GREETING'), 'hello from the env file\n');
   assert.equal(ok('exec', 'web', 'sh', '-c', 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes').trim(), String(64 * 1024 * 1024));
   const stats = ok('stats', '--no-stream', 'web');
   assert.match(stats, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT/);
@@ -123,11 +125,15 @@ test("a developer's day: build, run -d -p -v --restart --memory, logs, exec, sta
   // A second container on the network reaches web by its name.
   assert.equal(ok('run', '--rm', '--network', NET, BASE, 'wget', '-q', '-O', '-', 'http://web/'), 'version 2\n');
   assert.match(ok('ps'), new RegExp(`^${id.slice(0, 12)} .*Up .*127\\.0\\.0\\.1:${hp}->80/tcp\\s+web$`, 'm'));
+  assert.equal(ok('ps', '--format', '{{.Names}} {{.State}} {{.Networks}} {{.Ports}}'), `web running ${NET} 127.0.0.1:${hp}->80/tcp\n`);
 
   // cp a file out.
   ok('exec', 'web', 'sh', '-c', 'echo report > /data/report.txt');
   ok('cp', 'web:/data/report.txt', join(work, 'report.txt'));
   assert.equal(readFileSync(join(work, 'report.txt'), 'utf8'), 'report\n');
+  writeFileSync(join(work, 'seed.txt'), 'seed\n');
+  ok('cp', join(work, 'seed.txt'), 'web:/data/');
+  assert.equal(ok('exec', 'web', 'cat', '/data/seed.txt'), 'seed\n', 'cp into the volume');
 
   // A crash (the server killed from outside berth): the policy starts it again, on the same port.
   const crashed = initPid(id);
