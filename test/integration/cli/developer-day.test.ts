@@ -2,7 +2,7 @@
 // web app image, run it in the background with a published port, a bind-mounted site, an env
 // file, a restart policy and a memory limit; fetch its page, edit the site and see the change;
 // logs, exec, stats, top, ps --format, a second container reaching it by name on a user network,
-// cp to and from its volume, a crash the policy restarts, stop, rm, network rm — and then nothing
+// cp to and from its volume, a crash the policy restarts, stop, start, restart, rm, network rm — and then nothing
 // of it left on the host: no mount, veth, bridge, iptables rule, cgroup or process. The store,
 // config dir, bridge and subnet are this test's own.
 import { after, before, test } from 'node:test';
@@ -145,14 +145,28 @@ test("a developer's day: build, run -d -p -v --restart --memory, logs, exec, sta
   assert.equal(await fetchUntil(hp, '/', 'version 2\n'), 'version 2\n');
   assert.equal(JSON.parse(ok('inspect', '--type', 'container', 'web'))[0].RestartCount, 1);
 
-  // stop: no restart after it; rm, network rm.
+  // stop: no restart after it; start and restart bring it back on the same port.
+  const monitorGone = async (): Promise<void> => {
+    const m = meta(id).monitor;
+    if (m && processAlive(m.pid, m.startTime)) await untilGone(m.pid, m.startTime, 30_000);
+  };
   ok('stop', '-t', '2', 'web');
-  const stopped = meta(id);
-  if (stopped.monitor && processAlive(stopped.monitor.pid, stopped.monitor.startTime)) await untilGone(stopped.monitor.pid, stopped.monitor.startTime, 30_000);
+  await monitorGone();
   assert.equal(JSON.parse(ok('inspect', '--type', 'container', 'web'))[0].State.Status, 'exited');
   assert.match((await follow).stderr, /response:200/, 'logs -f saw the requests after it started, and ended with the container');
   const final = berth('logs', 'web');
   assert.match(final.stderr, /response:200/, `the logs of a stopped container: ${JSON.stringify(final)}`);
+  assert.equal(ok('start', 'web'), 'web\n');
+  assert.equal(await fetchUntil(hp, '/', 'version 2\n'), 'version 2\n');
+  assert.equal(JSON.parse(ok('inspect', '--type', 'container', 'web'))[0].RestartCount, 0, 'a start begins the count again');
+  const before = initPid(id);
+  assert.equal(ok('restart', '-t', '1', 'web'), 'web\n');
+  assert.notEqual(initPid(id), before);
+  assert.equal(await fetchUntil(hp, '/', 'version 2\n'), 'version 2\n');
+  ok('stop', '-t', '2', 'web');
+  await monitorGone();
+
+  // rm, network rm.
   const veths = bridgePorts(BRIDGE);
   ok('rm', 'web');
   ok('network', 'rm', NET);
