@@ -2,9 +2,9 @@
 // web app image, run it in the background with a published port, a bind-mounted site, an env
 // file, a restart policy and a memory limit; fetch its page, edit the site and see the change;
 // logs, exec, stats, top, ps --format, a second container reaching it by name on a user network,
-// cp to and from its volume, a crash the policy restarts, stop, start, restart, rm, network rm — and then nothing
-// of it left on the host: no mount, veth, bridge, iptables rule, cgroup or process. The store,
-// config dir, bridge and subnet are this test's own.
+// cp to and from its volume, a crash the policy restarts, stop, start, restart, rm, network rm —
+// and then nothing of it left on the host: no mount, veth, bridge, iptables rule, cgroup or
+// process. The store, config dir, bridge and subnet are this test's own.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
