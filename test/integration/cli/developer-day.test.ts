@@ -116,6 +116,7 @@ test("a developer's day: build, run -d -p -v --restart --memory, logs, exec, sta
   assert.equal(ok('exec', 'web', 'cat', '/www/index.html'), 'version 2\n');
   assert.equal(ok('exec', 'web', 'sh', '-c', 'test -d /data && echo volume'), 'volume\n');
   assert.equal(ok('exec', 'web', 'sh', '-c', 'echo $GREETING'), 'hello from the env file\n');
+  assert.equal(ok('exec', '--env-file', join(work, 'web.env'), '-e', 'GREETING=over it', 'web', 'sh', '-c', 'echo $GREETING'), 'over it\n', '-e after the file');
   assert.equal(ok('exec', 'web', 'sh', '-c', 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes').trim(), String(64 * 1024 * 1024));
   const stats = ok('stats', '--no-stream', 'web');
   assert.match(stats, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT/);
