@@ -3,12 +3,12 @@
 // trace, and a non-zero exit. BERTH_DEBUG=1 prints the stack as well.
 import { BerthError, exitCodeOf } from '../oci/errors.ts';
 
-export function installFatalHandlers(program: string): void {
+export function installFatalHandlers(program: string, exitCode: (err: unknown) => number = exitCodeOf): void {
   const fatal = (err: unknown): void => {
     const text = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);
     process.stderr.write(`${program}: internal error: ${text.replace(/\n/g, ' ')}\n`);
     if (process.env.BERTH_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    process.exit(exitCodeOf(err) || 1);
+    process.exit(exitCode(err) || 1);
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);

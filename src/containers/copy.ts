@@ -11,6 +11,7 @@ import { TarParser } from '../image/tar-parser.ts';
 import { O_PATH, openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '../sys/openat2.ts';
 import { openInRoot, treeTar } from './copy-reader.ts';
 import { TreeWriter } from './copy-writer.ts';
+import { processAlive } from '../sys/proc.ts';
 import type { ServiceContext } from './service-context.ts';
 
 /** Where the copy goes: the directory to open and what the source's top entry is called in it. */
@@ -48,8 +49,24 @@ export function sourceName(path: string): { name: string; contentsOnly: boolean 
 
 export type CopyEnd = { host: string } | { stream: true };
 
+/**
+ * The container's root as its processes see it: a running one's through its init's /proc root,
+ * with the volumes and binds mounted in its own mount namespace (as `docker cp` sees them); a
+ * stopped one's rootfs directory.
+ */
 function rootfsFd(ctx: ServiceContext, id: string): { fd: number; name: string } {
   const record = ctx.records.read(id);
+  const init = record.init;
+  if (init && processAlive(init.pid, init.startTime || undefined)) {
+    try {
+      const fd = openSync(`/proc/${init.pid}/root`, constants.O_RDONLY | constants.O_DIRECTORY);
+      // Checked again once open: a pid reused meanwhile would be another process's root.
+      if (processAlive(init.pid, init.startTime || undefined)) return { fd, name: record.name };
+      closeSync(fd);
+    } catch {
+      // ended meanwhile: its rootfs directory below
+    }
+  }
   try {
     return { fd: openSync(ctx.records.files(id).rootfs, constants.O_RDONLY | constants.O_DIRECTORY), name: record.name };
   } catch {

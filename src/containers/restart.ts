@@ -16,6 +16,10 @@ import { recordExit } from './exit-watch.ts';
 import { monitorSettings } from './monitor-settings.ts';
 import { decideRestart } from './restart-policy.ts';
 import { saveRecord, withContainer, type ServiceContext } from './service-context.ts';
+import { requireAllowed } from './transitions.ts';
+import { viewNow } from './live-facts.ts';
+import { precondition } from '../oci/errors.ts';
+import { quote } from '../oci/quote.ts';
 
 export type RestartOutcome = 'restarted' | 'stopped' | 'gone';
 
@@ -89,8 +93,24 @@ export async function restartAfterExit(ctx: ServiceContext, id: string, exitComm
   return outcome ?? 'gone';
 }
 
+/**
+ * `berth start` of a container that ran in the background and ended: its process again under a
+ * new monitor, as a restart does. As docker's start, its restart policy applies again (a user's
+ * earlier stop no longer holds it back) and its restart count starts over.
+ */
+export function startAgain(ctx: ServiceContext, id: string, exitCommand: string[] | undefined): Promise<ContainerRecord> {
+  return withContainer(ctx, id, async (record) => {
+    requireAllowed('start-again', record.name, viewNow(ctx, record));
+    if (record.foreground) throw precondition(`container ${quote(record.name)} ran in the foreground: berth start runs again only containers run with -d`, { field: 'container', op: 'start' });
+    rmSync(markerOf(ctx, id), { force: true });
+    delete record.restarting;
+    await runAgain(ctx, record, exitCommand, { restartCount: 0 });
+    return record;
+  });
+}
+
 /** The container's process once more, under a new monitor, from its bundle; started. */
-async function runAgain(ctx: ServiceContext, record: ContainerRecord, exitCommand: string[]): Promise<void> {
+async function runAgain(ctx: ServiceContext, record: ContainerRecord, exitCommand: string[] | undefined, opts: { restartCount?: number } = {}): Promise<void> {
   const files = ctx.records.files(record.id);
   const handler = ctx.handler(record.runtime);
   if (await handler.exists(record.id)) await handler.delete(record.id, true);
@@ -115,7 +135,7 @@ async function runAgain(ctx: ServiceContext, record: ContainerRecord, exitComman
   record.init = { pid: monitored.pid, startTime: readProcStat(monitored.pid)?.startTime ?? 0 };
   record.monitor = monitored.monitor;
   record.started = formatLogTime(nowNs());
-  record.restartCount = (record.restartCount ?? 0) + 1;
+  record.restartCount = opts.restartCount ?? (record.restartCount ?? 0) + 1;
   delete record.restarting;
   delete record.exitCode;
   delete record.finished;

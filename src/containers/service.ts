@@ -31,7 +31,7 @@ import { findProgram } from './find-program.ts';
 import { pauseContainer, unpauseContainer } from './pause.ts';
 import { copyFromContainer, copyToContainer, type CopyEnd } from './copy.ts';
 import { renameContainer } from './rename.ts';
-import { restartAfterExit, type RestartOutcome } from './restart.ts';
+import { restartAfterExit, startAgain, type RestartOutcome } from './restart.ts';
 
 export interface ContainerServiceOptions {
   /** berth's store root (images, snapshots, containers): absolute. */
@@ -195,6 +195,11 @@ export class ContainerService {
   /** Run by a container's monitor once it ended (its exit command): its restart policy carried out. */
   restartAfterExit(id: string, exitCommand: string[]): Promise<RestartOutcome> {
     return restartAfterExit(this.ctx, id, exitCommand);
+  }
+
+  /** `berth start` of a background container that ended: run again under a new monitor with this exit command. */
+  startAgain(id: string, exitCommand: string[] | undefined): Promise<ContainerRecord> {
+    return startAgain(this.ctx, id, exitCommand);
   }
 
   /** `berth cp CONTAINER:PATH DEST`: to a host path, or as a tar stream to `write`. */

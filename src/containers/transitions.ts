@@ -4,10 +4,12 @@ import { quote } from '../oci/quote.ts';
 import { precondition, type BerthError } from '../oci/errors.ts';
 import type { ContainerStatus, ContainerView } from './container-record.ts';
 
-export type Operation = 'start' | 'stop' | 'kill' | 'remove' | 'exec' | 'attach' | 'update' | 'pause' | 'unpause';
+export type Operation = 'start' | 'start-again' | 'stop' | 'kill' | 'remove' | 'exec' | 'attach' | 'update' | 'pause' | 'unpause';
 
 const ALLOWED: Record<Operation, readonly ContainerStatus[]> = {
   start: ['created'],
+  // `berth start` of one that ran and ended: its process again, under a new monitor.
+  'start-again': ['stopped'],
   // Stopping what has stopped is done already (the CRI's StopContainer is idempotent).
   stop: ['creating', 'created', 'running', 'restarting', 'stopped'],
   kill: ['created', 'running'],
@@ -35,6 +37,8 @@ function refusal(op: Operation, name: string, status: ContainerStatus): BerthErr
     case 'pause':
     case 'unpause':
       return precondition(status === 'restarting' ? `container ${quote(name)} is restarting: wait until it runs` : `container ${quote(name)} is not running`, where);
+    case 'start-again':
+      return precondition(`cannot start container ${quote(name)}: it is ${status}`, where);
     case 'exec':
       return precondition(`cannot exec in container ${quote(name)}: it is ${status}`, where);
     default:

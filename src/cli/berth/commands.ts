@@ -19,6 +19,7 @@ const platform: FlagSpec = { name: 'platform', kind: 'string', help: 'os/arch[/v
 const interactive: FlagSpec = { name: 'interactive', alias: 'i', kind: 'bool', help: "keep stdin open (without it the process's stdin is /dev/null)" };
 const tty: FlagSpec = { name: 'tty', alias: 't', kind: 'bool', help: 'allocate a terminal, relayed to this one' };
 const workdir: FlagSpec = { name: 'workdir', alias: 'w', kind: 'string', help: 'working directory inside the container' };
+const envFile: FlagSpec = { name: 'env-file', kind: 'list', help: 'read environment variables from a file (KEY=VALUE lines, # comments)' };
 const user = (from: string): FlagSpec => ({ name: 'user', alias: 'u', kind: 'string', help: `user[:group] (names or ids from the ${from})` });
 
 const RUN_NETWORK_FLAGS: FlagSpec[] = [
@@ -39,7 +40,8 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'rm', kind: 'bool', help: 'remove the container when it exits' },
       { name: 'detach', alias: 'd', kind: 'bool', help: 'run in the background (output kept for `berth logs`); print the id' },
       { name: 'runtime', kind: 'string', help: "low-level runtime: berth (default), or runc, crun... (a name on $PATH or a path)" },
-      { name: 'env', alias: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE, or KEY to unset)' },
+      { name: 'env', alias: 'e', kind: 'list', help: "set an environment variable (KEY=VALUE; KEY alone: this shell's value, or unset)" },
+      envFile,
       workdir,
       user('image'),
       { name: 'name', kind: 'string', help: 'a name for the container' },
@@ -71,7 +73,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: [
       { name: 'all', alias: 'a', kind: 'bool', help: 'also stopped containers' },
       quiet,
-      { name: 'format', kind: 'string', help: 'table (default) or json', default: 'table' },
+      { name: 'format', kind: 'string', help: "table (default), json, or a Go template over docker's fields: {{.Names}}, 'table {{.ID}}\\t{{.Status}}'", default: 'table' },
     ],
     args: [],
   },
@@ -82,7 +84,8 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'detach', alias: 'd', kind: 'bool', help: 'run it in the background, output discarded' },
       interactive,
       tty,
-      { name: 'env', alias: 'e', kind: 'list', help: 'set an environment variable (KEY=VALUE)' },
+      { name: 'env', alias: 'e', kind: 'list', help: "set an environment variable (KEY=VALUE; KEY alone: this shell's value)" },
+      envFile,
       workdir,
       user('container'),
     ],

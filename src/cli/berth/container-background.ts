@@ -8,6 +8,7 @@ import { parseLogBound } from '../../runtime/log-time.ts';
 import { str, type Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { withService } from './container-records.ts';
+import { eachContainer } from './each-container.ts';
 
 /** docker's --tail: a number of lines, or "all" (and, as docker, anything else that is not a count). */
 function tailCount(value: string | undefined): number | undefined {
@@ -81,12 +82,6 @@ export async function attachCommand(ctx: CliContext, p: Parsed): Promise<number>
 export async function stopCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const grace = typeof p.flags.time === 'string' ? Number(p.flags.time) : 10;
   if (!Number.isInteger(grace) || grace < 0) throw precondition(`--time: ${quote(String(p.flags.time))} is not a number of seconds`, { field: '--time' });
-  return withService(ctx, {}, async (service) => {
-    for (const key of p.args) {
-      // As docker: the stop signal to the container's init, SIGKILL to everything in it after the grace period.
-      await service.stop(service.resolve(key), { timeout: grace });
-      ctx.stdout.write(`${key}\n`);
-    }
-    return 0;
-  });
+  // As docker: the stop signal to the container's init, SIGKILL to everything in it after the grace period.
+  return eachContainer(ctx, p, (service, id) => service.stop(id, { timeout: grace }));
 }

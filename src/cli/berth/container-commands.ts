@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { invalid } from '../../oci/errors.ts';
 import type { ContainerService, CreateRequest } from '../../containers/index.ts';
-import { statusText } from '../../containers/index.ts';
 import { imageConfigToSpec } from '../../image/runtime-config.ts';
 import { importRootfsTar } from '../../image/import-rootfs.ts';
 import { imageContainerBaseSpec } from '../../runtime/default-spec.ts';
@@ -21,7 +20,9 @@ import { VolumeStore } from '../../containers/volume-store.ts';
 import type { NamedRequest } from './run-storage-host.ts';
 import { onExitCommand, restartPolicyOf } from './restart-command.ts';
 import { readRunNetwork, type RunNetwork } from './run-network.ts';
-import { portsColumn } from '../../network/port-spec.ts';
+import { DEFAULT_PS_FORMAT, formatPs, psRow } from './ps-format.ts';
+import { envFromFlags } from './env-flags.ts';
+import { eachContainer } from './each-container.ts';
 
 export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const [image, ...cmd] = p.args;
@@ -36,6 +37,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const logLimits = parseLogOpts(list(p.flags['log-opt']));
   const restartPolicy = restartPolicyOf(p);
   const entrypoint = str(p.flags.entrypoint);
+  const env = envFromFlags(list(p.flags['env-file']), list(p.flags.env));
   let network: RunNetwork | undefined;
   const req: CreateRequest = {
     id,
@@ -49,7 +51,7 @@ export async function runCommand(ctx: CliContext, p: Parsed): Promise<number> {
         {
           cmd: cmd.length ? cmd : undefined,
           entrypoint: entrypoint !== undefined ? (entrypoint ? [entrypoint] : []) : undefined,
-          env: list(p.flags.env),
+          env,
           workdir: str(p.flags.workdir),
           user: str(p.flags.user),
           hostname: network?.hostname ?? id.slice(0, 12),
@@ -106,33 +108,18 @@ export async function psCommand(ctx: CliContext, p: Parsed): Promise<number> {
     if (p.flags.quiet) ctx.stdout.write(shown.map((r) => `${r.id.slice(0, 12)}\n`).join(''));
     else if (p.flags.format === 'json') ctx.stdout.write(`${JSON.stringify(shown)}\n`);
     else {
-      const table = [
-        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-        ...shown.map((r) => [r.id.slice(0, 12), r.image, quotedCommand(r.command), age(Date.parse(r.created)), statusText(r), portsColumn(r.network?.ports ?? []), r.name]),
-      ];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      ctx.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]! + 3)).join('').trimEnd()).join('\n') + '\n');
+      const format = p.flags.format === 'table' || p.flags.format === undefined ? DEFAULT_PS_FORMAT : String(p.flags.format);
+      ctx.stdout.write(formatPs(shown.map((r) => psRow(r, age)), format));
     }
     return 0;
   });
 }
 
-/** The command as docker's ps shows it: quoted, cut to 20 characters with an ellipsis. */
-function quotedCommand(command: readonly string[]): string {
-  const text = command.join(' ');
-  return `"${text.length > 20 ? `${text.slice(0, 19)}…` : text}"`;
-}
-
 export async function rmCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const volumes = new VolumeStore(ctx.root);
-  return withService(ctx, { images: true }, async (service) => {
-    for (const key of p.args) {
-      const id = service.resolve(key);
-      await service.remove(id, { force: !!p.flags.force });
-      if (p.flags.volumes) await removeAnonymousVolumes(volumes, id, warnTo(ctx));
-      ctx.stdout.write(`${key}\n`);
-    }
-    return 0;
+  return eachContainer(ctx, p, async (service, id) => {
+    await service.remove(id, { force: !!p.flags.force });
+    if (p.flags.volumes) await removeAnonymousVolumes(volumes, id, warnTo(ctx));
   });
 }
 

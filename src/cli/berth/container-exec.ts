@@ -11,6 +11,7 @@ import { list, str, type Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { processSignals } from '../process-signals.ts';
 import { containersDir, withService } from './container-records.ts';
+import { envFromFlags } from './env-flags.ts';
 
 
 export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
@@ -21,7 +22,7 @@ export async function execCommand(ctx: CliContext, p: Parsed): Promise<number> {
     const id = service.resolve(key!);
     const userSpec = str(p.flags.user);
     const user = userSpec ? await resolveImageUser(new LayeredRootfs([join(containersDir(ctx.root), id, 'rootfs')]), userSpec) : undefined;
-    const env = list(p.flags.env);
+    const env = envFromFlags(list(p.flags['env-file']), list(p.flags.env));
     // The container's own process, from the bundle berth wrote for it.
     const proc: Process = processFromFlags(service.process(id), {
       args,

@@ -1,27 +1,38 @@
 // `berth kill`, `wait`, `pause`, `unpause` and `rename`: the command line over the container
 // service. `inspect`: inspect-command.ts; restart policies: restart-command.ts.
-import type { ContainerService } from '../../containers/index.ts';
 import { resolveSignal } from '../../runtime/signals.ts';
 import { processAlive, untilGone } from '../../sys/proc.ts';
 import { str, type Parsed } from './args.ts';
 import type { CliContext } from './image-commands.ts';
 import { withService } from './container-records.ts';
-
-/** Runs `op` on each container named, printing the name as given (docker's kill, pause...). */
-async function eachContainer(ctx: CliContext, p: Parsed, op: (service: ContainerService, id: string) => Promise<unknown>): Promise<number> {
-  return withService(ctx, {}, async (service) => {
-    for (const key of p.args) {
-      await op(service, service.resolve(key));
-      ctx.stdout.write(`${key}\n`);
-    }
-    return 0;
-  });
-}
+import { eachContainer } from './each-container.ts';
+import type { ContainerService } from '../../containers/index.ts';
+import { onExitCommand } from './restart-command.ts';
 
 export async function killCommand(ctx: CliContext, p: Parsed): Promise<number> {
   const signal = str(p.flags.signal) ?? 'SIGKILL';
   resolveSignal(signal); // a bad name fails before any container is signalled
   return eachContainer(ctx, p, (service, id) => service.kill(id, signal));
+}
+
+/** Starts a created container, or one that ran with -d and ended, again: the exit command its policy needs. */
+async function startOne(ctx: CliContext, service: ContainerService, id: string): Promise<void> {
+  const { status, restartPolicy } = service.inspect(id);
+  // As docker's: starting one that runs (or is about to again) is done already.
+  if (status === 'running' || status === 'restarting') return;
+  if (status === 'created') await service.start(id);
+  else await service.startAgain(id, restartPolicy && restartPolicy.name !== 'no' ? onExitCommand(ctx, id) : undefined);
+}
+
+export const startCommand = (ctx: CliContext, p: Parsed): Promise<number> => eachContainer(ctx, p, (service, id) => startOne(ctx, service, id));
+
+export async function restartCommand(ctx: CliContext, p: Parsed): Promise<number> {
+  const grace = typeof p.flags.time === 'string' ? Number(p.flags.time) : 10;
+  return eachContainer(ctx, p, async (service, id) => {
+    await service.stop(id, { timeout: grace });
+    await service.wait(id, (grace + 30) * 1000);
+    await startOne(ctx, service, id);
+  });
 }
 
 export const pauseCommand = (ctx: CliContext, p: Parsed): Promise<number> => eachContainer(ctx, p, (service, id) => service.pause(id));

@@ -8,6 +8,13 @@ export const LIFECYCLE_COMMANDS: CommandSpec[] = [
     flags: [{ name: 'signal', alias: 's', kind: 'string', help: 'the signal: a name (KILL, SIGHUP) or a number' }],
     args: ['container...'],
   },
+  { path: ['start'], summary: 'Start containers that were created, or ran with -d and ended (again, with their restart policy)', flags: [], args: ['container...'] },
+  {
+    path: ['restart'],
+    summary: 'Stop running containers, then start them again',
+    flags: [{ name: 'time', alias: 't', kind: 'int', help: 'seconds to wait before SIGKILL (default 10)' }],
+    args: ['container...'],
+  },
   { path: ['wait'], summary: 'Wait until containers stop; print their exit codes', flags: [], args: ['container...'] },
   { path: ['pause'], summary: "Freeze every process of running containers (the cgroup's freezer)", flags: [], args: ['container...'] },
   { path: ['unpause'], summary: 'Thaw paused containers', flags: [], args: ['container...'] },

@@ -1,8 +1,10 @@
 // Entry of the `berth` developer CLI (image commands; `run` and friends are wired by their owners).
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BerthError, exitCodeOf } from '../../oci/errors.ts';
-import { escapeControls, quote } from '../../oci/quote.ts';
+import { BerthError } from '../../oci/errors.ts';
+import { cliExitCode, type FailedCommand } from './exit-codes.ts';
+import { quote } from '../../oci/quote.ts';
+import { errorLine } from './error-line.ts';
 import { checkArgs, parseFlags, usage } from './args.ts';
 import { COMMANDS, GLOBAL_FLAGS, findCommand } from './commands.ts';
 import { HANDLERS, readStdinSync, type CliContext } from './image-commands.ts';
@@ -60,6 +62,8 @@ function help(): string {
 export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout' | 'stderr' | 'readStdin'>> = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
+  // What failed, for the exit status: a usage error until the command line has been read.
+  const failed: FailedCommand = { usage: true };
   try {
     const { parsed: global, rest } = parseFlags(argv, GLOBAL_FLAGS, true);
     const found = findCommand(rest);
@@ -74,9 +78,12 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
         stdout.write([`Usage: berth ${rest[0]} COMMAND`, '', 'Commands:', ...group.map((c) => `  ${c.path.slice(1).join(' ').padEnd(10)}${c.summary}`)].join('\n') + '\n');
         return global.flags.help || rest.includes('--help') ? 0 : 2;
       }
+      // docker: an unknown command is a plain failure (1), not a usage error of a command.
+      failed.usage = false;
       throw new BerthError('invalid-argument', `unknown command ${quote(rest[0]!)} (see berth --help)`, { field: rest[0] });
     }
     const { cmd, used } = found;
+    failed.command = cmd.path.join(' ');
     const { parsed, rest: tail } = parseFlags(rest.slice(used), [...cmd.flags, ...GLOBAL_FLAGS], !!cmd.stopAtFirstArg);
     if (cmd.stopAtFirstArg) parsed.args.push(...tail);
     if (parsed.flags.help || global.flags.help) {
@@ -84,6 +91,7 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
       return 0;
     }
     checkArgs(cmd, parsed.args);
+    failed.usage = false;
     // Absolute from here on: bundles name their rootfs, and monitors outlive this working directory.
     const root = resolve((parsed.flags.root !== '/var/lib/berth' ? parsed.flags.root : global.flags.root) as string);
     const configDir = resolve((parsed.flags.config ?? global.flags.config ?? defaultConfigDir()) as string);
@@ -91,9 +99,7 @@ export async function main(argv: string[], io: Partial<Pick<CliContext, 'stdout'
     const handler = CONTAINER_HANDLERS[cmd.path.join(' ')] ?? HANDLERS[cmd.path.join(' ')];
     return await handler!(ctx, parsed);
   } catch (err) {
-    const line = err instanceof BerthError ? err.describe() : err instanceof Error ? err.message : String(err);
-    // One line, whatever a message quoted or forgot to: no control character reaches the terminal.
-    stderr.write(`berth: ${escapeControls(line)}\n`);
-    return exitCodeOf(err);
+    stderr.write(errorLine(err));
+    return cliExitCode(err, failed);
   }
 }

@@ -252,7 +252,7 @@ test('bad flags and values fail before anything is made, one line naming the fla
   ];
   for (const [flags, want] of cases) {
     const r = berth('run', '--rm', ...flags, 'loaded:plain', 'true');
-    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+    assert.equal(r.code, 125, `${flags.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, want);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }

@@ -178,7 +178,7 @@ describe('faults between the client and the registry', () => {
     const name = `fault-cli-${++n}`;
     try {
       const r = await berth(['--root', join(work, name), '--config', join(work, `${name}-config`), 'pull', ref()]);
-      assert.equal(r.code, 7, r.stderr);
+      assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`^berth: registry ${proxy.host} failed on blob ${layer1.digest}: HTTP 503 \\(UNAVAILABLE: injected by the fault proxy\\)$`, 'm'));
     } finally {
@@ -326,7 +326,7 @@ describe('faults between the client and the registry', () => {
     const mark = proxy.seen.length;
     try {
       const r = await berth(['--root', root, '--config', join(work, `push-fail-${n}-config`), 'push', `${registry.host}/test/busybox:v1`, `${proxy.host}/${repo}:v1`]);
-      assert.equal(r.code, 7, r.stderr);
+      assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`^berth: registry ${proxy.host} failed on upload of blob ${layer1.digest}: HTTP 503`, 'm'));
     } finally {
@@ -375,7 +375,7 @@ describe('bearer tokens from a token service, verified by docker-registry (auth:
   test('anonymous pull: the token service refuses, one clear line, nothing stored', async () => {
     const mark = tokens.requests.length;
     const r = await cli('anon', ['pull', `${proxy.host}/test/busybox:v1`]);
-    assert.equal(r.code, 6, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stderr, `berth: registry ${proxy.host} refused authentication: the token service requires credentials (use \`berth login\`)\n`);
     assert.deepEqual(tokensSince(mark).map((t) => [t.user, t.scopes, t.status]), [[undefined, ['repository:test/busybox:pull'], 401]]);
     const state = await storeState(join(work, 'tok-anon'));
@@ -384,7 +384,7 @@ describe('bearer tokens from a token service, verified by docker-registry (auth:
 
   test('berth login checks the credentials with the token service', async () => {
     let r = await cli('alice', ['login', '-u', 'alice', '--password-stdin', proxy.host], 'wrong\n');
-    assert.equal(r.code, 6, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`^berth: registry ${proxy.host} refused authentication: the token service rejected the stored credentials\n$`));
     assert.equal(existsSync(join(work, 'tok-alice-config', 'auth.json')), false);
     const mark = tokens.requests.length;
@@ -434,7 +434,7 @@ describe('bearer tokens from a token service, verified by docker-registry (auth:
     assert.equal((await cli('bob', ['pull', '-q', `${proxy.host}/test/busybox:v1`])).code, 0);
     assert.equal((await cli('bob', ['tag', `${proxy.host}/test/busybox:v1`, `${proxy.host}/bob/copy:v1`])).code, 0);
     const r = await cli('bob', ['push', `${proxy.host}/bob/copy:v1`]);
-    assert.equal(r.code, 6, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`^berth: registry ${proxy.host.replace(/\./g, '\\.')} denied upload of blob sha256:[0-9a-f]{64}: the token service did not grant repository:bob/copy:(pull,push|push,pull) to user bob\n$`));
   });

@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { buildImage, writeOciLayout, type Entry } from '../../fixtures/image/tes
 import { repoRoot, runCli, type RunResult } from '../../support/cli.ts';
 import { ContainerService } from '../../../src/containers/index.ts';
 import { findNetwork, networkPaths } from '../../../src/network/network-store.ts';
-import { bridgePorts, freePort, freeSubnet, iptablesState, linkExists, removeIptablesLeftovers, removeLink, rulesMentioning, saveSysctl, uniqueId } from './host-network.ts';
+import { bridgePorts, freePort, freeSubnet, iptablesState, linkExists, removeIptablesLeftovers, removeLink, rulesMentioning, saveSysctl, uniqueId, fetchText } from './host-network.ts';
 
 const skip = !existsSync('/usr/lib/cni/bridge') || process.getuid?.() !== 0 ? 'needs root and containernetworking-plugins' : false;
 
@@ -87,19 +86,6 @@ after(() => {
   ipForward?.restore();
   rmSync(work, { recursive: true, force: true });
 });
-
-function fetchText(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-  });
-}
 
 /** The server in a just-started container may not listen yet: retried until a deadline. */
 async function fetchWhenUp(port: number): Promise<string> {

@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 
 export function run(cmd: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
@@ -116,4 +117,18 @@ export function removeIptablesLeftovers(before: ReturnType<typeof iptablesState>
     const script = [`*${t}`, ...jumps.map((r) => r.replace(/^-A /, '-D ')), ...removable.map((c) => `-F ${c}`), ...removable.map((c) => `-X ${c}`), 'COMMIT', ''];
     run('iptables-restore', ['--noflush'], script.join('\n'));
   }
+}
+
+/** The body of an HTTP GET of 127.0.0.1:port (a published port), failing after 5 s. */
+export function fetchText(port: number, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+  });
 }

@@ -78,7 +78,7 @@ test('background under the monitor: ps, logs, exec, stop, rm', async () => {
 
 test('an unknown runtime is a one-line error before anything is made', () => {
   const r = berth('run', '--runtime', 'no-such-runtime', IMAGE);
-  assert.equal(r.code, 3);
+  assert.equal(r.code, 125);
   assert.equal(r.stderr, 'berth: runtime "no-such-runtime" is not installed (not found in $PATH) (--runtime)\n');
   assert.deepEqual(existsSync(join(root, 'containers')) ? readdirSync(join(root, 'containers')) : [], []);
 });

@@ -73,6 +73,7 @@ test('the transition table: each operation in each status', () => {
   const statuses: ContainerStatus[] = ['creating', 'created', 'running', 'restarting', 'stopped'];
   const table: Record<Operation, ContainerStatus[]> = {
     start: ['created'],
+    'start-again': ['stopped'],
     stop: ['creating', 'created', 'running', 'restarting', 'stopped'],
     kill: ['created', 'running'],
     remove: ['creating', 'created', 'stopped'],
