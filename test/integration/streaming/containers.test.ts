@@ -247,7 +247,7 @@ test('runc: exec with stdin and an exit code, a vanished client\'s exec killed',
 });
 
 for (const runtime of ['runc', 'crun']) {
-  test(`${runtime}: exec with a tty (detached under the reaper): sized, resized, typed input, its exit code; a vanished client's tty exec killed`, async (t) => {
+  test(`${runtime}: exec with a tty (detached under the reaper): sized, resized, typed input, its exit code, the runtime's failure; a vanished client's tty exec killed`, async (t) => {
     // Debian 12's crun (1.8) refuses ociVersion 1.2.0, which it does not know yet.
     const id = await run(['sleep', '100000'], (spec) => void (spec.ociVersion = '1.1.0'), { runtime }).catch((err: Error) => {
       // crun runs no container at all on a host with hybrid cgroups (v1 controllers plus a v2 mount).
@@ -264,6 +264,13 @@ for (const runtime of ['runc', 'crun']) {
     s.stdin!.write('x\r');
     assert.match(await s.stdout!.done(), /^30 100\r\n.*40 120\r\n$/s);
     assert.match(await s.error!.done(), /"ExitCode","message":"5"/);
+    // The runtime's own failure (here: no such program) comes back as the error, in its words.
+    c = await connect(execUrl(id, ['/no/such/program'], { tty: true }));
+    const f = await openStreams(c, ['error', 'stdout', 'resize']);
+    f.resize!.write(JSON.stringify({ Width: 80, Height: 24 }));
+    const failed = JSON.parse(await f.error!.done());
+    assert.equal(failed.status, 'Failure');
+    assert.match(failed.message, new RegExp(`${runtime} exec: .*/no/such/program`));
     const marker = String(300000 + process.pid);
     c = await connect(execUrl(id, ['sh', '-c', `exec sleep ${marker}`], { tty: true }));
     const k = await openStreams(c, ['error', 'stdout', 'resize']);
