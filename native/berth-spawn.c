@@ -5,6 +5,7 @@
  *   berth-spawn <channel-fd>
  *   berth-spawn --console-relay <socket-path>   (see console-relay.c)
  *   berth-spawn --netns-connect <netns> <port> <fd>   (see netns-connect.c)
+ *   berth-spawn --exec-reaper <pid-file> <program> [args...]   (see exec-reaper.c)
  *
  * The channel is a socket: the plan arrives on it, and berth-spawn writes lines back:
  *   pid <n>                       after OP_CLONE, from the parent side
@@ -15,6 +16,7 @@
  *
  * OP_CLONE splits the plan between this process and the container's init (executor.c). */
 #include "console-relay.h"
+#include "exec-reaper.h"
 #include "executor.h"
 #include "monitor.h"
 #include "netns-connect.h"
@@ -104,6 +106,8 @@ int main(int argc, char **argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* Joins a network namespace only: no process of a container can see this one, nothing to seal. */
   if (argc >= 2 && strcmp(argv[1], "--netns-connect") == 0) return netns_connect_main(argc, argv);
+  /* Joins nothing either: it runs a runtime program, which protects itself, and waits. */
+  if (argc >= 2 && strcmp(argv[1], "--exec-reaper") == 0) return exec_reaper_main(argc, argv);
   run_from_sealed_copy(argv);
   struct exec_state st = {.chan = -1, .slots = {-1, -1, -1, -1}};
   if (argc == 3 && strcmp(argv[1], "--console-relay") == 0) return console_relay(argv[2]);

@@ -8,9 +8,10 @@ import { constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'no
 import { access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BerthError, unimplemented } from '../oci/errors.ts';
+import { BerthError } from '../oci/errors.ts';
 import type { ContainerStatus, Process, Resources, Spec } from '../oci/runtime-spec.ts';
-import type { StdioEntry } from '../sys/berth-spawn.ts';
+import { spawnBinary, type StdioEntry } from '../sys/berth-spawn.ts';
+import { parseReaperReport, reaperArgs } from './exec-reaper.ts';
 import { Runtime } from './container.ts';
 import { startMonitored, type MonitorSettings, type Monitored } from './monitor.ts';
 import { exitStatus, type SignalSource } from './signals.ts';
@@ -260,17 +261,18 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
   }
 
   async exec(id: string, process: Process, opts: HandlerExecOptions = {}): Promise<number> {
-    if (opts.consoleSocket && !opts.detach) {
-      // runc and crun keep a foreground exec's terminal to themselves (relayed to their own stdio)
-      // and never send it to the socket; only --detach does, and then nobody can reap the process.
-      throw unimplemented(`exec with a terminal through ${this.name}: a foreground ${this.name} exec does not hand its terminal to a console socket; use berth's runtime, or no tty`, { op: 'exec', field: 'tty' });
-    }
     const dir = mkdtempSync(join(tmpdir(), 'berth-exec-'));
     try {
       const file = join(dir, 'process.json');
       writeFileSync(file, JSON.stringify(process));
       const pidFile = join(dir, 'pid');
-      const args = this.argv('exec', '--process', file, '--pid-file', pidFile, ...(opts.detach ? ['--detach'] : []), ...(process.terminal ? ['--tty'] : []), id);
+      // A terminal for a console socket needs --detach (only then does the runtime send the pty
+      // master); a foreground one then runs under the reaper, which waits for the process. With
+      // no socket, a foreground runtime keeps the terminal and relays it to our stdio (berth exec -t).
+      const toSocket = !!(process.terminal && opts.consoleSocket);
+      const terminal = process.terminal ? ['--tty', ...(opts.consoleSocket ? ['--console-socket', opts.consoleSocket] : [])] : [];
+      const detach = opts.detach || toSocket;
+      const args = this.argv('exec', '--process', file, '--pid-file', pidFile, ...(detach ? ['--detach'] : []), ...terminal, id);
       const out = opts.output === 'none' ? 'ignore' : 'inherit';
       // runc cannot pass SIGKILL on: the process it started (its pid file) and that one's group get it.
       const kill = (runtimePid: number | undefined): void => {
@@ -281,10 +283,37 @@ export class OciCliRuntimeHandler implements RuntimeHandler {
         }
         if (runtimePid) killTree(runtimePid);
       };
+      if (toSocket && !opts.detach) return await this.reaped(pidFile, args, { signal: opts.signal, kill });
       return await this.foreground(args, opts.stdio ?? [opts.stdin === 'none' ? 'ignore' : 'inherit', out, out], opts.signals, { signal: opts.signal, kill, pipes: opts.pipes });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  /** The runtime's detached exec under berth-spawn's reaper; the status of the process it left. */
+  private reaped(pidFile: string, args: string[], cancel: { signal?: AbortSignal; kill: (reaperPid: number | undefined) => void }): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(spawnBinary(), reaperArgs(pidFile, this.binary, args), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const abort = (): void => cancel.kill(child.pid);
+      cancel.signal?.addEventListener('abort', abort, { once: true });
+      if (cancel.signal?.aborted) abort();
+      child.on('error', (err) => {
+        cancel.signal?.removeEventListener('abort', abort);
+        reject(new BerthError('unavailable', `${this.name} exec: berth-spawn cannot be started: ${err.message}`, { op: 'exec' }));
+      });
+      child.on('close', (code, signal) => {
+        cancel.signal?.removeEventListener('abort', abort);
+        const report = parseReaperReport(stdout);
+        if (report?.kind === 'exit') return resolve(report.code);
+        if (report?.kind === 'runtime') return reject(this.failure('exec', stderr));
+        if (cancel.signal?.aborted) return resolve(exitStatus(code, signal));
+        reject(new BerthError('internal', `${this.name} exec: berth-spawn's exec reaper ended (${signal ?? code}) without a status: ${stderr.trim() || 'no message'}`, { op: 'exec' }));
+      });
+    });
   }
 
   run(id: string, bundle: string, opts: HandlerRunOptions): Promise<number> {

@@ -57,3 +57,25 @@ test('Exec and PortForward RPCs into a berthd pod, driven by the Go client over 
   assert.equal(await statusCode(rt('PortForward', { pod_sandbox_id: podId, port: [8080] })), GrpcStatus.FAILED_PRECONDITION, 'pod not ready');
   await rt('RemovePodSandbox', { pod_sandbox_id: podId });
 });
+
+test('Exec with a tty into a runc pod: the Go client gets the sized, resized terminal and the exit code', { skip }, async () => {
+  const config = { metadata: { name: 'ttyrunc', namespace: 'default', uid: `uid-ttyrunc-${env.id}`, attempt: 0 }, hostname: 'ttyrunc', log_directory: join(env.work, 'logs', 'ttyrunc') };
+  const { pod_sandbox_id: podId } = await rt('RunPodSandbox', { config, runtime_handler: 'runc' });
+  try {
+    const c = await rt('CreateContainer', {
+      pod_sandbox_id: podId,
+      config: { metadata: { name: 'sleeper', attempt: 0 }, image: { image: env.image }, command: ['/bin/sleep', '100000'], log_path: 'sleeper/0.log' },
+      sandbox_config: config,
+    });
+    await rt('StartContainer', { container_id: c.container_id });
+    for (const transport of ['spdy', 'ws']) {
+      const { url } = await rt('Exec', { container_id: c.container_id, cmd: ['/bin/sh', '-c', 'stty size; read x; stty size; exit 4'], tty: true, stdin: true, stdout: true });
+      const r = await runGoClient(go, ['-transport', transport, '-url', url, '-stdin', '-tty', '-resize', '100x30,120x40', '-await', '30 100'], 'x\n');
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stdout, /^30 100\r\n.*40 120\r\n$/s);
+    }
+  } finally {
+    await rt('StopPodSandbox', { pod_sandbox_id: podId });
+    await rt('RemovePodSandbox', { pod_sandbox_id: podId });
+  }
+});
