@@ -30,8 +30,8 @@ export interface PodEnv {
   teardown(): Promise<void>;
 }
 
-/** `runtimes`: more [runtimes.NAME] handlers (name to OCI runtime path) beside runc. */
-export async function startPodEnv(opts: { runtimes?: Record<string, string> } = {}): Promise<PodEnv> {
+/** `runtimes`: more [runtimes.NAME] handlers (name to OCI runtime path) beside runc; `cniBinDirs`: more plugin dirs. */
+export async function startPodEnv(opts: { runtimes?: Record<string, string>; cniBinDirs?: string[] } = {}): Promise<PodEnv> {
   const id = uniqueId();
   const work = mkdtempSync(join(tmpdir(), `berth-cri-${id}-`));
   const bridge = `bcri${id}`;
@@ -43,7 +43,7 @@ export async function startPodEnv(opts: { runtimes?: Record<string, string> } = 
   skopeoCopy(`oci:${join(work, 'layout')}:v`, `docker://${registry.host}/test/busybox:1`, ['--preserve-digests']);
   const before = iptablesState();
   const extra = Object.entries(opts.runtimes ?? {}).map(([name, path]) => `[runtimes.${name}]\npath = "${path}"\n`).join('');
-  const toml = `bin_dirs = ["${CNI_BIN_DIR}"]\n[runtimes.runc]\npath = "/usr/sbin/runc"\n${extra}`;
+  const toml = `bin_dirs = ${JSON.stringify([CNI_BIN_DIR, ...(opts.cniBinDirs ?? [])])}\n[runtimes.runc]\npath = "/usr/sbin/runc"\n${extra}`;
   const berthdDir = join(work, 'berthd');
   const start = async (): Promise<RunningBerthd> => {
     const d = await startBerthd({ dir: berthdDir, toml, logLevel: 'info' });
