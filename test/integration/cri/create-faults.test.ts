@@ -10,6 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { skopeoCopy } from '../../fixtures/image/registry.ts';
+import { buildImage, writeOciLayout } from '../../fixtures/image/test-image.ts';
 import { GrpcStatus } from '../../support/cri-client.ts';
 import { startPodEnv, type PodEnv } from '../../support/cri-pod-env.ts';
 import { containerConfigFor, podConfigFor } from '../../support/cri-requests.ts';
@@ -121,7 +123,12 @@ test('a CNI plugin that fails after bridge and host-local ran: nothing is left (
   assert.deepEqual(env.leftovers(), []);
 });
 
-test('disk full under berthd\'s root: CreateContainer fails with ResourceExhausted, nothing is left; the retry after space is freed works', { skip }, async () => {
+test('disk full under berthd\'s root: a pull stops at the store\'s reserve, CreateContainer fails with ResourceExhausted, nothing is left; the retry after space is freed works', { skip }, async () => {
+  const bigImage = `${env.registry.host}/test/big:1`;
+  const big = buildImage({ layers: [[{ name: 'big', type: 'file', data: Buffer.alloc(32 * 1024 * 1024), mtime: 1700000000 }]] });
+  const layout = join(env.work, 'big-layout');
+  writeOciLayout(big, layout, 'v');
+  skopeoCopy(`oci:${layout}:v`, `docker://${bigImage}`, ['--preserve-digests']);
   // berthd's root moves onto a tmpfs just larger than what it holds; a filler takes the rest.
   await env.d.stop();
   const root = env.d.root;
@@ -135,6 +142,14 @@ test('disk full under berthd\'s root: CreateContainer fails with ResourceExhaust
     env.d = await env.restart();
     const { podId, config } = await readyPod('full');
     const before = berthdTrees();
+    // A 96 KiB layer that unpacks to 32 MiB: the store stops at its reserve and removes what it wrote.
+    const freeBefore = statfsSync(root).bavail;
+    const pull = await env.d.client.image('PullImage', { image: { image: bigImage } }).catch((e) => e);
+    assert.equal(pull.code, GrpcStatus.RESOURCE_EXHAUSTED, pull.details);
+    assert.match(pull.details, /no space left on device \(stopped with .* free, below the .* kept free for the store\)/);
+    assert.equal((await env.d.client.image('ImageStatus', { image: { image: bigImage } })).image, null, 'the image is not in the store');
+    assert.deepEqual(berthdTrees().filter((l) => !before.includes(l)), [], 'the failed pull left nothing in the store');
+    assert.ok(statfsSync(root).bavail >= freeBefore - 64, 'the space the pull took is free again');
     const filler = join(root, 'filler');
     try {
       execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { stdio: 'ignore' });
