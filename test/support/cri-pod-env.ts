@@ -1,7 +1,7 @@
 // A CRI test's world: a local registry holding the busybox test image, a CNI conflist with this
 // run's own bridge and subnet (bridge + host-local + portmap), berthd on a temporary root with
 // the runc handler, and the means to take it all down and check that nothing is left.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, skopeoCopy, type TestRegistry } from '../fixtures/image/registry.ts';
@@ -101,6 +101,11 @@ export async function startPodEnv(opts: { runtimes?: Record<string, string>; cni
       }
       await registry.stop();
       rmSync(work, { recursive: true, force: true });
+      // The pods' cgroup parent, in every v1 hierarchy berthd made it in (empty once the pods are gone).
+      for (const controller of readdirSync('/sys/fs/cgroup')) {
+        const cg = `/sys/fs/cgroup/${controller}/${cgroupParentOf(id)}`;
+        if (existsSync(cg)) rmdirSync(cg);
+      }
     },
   };
   return env;

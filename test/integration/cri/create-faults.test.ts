@@ -64,6 +64,21 @@ async function readyPod(name: string, handler = '') {
   return { podId, config };
 }
 
+/**
+ * After a failed CreateContainer in `podId`: berthd's trees have nothing new (`ignore`: what the
+ * test itself made), the pod lists no container, and the kubelet's retry with the same name runs;
+ * removing the pod then leaves the host as it was.
+ */
+async function assertRetryWorks(podId: string, config: object, before: string[], ignore: (entry: string) => boolean = () => false): Promise<void> {
+  assert.deepEqual(berthdTrees().filter((l) => !before.includes(l) && !ignore(l)), [], 'the failed create left nothing in berthd\'s root or state');
+  assert.deepEqual((await rt('ListContainers', { filter: { pod_sandbox_id: podId } })).containers, []);
+  const { container_id: id } = await rt('CreateContainer', { pod_sandbox_id: podId, config: containerConfigFor(env, 'app', ['/bin/sleep', '3600']), sandbox_config: config });
+  await rt('StartContainer', { container_id: id });
+  assert.equal((await rt('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_RUNNING');
+  await rt('RemovePodSandbox', { pod_sandbox_id: podId });
+  assert.deepEqual(env.leftovers().filter((l) => !ignore(l)), []);
+}
+
 test('CreateContainer with an image not in the store: NotFound, nothing made; the retry with the image works', { skip }, async () => {
   const { podId, config } = await readyPod('badimage');
   const before = berthdTrees();
@@ -71,13 +86,7 @@ test('CreateContainer with an image not in the store: NotFound, nothing made; th
   const err = await rt('CreateContainer', { pod_sandbox_id: podId, config: bad, sandbox_config: config }).catch((e) => e);
   assert.equal(err.code, GrpcStatus.NOT_FOUND, err.details);
   assert.match(err.details, /not-pulled:1.*not in the store/);
-  assert.deepEqual(berthdTrees(), before);
-  assert.deepEqual((await rt('ListContainers', { filter: { pod_sandbox_id: podId } })).containers, []);
-  const { container_id: id } = await rt('CreateContainer', { pod_sandbox_id: podId, config: containerConfigFor(env, 'app', ['/bin/sleep', '3600']), sandbox_config: config });
-  await rt('StartContainer', { container_id: id });
-  assert.equal((await rt('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_RUNNING');
-  await rt('RemovePodSandbox', { pod_sandbox_id: podId });
-  assert.deepEqual(env.leftovers(), []);
+  await assertRetryWorks(podId, config, before);
 });
 
 test('a runtime that exits 1 at create: CreateContainer fails saying so, nothing is left; the retry with the same name works', { skip }, async () => {
@@ -92,13 +101,7 @@ test('a runtime that exits 1 at create: CreateContainer fails saying so, nothing
   }
   assert.notEqual(err.code, undefined, 'CreateContainer failed');
   assert.match(err.details, /flaky-runc: create refused|exit(ed)? (status|code) 1/);
-  assert.deepEqual(berthdTrees().filter((l) => !before.includes(l)), []);
-  assert.deepEqual((await rt('ListContainers', { filter: { pod_sandbox_id: podId } })).containers, []);
-  const { container_id: id } = await rt('CreateContainer', { pod_sandbox_id: podId, config: containerConfigFor(env, 'app', ['/bin/sleep', '3600']), sandbox_config: config });
-  await rt('StartContainer', { container_id: id });
-  assert.equal((await rt('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_RUNNING');
-  await rt('RemovePodSandbox', { pod_sandbox_id: podId });
-  assert.deepEqual(env.leftovers(), []);
+  await assertRetryWorks(podId, config, before);
 });
 
 test('a CNI plugin that fails after bridge and host-local ran: nothing is left (netns pins, veths, IPAM, CNI cache); the retry works', { skip }, async () => {
@@ -162,13 +165,7 @@ test('disk full under berthd\'s root: a pull stops at the store\'s reserve, Crea
     assert.equal(err.code, GrpcStatus.RESOURCE_EXHAUSTED, err.details);
     assert.match(err.details, /ENOSPC|no space/i);
     unlinkSync(filler);
-    assert.deepEqual(berthdTrees().filter((l) => !before.includes(l) && !l.endsWith('/filler')), []);
-    assert.deepEqual((await rt('ListContainers', { filter: { pod_sandbox_id: podId } })).containers, []);
-    const { container_id: id } = await rt('CreateContainer', { pod_sandbox_id: podId, config: containerConfigFor(env, 'app', ['/bin/sleep', '3600']), sandbox_config: config });
-    await rt('StartContainer', { container_id: id });
-    assert.equal((await rt('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_RUNNING');
-    await rt('RemovePodSandbox', { pod_sandbox_id: podId });
-    assert.deepEqual(env.leftovers().filter((l) => !l.includes('berth-test-full')), []);
+    await assertRetryWorks(podId, config, before, (l) => l.endsWith('/filler') || l.includes('berth-test-full'));
   } finally {
     await env.d.stop();
     execFileSync('umount', [root]);
