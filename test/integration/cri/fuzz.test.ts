@@ -170,6 +170,7 @@ test(`${MESSAGES} hostile protobuf messages: a status each, no Internal without 
   const mutationNames = Object.keys(mutations);
   const failures: string[] = [];
   const codes = new Map<string, number>();
+  const costMs = new Map<string, number>();
   const started = Date.now();
   let sent = 0;
   const one = async (): Promise<void> => {
@@ -179,7 +180,9 @@ test(`${MESSAGES} hostile protobuf messages: a status each, no Internal without 
     const how = r.pick(mutationNames);
     const bytes = mutations[how]!(r, m.def.requestSerialize(base));
     const what = `#${i} ${m.name} ${how} ${bytes.length} bytes ${bytes.subarray(0, 48).toString('hex')}`;
+    const t0 = performance.now();
     const err = await cc.rawCall(m.service, m.name, bytes).then(() => null, (e: { code: number; details: string }) => e);
+    costMs.set(m.name, (costMs.get(m.name) ?? 0) + performance.now() - t0);
     const code = err?.code ?? GrpcStatus.OK;
     codes.set(GrpcStatus[code]!, (codes.get(GrpcStatus[code]!) ?? 0) + 1);
     const lost = code === GrpcStatus.UNAVAILABLE && CONNECTION_LOST.test(err!.details);
@@ -192,7 +195,8 @@ test(`${MESSAGES} hostile protobuf messages: a status each, no Internal without 
     }),
   );
   const seconds = (Date.now() - started) / 1000;
-  console.log(`fuzz: ${sent} messages in ${seconds.toFixed(1)} s: ${JSON.stringify(Object.fromEntries(codes))}`);
+  const slowest = [...costMs].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`);
+  console.log(`fuzz: ${sent} messages in ${seconds.toFixed(1)} s: ${JSON.stringify(Object.fromEntries(codes))}; most time in calls: ${slowest.join(', ')}`);
   assert.deepEqual(failures, [], `BERTH_FUZZ_SEED=${SEED}`);
   assert.equal(env.d.child.exitCode, null, 'berthd is still running');
 
