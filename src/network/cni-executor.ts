@@ -97,6 +97,10 @@ export class CniExecutor {
       }
       let result: CniResult | undefined;
       let reached = 0;
+      // Recorded (without a result) before the first plugin runs, unlike libcni: a daemon killed
+      // during the ADD finds the attachment on restart and DELs what the plugins made (an address
+      // host-local handed out would otherwise stay taken).
+      await this.cache.write(this.#record(key, list, inv, capabilityArgs));
       try {
         for (const [index, plugin] of list.plugins.entries()) {
           reached = index;

@@ -1,7 +1,7 @@
 // A CRI test's world: a local registry holding the busybox test image, a CNI conflist with this
 // run's own bridge and subnet (bridge + host-local + portmap), berthd on a temporary root with
 // the runc handler, and the means to take it all down and check that nothing is left.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, skopeoCopy, type TestRegistry } from '../fixtures/image/registry.ts';
@@ -32,9 +32,9 @@ export interface PodEnv {
 
 /**
  * `runtimes`: more `[runtimes.NAME]` handlers besides runc — name to program path, or the tables
- * as TOML text (for keys beyond `path`).
+ * as TOML text (for keys beyond `path`); `cniBinDirs`: more plugin dirs.
  */
-export async function startPodEnv(opts: { runtimes?: Record<string, string> | string } = {}): Promise<PodEnv> {
+export async function startPodEnv(opts: { runtimes?: Record<string, string> | string; cniBinDirs?: string[] } = {}): Promise<PodEnv> {
   const id = uniqueId();
   const work = mkdtempSync(join(tmpdir(), `berth-cri-${id}-`));
   const bridge = `bcri${id}`;
@@ -51,7 +51,7 @@ export async function startPodEnv(opts: { runtimes?: Record<string, string> | st
       : Object.entries(opts.runtimes ?? {})
           .map(([name, path]) => `[runtimes.${name}]\npath = "${path}"\n`)
           .join('');
-  const toml = `bin_dirs = ["${CNI_BIN_DIR}"]\n[runtimes.runc]\npath = "/usr/sbin/runc"\n${extra}`;
+  const toml = `bin_dirs = ${JSON.stringify([CNI_BIN_DIR, ...(opts.cniBinDirs ?? [])])}\n[runtimes.runc]\npath = "/usr/sbin/runc"\n${extra}`;
   const berthdDir = join(work, 'berthd');
   const start = async (): Promise<RunningBerthd> => {
     const d = await startBerthd({ dir: berthdDir, toml, logLevel: 'info' });
@@ -109,6 +109,11 @@ export async function startPodEnv(opts: { runtimes?: Record<string, string> | st
       }
       await registry.stop();
       rmSync(work, { recursive: true, force: true });
+      // The pods' cgroup parent, in every v1 hierarchy berthd made it in (empty once the pods are gone).
+      for (const controller of readdirSync('/sys/fs/cgroup')) {
+        const cg = `/sys/fs/cgroup/${controller}/${cgroupParentOf(id)}`;
+        if (existsSync(cg)) rmdirSync(cg);
+      }
     },
   };
   return env;

@@ -140,6 +140,15 @@ test('a failed ADD is undone: DEL of the whole list in reverse, nothing cached, 
   assert.equal(f.exists('cache', 'results', 'fakenet-ctr1-eth0'), false);
 }));
 
+test('while the ADD runs the attachment is already cached, without a result (a daemon killed meanwhile DELs it on restart)', withPlugins(['alpha'], async (f, exec) => {
+  const seen = `${f.dir}/seen`;
+  f.behave('alpha', 'ADD', { out: R1, script: `r="$state/cache/results/fakenet-ctr1-eth0"; if [ -f "$r" ]; then grep -q '"result"' "$r" && echo with-result > ${seen} || echo no-result > ${seen}; else echo none > ${seen}; fi` });
+  const list = f.list([{ type: 'alpha' }]);
+  await exec().attach(list, ATTACH);
+  assert.equal(readFileSync(seen, 'utf8'), 'no-result\n');
+  assert.deepEqual((await exec().cachedResult('fakenet', 'ctr1', 'eth0'))?.ips, R1.ips, 'the finished ADD cached its result');
+}));
+
 test('when undoing a failed ADD fails too, a record stays for a later detach to finish', withPlugins(['alpha', 'beta'], async (f, exec) => {
   f.behave('alpha', 'ADD', { out: R1 });
   f.behave('beta', 'ADD', { rc: 2, err: 'panic: no route\n' });

@@ -139,3 +139,29 @@ test('the Go client gets InvalidArgument for an empty image name; the daemon sta
   assert.deepEqual(steps.map((s) => s.code), ['InvalidArgument', 'InvalidArgument', 'InvalidArgument', 'OK']);
   assert.match(steps[0]!.error!, /image\.image: required/);
 });
+
+test('a pod lifecycle from the Go client: run, create, start, exec, list, status, stop, remove', () => {
+  const logs = join(work, 'pod-logs');
+  // The node's network (no CNI here); its own PID namespace per container.
+  const pod = { metadata: { name: 'go-pod', namespace: 'default', uid: 'go-pod-uid', attempt: 0 }, hostname: 'go-pod', log_directory: logs, labels: { from: 'go' }, linux: { security_context: { namespace_options: { network: 2, pid: 1 } } } };
+  const container = { metadata: { name: 'sleeper', attempt: 0 }, image: { image: 'registry.k8s.io/pause:3.9' }, command: ['/bin/sh', '-c', 'echo started; exec sleep 3600'], log_path: 'sleeper/0.log', labels: { c: 'sleeper' } };
+  const steps = run('localhost', 'pull=registry.k8s.io/pause:3.9', `runp=${JSON.stringify(pod)}`, `create=${JSON.stringify(container)}`, 'containers', 'start', 'exec=/bin/sh,-c,echo out; echo err >&2; exit 3', 'containers', 'cstatus', 'stopp', 'cstatus', 'rmp', 'containers', 'rmp');
+  for (const [i, s] of steps.entries()) assert.equal(s.code, 'OK', `${i} ${s.step}: ${s.error}`);
+  const [, runp, create, created, , exec, running, status, , stopped, , gone] = steps.map((s) => s.result);
+  assert.match(runp.pod_sandbox_id, /^[0-9a-f]{64}$/);
+  assert.match(create.container_id, /^[0-9a-f]{64}$/);
+  assert.deepEqual(created.containers.map((c: { id: string; state?: number }) => [c.id, c.state ?? 0]), [[create.container_id, 0]], 'CONTAINER_CREATED');
+  assert.equal(Buffer.from(exec.stdout, 'base64').toString(), 'out\n');
+  assert.equal(Buffer.from(exec.stderr, 'base64').toString(), 'err\n');
+  assert.equal(exec.exit_code, 3);
+  assert.equal(running.containers[0].state, 1, 'CONTAINER_RUNNING');
+  assert.equal(running.containers[0].pod_sandbox_id, runp.pod_sandbox_id);
+  assert.deepEqual(running.containers[0].labels, { c: 'sleeper' });
+  assert.equal(status.status.state, 1);
+  assert.equal(status.status.log_path, join(logs, 'sleeper/0.log'));
+  assert.ok(JSON.parse(status.info.info).pid > 0, status.info.info);
+  assert.equal(stopped.status.state, 2, 'CONTAINER_EXITED after StopPodSandbox');
+  assert.ok(Number(stopped.status.finished_at) > 0);
+  assert.deepEqual(gone, {}, 'no containers after RemovePodSandbox');
+  assert.match(readFileSync(join(logs, 'sleeper/0.log'), 'utf8'), /^\S+ stdout F started$/m);
+});
