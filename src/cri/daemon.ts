@@ -22,6 +22,8 @@ import { OciCliRuntimeHandler, type RuntimeHandler } from '../runtime/runtime-ha
 import { join } from 'node:path';
 import { watchContainerEvents } from './server/container-events.ts';
 import { criLookup } from './server/lookup.ts';
+import { SampleCache } from './stats/index.ts';
+import { detectCgroupHost } from '../runtime/cgroups/index.ts';
 import { prepareInfraRootfs } from './server/pod-infra.ts';
 import { findOrphans, removeOrphans } from './server/reconcile.ts';
 
@@ -58,16 +60,18 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   // Every live container's monitor is watched: exits arrive as events, statuses come from memory.
   const service = ContainerService.open({ root: config.root, images: store, warn, handlers, watch: true });
   const state = openCriState(config, service, warn, prepareInfraRootfs(config.root));
+  const usage = new SnapshotUsage(store);
   const ctx: CriContext = {
     config,
     store,
     images: new ImageCatalog(store),
-    usage: new SnapshotUsage(store),
+    usage,
     log,
     registries: () => loadRegistriesConf(config.registriesConfig),
     runtime: { podCidr: '' },
     cri: state,
     lookup: criLookup({ cri: state }),
+    stats: { host: await detectCgroupHost(), cache: new SampleCache(), layers: usage },
   };
   const stopEvents = watchContainerEvents(ctx);
   const leftovers = await findOrphans(ctx);
