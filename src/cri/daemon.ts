@@ -25,6 +25,7 @@ import { criLookup } from './server/lookup.ts';
 import { SampleCache } from './stats/index.ts';
 import { detectCgroupHost } from '../runtime/cgroups/index.ts';
 import { prepareInfraRootfs } from './server/pod-infra.ts';
+import { useSealedSpawnBinary } from '../sys/sealed-spawn.ts';
 import { findOrphans, removeOrphans } from './server/reconcile.ts';
 
 /** The kubelet's message cap (and containerd's and cri-o's). */
@@ -57,6 +58,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   for (const [name, entry] of Object.entries(config.runtimes)) {
     if (entry.path) handlers[name] = new OciCliRuntimeHandler(name, entry.path, join(config.state, 'runtimes', name));
   }
+  // Monitors and helpers share one sealed copy of berth-spawn rather than making one each.
+  useSealedSpawnBinary();
   // Every live container's monitor is watched: exits arrive as events, statuses come from memory.
   const service = ContainerService.open({ root: config.root, images: store, warn, handlers, watch: true });
   const state = openCriState(config, service, warn, prepareInfraRootfs(config.root));
