@@ -11,7 +11,7 @@ export function listContainers(ctx: CriContext): UnaryRpc {
     const entries: Entry[] = [];
     for (const c of ctx.cri.containers.memory.values()) {
       const life = lifeOf(ctx, c.id);
-      if (containerMatches({ id: c.id, podSandboxId: c.podSandboxId, state: life.state, labels: c.labels }, req.filter)) entries.push({ source: c, message: containerOf(c, life) });
+      if (containerMatches({ id: c.id, podSandboxId: c.podSandboxId, state: life.state, labels: c.labels }, req.filter)) entries.push({ source: c, version: life.state, message: containerOf(c, life) });
     }
     return new EncodedEntries('containers', entries);
   };

@@ -11,7 +11,7 @@ import { EncodedEntries, type Entry } from './encoded-entries.ts';
 export function listPodSandbox(ctx: CriContext): UnaryRpc {
   return (req: { filter?: PodSandboxFilter | null }) => {
     const entries: Entry[] = [];
-    for (const p of ctx.cri.pods.memory.values()) if (podMatches(p, req.filter)) entries.push({ source: p, message: podSandboxOf(p) });
+    for (const p of ctx.cri.pods.memory.values()) if (podMatches(p, req.filter)) entries.push({ source: p, version: p.state, message: podSandboxOf(p) });
     return new EncodedEntries('items', entries);
   };
 }
