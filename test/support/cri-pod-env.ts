@@ -1,7 +1,7 @@
 // A CRI test's world: a local registry holding the busybox test image, a CNI conflist with this
 // run's own bridge and subnet (bridge + host-local + portmap), berthd on a temporary root with
 // the runc handler, and the means to take it all down and check that nothing is left.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, skopeoCopy, type TestRegistry } from '../fixtures/image/registry.ts';
@@ -13,6 +13,14 @@ export const CNI_BIN_DIR = '/usr/lib/cni';
 
 /** The cgroup parent the test's pods name (cgroupfs). */
 export const cgroupParentOf = (id: string): string => `berth-cri-test-${id}`;
+
+/** Removes the (emptied) cgroup parent directories the test's pods used, in every v1 hierarchy. */
+export function removeTestCgroups(id: string): void {
+  for (const c of ['pids', 'memory', 'cpu', 'cpuacct', 'freezer', 'devices', 'blkio', 'cpuset', 'systemd', 'unified', 'net_cls', 'perf_event', 'hugetlb']) {
+    const dir = `/sys/fs/cgroup/${c}/${cgroupParentOf(id)}`;
+    if (existsSync(dir)) rmdirSync(dir, { recursive: false });
+  }
+}
 
 export interface PodEnv {
   id: string;

@@ -4,12 +4,12 @@
 // remove, and nothing left on the host afterwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../fixtures/image/registry.ts';
 import { GrpcStatus, statusCode } from '../../support/cri-client.ts';
-import { cgroupParentOf, eventually, httpGet, startPodEnv, type PodEnv } from '../../support/cri-pod-env.ts';
+import { cgroupParentOf, eventually, httpGet, removeTestCgroups, startPodEnv, type PodEnv } from '../../support/cri-pod-env.ts';
 
 const skip = !existsSync('/usr/lib/cni/bridge') || process.getuid?.() !== 0 ? 'needs root and containernetworking-plugins' : false;
 
@@ -23,10 +23,7 @@ before(async () => {
 
 after(async () => {
   await env?.teardown();
-  for (const c of ['pids', 'memory', 'cpu', 'cpuacct', 'freezer', 'devices', 'blkio', 'cpuset', 'systemd', 'unified', 'net_cls', 'perf_event', 'hugetlb']) {
-    const dir = `/sys/fs/cgroup/${c}/${cgroupParentOf(env?.id ?? 'none')}`;
-    if (existsSync(dir)) rmdirSync(dir, { recursive: false });
-  }
+  removeTestCgroups(env?.id ?? 'none');
 });
 
 function podConfig(name: string, extra: Record<string, unknown> = {}) {

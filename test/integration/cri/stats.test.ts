@@ -4,10 +4,10 @@
 // writable layer, and an unknown id is NotFound.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GrpcStatus, statusCode } from '../../support/cri-client.ts';
-import { cgroupParentOf, eventually, httpGet, startPodEnv, type PodEnv } from '../../support/cri-pod-env.ts';
+import { cgroupParentOf, eventually, httpGet, removeTestCgroups, startPodEnv, type PodEnv } from '../../support/cri-pod-env.ts';
 
 const skip = !existsSync('/usr/lib/cni/bridge') || process.getuid?.() !== 0 ? 'needs root and containernetworking-plugins' : false;
 const HELD = 24 * 1024 * 1024;
@@ -22,10 +22,7 @@ before(async () => {
 
 after(async () => {
   await env?.teardown();
-  for (const c of ['pids', 'memory', 'cpu', 'cpuacct', 'freezer', 'devices', 'blkio', 'cpuset', 'systemd', 'unified', 'net_cls', 'perf_event', 'hugetlb']) {
-    const dir = `/sys/fs/cgroup/${c}/${cgroupParentOf(env?.id ?? 'none')}`;
-    if (existsSync(dir)) rmdirSync(dir, { recursive: false });
-  }
+  removeTestCgroups(env?.id ?? 'none');
 });
 
 const rt = (method: string, req: object = {}) => env.d.client.runtime(method, req);
