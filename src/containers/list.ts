@@ -25,14 +25,21 @@ export function listContainers(ctx: ServiceContext): ContainerInfo[] {
   return [...ctx.memory.values()].sort((a, b) => b.created.localeCompare(a.created)).map((r) => infoOf(ctx, r));
 }
 
-/** A container's record by id, name or unique id prefix. */
+/** A container's record by id, name or unique id prefix: an id is a map look-up, a name or prefix one scan. */
 export function findRecord(ctx: ServiceContext, key: string): ContainerRecord {
-  const all = [...ctx.memory.values()];
-  const exact = all.find((r) => r.id === key || r.name === key);
-  if (exact) return exact;
-  const prefixed = all.filter((r) => r.id.startsWith(key));
-  if (prefixed.length === 1) return prefixed[0]!;
-  if (prefixed.length > 1) throw invalid(`container id prefix "${key}" is ambiguous`, { field: 'container' });
+  const byId = ctx.memory.get(key);
+  if (byId) return byId;
+  let prefixed: ContainerRecord | undefined;
+  let ambiguous = false;
+  for (const r of ctx.memory.values()) {
+    if (r.name === key) return r;
+    if (r.id.startsWith(key)) {
+      ambiguous ||= prefixed !== undefined;
+      prefixed = r;
+    }
+  }
+  if (ambiguous) throw invalid(`container id prefix "${key}" is ambiguous`, { field: 'container' });
+  if (prefixed) return prefixed;
   throw notFound(`no such container: ${quote(key)}`, { field: 'container' });
 }
 

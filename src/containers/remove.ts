@@ -2,7 +2,8 @@
 // state (a running container is killed first, with `force`), then, once its monitor has recorded
 // the end, the rootfs mount, the snapshot and the directory with the record.
 import { BerthError } from '../oci/errors.ts';
-import { mountIdsBelow, unmountBelow } from '../runtime/unmount-below.ts';
+import { mountIdsBelow, mountsBelowNow } from '../runtime/unmount-below.ts';
+import { MNT_DETACH, umount } from '../sys/mount.ts';
 import { detachNetwork } from './container-network.ts';
 import { awaitExit, unwatch } from './exit-watch.ts';
 import { viewNow } from './live-facts.ts';
@@ -32,8 +33,10 @@ export async function removeContainer(ctx: ServiceContext, id: string, opts: Rem
       await detachNetwork(ctx, record);
       const { dir, rootfs } = ctx.records.files(id);
       // Never a recursive removal through a mount: the rootfs is unmounted first, or nothing goes.
-      if (mountIdsBelow(dir).length) {
-        await unmountBelow(dir);
+      const mounts = mountsBelowNow(dir);
+      if (mounts.length) {
+        // In-process umount2 (a syscall each), not a helper process: the service already loads libc.
+        for (const m of mounts) umount(m.mountpoint, MNT_DETACH);
         if (mountIdsBelow(dir).length) throw new BerthError('internal', `container ${record.name}: ${dir} still holds a mount`, { path: rootfs });
       }
       const images = ctx.images();

@@ -11,7 +11,7 @@ import { parseLogTime, type LogLine } from '../runtime/cri-log.ts';
 import type { Process, Resources } from '../oci/runtime-spec.ts';
 import { readProcStat } from '../sys/proc.ts';
 import { attachContainer, reopenContainerLog } from './attach.ts';
-import type { ContainerRecord } from './container-record.ts';
+import type { ContainerRecord, ContainerView } from './container-record.ts';
 import { createContainer, type Created, type CreateRequest } from './create.ts';
 import { containerProcess, execInContainer } from './exec.ts';
 import { awaitExit, keepExit, unwatch, watchContainer, type KnownExit } from './exit-watch.ts';
@@ -26,7 +26,7 @@ import { startContainer } from './start.ts';
 import { stopContainer, type StopOptions } from './stop.ts';
 import { updateContainer } from './update.ts';
 import { viewOf } from './container-record.ts';
-import { liveFacts } from './live-facts.ts';
+import { liveFacts, viewNow } from './live-facts.ts';
 import { findProgram } from './find-program.ts';
 import { pauseContainer, unpauseContainer } from './pause.ts';
 import { copyFromContainer, copyToContainer, type CopyEnd } from './copy.ts';
@@ -147,6 +147,12 @@ export class ContainerService {
   /** By id, name or unique id prefix. */
   inspect(key: string): ContainerInfo {
     return inspectContainer(this.ctx, key);
+  }
+
+  /** A container's status and its times, without copying its record (what a list needs of each). */
+  life(key: string): ContainerView & Pick<ContainerRecord, 'started' | 'reason'> {
+    const record = findRecord(this.ctx, key);
+    return { ...viewNow(this.ctx, record), started: record.started, reason: record.reason };
   }
 
   /** The id of a container given by id, name or unique id prefix. */

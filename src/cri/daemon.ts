@@ -24,7 +24,10 @@ import { OciCliRuntimeHandler, type RuntimeHandler } from '../runtime/runtime-ha
 import { join } from 'node:path';
 import { watchContainerEvents } from './server/container-events.ts';
 import { criLookup } from './server/lookup.ts';
+import { SampleCache } from './stats/index.ts';
+import { detectCgroupHost } from '../runtime/cgroups/index.ts';
 import { prepareInfraRootfs } from './server/pod-infra.ts';
+import { useSealedSpawnBinary } from '../sys/sealed-spawn.ts';
 import { findOrphans, removeOrphans } from './server/reconcile.ts';
 
 /** The kubelet's message cap (and containerd's and cri-o's). */
@@ -57,19 +60,23 @@ export async function startDaemon(config: DaemonConfig, log: Logger, opts: Daemo
   for (const [name, entry] of Object.entries(config.runtimes)) {
     if (entry.path) handlers[name] = new OciCliRuntimeHandler(name, entry.path, join(config.state, 'runtimes', name), entry.args);
   }
+  // Monitors and helpers share one sealed copy of berth-spawn rather than making one each.
+  useSealedSpawnBinary();
   // Every live container's monitor is watched: exits arrive as events, statuses come from memory.
   const service = ContainerService.open({ root: config.root, images: store, warn, handlers, watch: true });
   const state = openCriState(config, service, warn, prepareInfraRootfs(config.root));
+  const usage = new SnapshotUsage(store);
   const ctx: CriContext = {
     config,
     store,
     images: new ImageCatalog(store),
-    usage: new SnapshotUsage(store),
+    usage,
     log,
     registries: () => loadRegistriesConf(config.registriesConfig),
     runtime: { podCidr: '' },
     cri: state,
     lookup: criLookup({ cri: state }),
+    stats: { host: await detectCgroupHost(), cache: new SampleCache(), layers: usage },
   };
   const stopEvents = watchContainerEvents(ctx);
   const leftovers = await findOrphans(ctx);

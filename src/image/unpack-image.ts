@@ -85,6 +85,13 @@ export async function ensureSnapshots(store: ImageStore, jobs: readonly LayerJob
   jobs.forEach((j, i) => checkLayerMediaType(j.descriptor, i));
   const chain = chainIds(jobs.map((j) => j.diffId));
   const snaps = store.snapshots;
+  if (!opts.ensureBlob && chain.every((id) => snaps.stat(id))) {
+    // Every layer is unpacked (a container's create): no extraction, so no lease of its own, no
+    // sweep of stale extractions (a walk of every snapshot) and no worker.
+    opts.lease?.add({ snapshots: chain });
+    for (const j of jobs) opts.onProgress?.({ digest: j.descriptor.digest, phase: 'exists', current: j.descriptor.size, total: j.descriptor.size });
+    return chain;
+  }
   const created: string[] = [];
   const failed = { value: false };
   const concurrency = opts.concurrency ?? 3;

@@ -19,9 +19,14 @@ function readMountinfo(): MountinfoEntry[] {
   return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
+/** The mounts below dir now, the most recently mounted first. */
+export function mountsBelowNow(dir: string): MountinfoEntry[] {
+  return mountsBelow(readMountinfo(), dir);
+}
+
 /** Ids of the mounts below dir now. */
 export function mountIdsBelow(dir: string): number[] {
-  return mountsBelow(readMountinfo(), dir).map((e) => e.id);
+  return mountsBelowNow(dir).map((e) => e.id);
 }
 
 /** Unmounts (detached) every mount below dir except those listed. */

@@ -29,6 +29,11 @@ export type SpawnMessage =
 
 let cachedBinary: string | undefined;
 
+/** Makes every later spawn run `path` (sealed-spawn.ts: one sealed copy shared by a daemon's helpers). */
+export function useSpawnBinary(path: string): void {
+  cachedBinary = path;
+}
+
 /** The berth-spawn binary: $BERTH_SPAWN, else native/build/berth-spawn next to the sources or bundle. */
 export function spawnBinary(): string {
   if (cachedBinary) return cachedBinary;

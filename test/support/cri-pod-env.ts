@@ -14,6 +14,14 @@ export const CNI_BIN_DIR = '/usr/lib/cni';
 /** The cgroup parent the test's pods name (cgroupfs). */
 export const cgroupParentOf = (id: string): string => `berth-cri-test-${id}`;
 
+/** Removes the (emptied) cgroup parent directories the test's pods used, in every v1 hierarchy. */
+export function removeTestCgroups(id: string): void {
+  for (const controller of readdirSync('/sys/fs/cgroup')) {
+    const dir = `/sys/fs/cgroup/${controller}/${cgroupParentOf(id)}`;
+    if (existsSync(dir)) rmdirSync(dir);
+  }
+}
+
 export interface PodEnv {
   id: string;
   bridge: string;
@@ -109,11 +117,7 @@ export async function startPodEnv(opts: { runtimes?: Record<string, string> | st
       }
       await registry.stop();
       rmSync(work, { recursive: true, force: true });
-      // The pods' cgroup parent, in every v1 hierarchy berthd made it in (empty once the pods are gone).
-      for (const controller of readdirSync('/sys/fs/cgroup')) {
-        const cg = `/sys/fs/cgroup/${controller}/${cgroupParentOf(id)}`;
-        if (existsSync(cg)) rmdirSync(cg);
-      }
+      removeTestCgroups(id);
     },
   };
   return env;

@@ -175,11 +175,22 @@ export function frameHeaderBlock(streamId: number, endStream: number, priority: 
  */
 export function rewritingConnection(socket: Socket, onError: (err: unknown) => void): Duplex {
   const rewriter = new RequestHeaderRewriter();
+  let corked = false;
   const conn = new Duplex({
     read() {
       socket.resume();
     },
     write(chunk: Buffer, _encoding, done) {
+      // HTTP/2 hands a response over as many small chunks (frame headers, data): they leave in one
+      // writev at the end of this tick rather than one syscall (and one reader wake-up) each.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
       if (socket.write(chunk)) done();
       else socket.once('drain', () => done());
     },

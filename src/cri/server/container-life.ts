@@ -8,8 +8,7 @@ import type { PodRecord } from '../pod-record.ts';
 
 export function lifeOf(ctx: Pick<CriContext, 'cri'>, id: string): CriLife {
   try {
-    const info = ctx.cri.service.inspect(id);
-    return criLife(info);
+    return criLife(ctx.cri.service.life(id));
   } catch (err) {
     if (!(err instanceof BerthError) || err.kind !== 'not-found') throw err;
     // The container service lost it (removed underneath berthd): it ran, nobody knows how it ended.

@@ -4,14 +4,17 @@ import { containerMatches, type ContainerFilter } from '../cri-filters.ts';
 import type { CriContext } from './cri-context.ts';
 import { criContainer, lifeOf } from './container-life.ts';
 import type { UnaryRpc } from './rpc.ts';
+import { EncodedEntries, type Entry } from './encoded-entries.ts';
 
 export function listContainers(ctx: CriContext): UnaryRpc {
-  return (req: { filter?: ContainerFilter | null }) => ({
-    containers: ctx.cri.containers.values().flatMap((c) => {
+  return (req: { filter?: ContainerFilter | null }) => {
+    const entries: Entry[] = [];
+    for (const c of ctx.cri.containers.memory.values()) {
       const life = lifeOf(ctx, c.id);
-      return containerMatches({ id: c.id, podSandboxId: c.podSandboxId, state: life.state, labels: c.labels }, req.filter) ? [containerOf(c, life)] : [];
-    }),
-  });
+      if (containerMatches({ id: c.id, podSandboxId: c.podSandboxId, state: life.state, labels: c.labels }, req.filter)) entries.push({ source: c, version: life.state, message: containerOf(c, life) });
+    }
+    return new EncodedEntries('containers', entries);
+  };
 }
 
 export function containerStatus(ctx: CriContext): UnaryRpc {

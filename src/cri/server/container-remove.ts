@@ -12,6 +12,7 @@ export async function removeCriContainer(ctx: CriContext, id: string): Promise<v
   await ctx.cri.service.remove(id, { force: true, ifExists: true });
   if (!c) return;
   ctx.cri.containers.delete(id);
+  ctx.stats.cache.drop(id);
   const pod = ctx.cri.pods.get(c.podSandboxId);
   if (pod) ctx.cri.names.release(containerReservedName(c.metadata, pod.metadata), id);
   ctx.cri.events.emit('container', { containerId: id, podSandboxId: c.podSandboxId, type: 'CONTAINER_DELETED_EVENT', at: BigInt(nowNs()) });

@@ -8,6 +8,7 @@ import type { CriState } from './cri-state.ts';
 import type { CriLookup } from './lookup.ts';
 import type { ImageCatalog } from './image-catalog.ts';
 import type { Logger } from './logger.ts';
+import type { StatsSources } from '../stats/index.ts';
 
 export interface CriContext {
   config: DaemonConfig;
@@ -22,4 +23,6 @@ export interface CriContext {
   cri: CriState;
   /** Pods and containers by id, for the streaming server and stats (lookup.ts). */
   lookup: CriLookup;
+  /** The cgroup host, CPU sample cache and layer usage the stats RPCs read (stats-rpc.ts). */
+  stats: StatsSources;
 }

@@ -6,14 +6,14 @@ import type { CriContext } from './cri-context.ts';
 import { containersOfPod, criPod, lifeOf } from './container-life.ts';
 import { nowNs } from './pod-run.ts';
 import type { UnaryRpc } from './rpc.ts';
+import { EncodedEntries, type Entry } from './encoded-entries.ts';
 
 export function listPodSandbox(ctx: CriContext): UnaryRpc {
-  return (req: { filter?: PodSandboxFilter | null }) => ({
-    items: ctx.cri.pods
-      .values()
-      .filter((p) => podMatches(p, req.filter))
-      .map(podSandboxOf),
-  });
+  return (req: { filter?: PodSandboxFilter | null }) => {
+    const entries: Entry[] = [];
+    for (const p of ctx.cri.pods.memory.values()) if (podMatches(p, req.filter)) entries.push({ source: p, version: p.state, message: podSandboxOf(p) });
+    return new EncodedEntries('items', entries);
+  };
 }
 
 export function podSandboxStatus(ctx: CriContext): UnaryRpc {

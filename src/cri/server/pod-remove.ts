@@ -23,6 +23,7 @@ export function removePodSandbox(ctx: CriContext): UnaryRpc {
       if (mountIdsBelow(pod.dir).length) throw new BerthError('internal', `pod ${pod.id}: ${pod.dir} still holds a mount; not removed`, { path: pod.dir });
       rmSync(pod.dir, { recursive: true, force: true });
       ctx.cri.pods.delete(pod.id);
+      ctx.stats.cache.drop(pod.id);
       ctx.cri.names.release(podReservedName(pod.metadata), pod.id);
     });
     return {};

@@ -3,9 +3,8 @@
 // a restart), the pinned namespaces (unmounted with MNT_DETACH) and the /dev/shm tmpfs. Each step
 // is recorded as done, so a stop that failed halfway finishes on retry; stopping a stopped or
 // unknown pod succeeds.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { BerthError } from '../../oci/errors.ts';
-import { unpinNamespaces } from '../../runtime/namespace-pins.ts';
 import { MNT_DETACH, umount } from '../../sys/mount.ts';
 import type { PodRecord } from '../pod-record.ts';
 import type { CriContext } from './cri-context.ts';
@@ -14,6 +13,15 @@ import { stopCriContainer } from './container-stop.ts';
 import type { UnaryRpc } from './rpc.ts';
 import { removeInfra } from './pod-infra.ts';
 import { loopbackDown } from './pod-loopback.ts';
+
+/** umount2(MNT_DETACH) in-process (berthd has libc loaded; no helper process); not mounted is done. */
+function detachIfMounted(path: string): void {
+  try {
+    umount(path, MNT_DETACH);
+  } catch (err) {
+    if (!(err instanceof BerthError) || (err.where.errno !== 'EINVAL' && err.where.errno !== 'ENOENT')) throw err;
+  }
+}
 
 export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
   for (const c of containersOfPod(ctx, pod.id)) await stopCriContainer(ctx, c.id, 0);
@@ -25,19 +33,15 @@ export async function stopPod(ctx: CriContext, pod: PodRecord): Promise<void> {
     delete pod.network;
     ctx.cri.pods.save(pod);
   }
-  const pins = Object.fromEntries(
-    (['network', 'ipc', 'uts'] as const).flatMap((t) => {
-      const ns = pod.namespaces[t];
-      return ns !== 'host' && existsSync(ns.path) ? [[t, ns.path]] : [];
-    }),
-  );
-  await unpinNamespaces(pins);
+  // Detached: a namespace still in use stays alive for its users.
+  for (const t of ['network', 'ipc', 'uts'] as const) {
+    const ns = pod.namespaces[t];
+    if (ns === 'host' || !existsSync(ns.path)) continue;
+    detachIfMounted(ns.path);
+    rmSync(ns.path, { force: true });
+  }
   if (pod.shmMounted && pod.files.shm) {
-    try {
-      umount(pod.files.shm, MNT_DETACH);
-    } catch (err) {
-      if (!(err instanceof BerthError) || (err.where.errno !== 'EINVAL' && err.where.errno !== 'ENOENT')) throw err;
-    }
+    detachIfMounted(pod.files.shm);
     pod.shmMounted = false;
   }
   pod.state = 'SANDBOX_NOTREADY';

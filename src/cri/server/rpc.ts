@@ -4,6 +4,7 @@
 import { status as Status, type Metadata, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData } from '@grpc/grpc-js';
 import { BerthError, grpcStatusOf } from '../../oci/errors.ts';
 import type { Logger } from './logger.ts';
+import { cachingSerializer } from './encoded-entries.ts';
 
 export interface RpcContext {
   /** Aborted when the client cancels the call or its deadline passes. */
@@ -40,7 +41,7 @@ export function statusOf(err: unknown): RpcStatus {
 
 const codeName = (code: Status): string => Status[code] ?? String(code);
 
-/** A copy of the service definition whose request decoders never throw. */
+/** A copy of the service definition whose request decoders never throw and whose list encoders cache (encoded-entries.ts). */
 export function tolerantDefinition(def: ServiceDefinition): ServiceDefinition {
   const out: Record<string, ServiceDefinition[string]> = {};
   for (const [name, method] of Object.entries(def)) {
@@ -48,6 +49,7 @@ export function tolerantDefinition(def: ServiceDefinition): ServiceDefinition {
     const type = method.path.split('/').pop();
     out[name] = {
       ...method,
+      responseSerialize: cachingSerializer(method.responseSerialize as (value: object) => Buffer),
       requestDeserialize: (bytes: Buffer) => {
         try {
           return decode(bytes);

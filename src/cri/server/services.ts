@@ -20,6 +20,7 @@ import { pullImage } from './image-pull.ts';
 import { removeImage } from './image-remove.ts';
 import { imageStatus } from './image-status.ts';
 import type { ServiceHandlers, UnaryRpc } from './rpc.ts';
+import { containerStatsRpc, listContainerStats, listPodSandboxStats, podSandboxStatsRpc, streamContainerStats, streamPodSandboxStats } from './stats-rpc.ts';
 import { runtimeConfig, updateRuntimeConfig } from './runtime-config.ts';
 import { runtimeStatus } from './runtime-status.ts';
 import { version } from './runtime-version.ts';
@@ -47,8 +48,16 @@ export function runtimeServiceHandlers(ctx: CriContext, streaming: Record<string
       ExecSync: execSync(ctx),
       ReopenContainerLog: reopenContainerLog(ctx),
       UpdateContainerResources: updateContainerResources(ctx),
+      ContainerStats: containerStatsRpc(ctx),
+      ListContainerStats: listContainerStats(ctx),
+      PodSandboxStats: podSandboxStatsRpc(ctx),
+      ListPodSandboxStats: listPodSandboxStats(ctx),
     },
-    streaming: { GetContainerEvents: getContainerEvents(ctx) },
+    streaming: {
+      GetContainerEvents: getContainerEvents(ctx),
+      StreamContainerStats: streamContainerStats(ctx),
+      StreamPodSandboxStats: streamPodSandboxStats(ctx),
+    },
   };
 }
 
