@@ -103,10 +103,15 @@ RUN --mount=type=cache,target=/home/app/.cache,id=berth-test-home echo x > /home
   const layers = await builtLayers('localhost/t/env:1');
   assert.equal(layers.length, 0, `no RUN changed the filesystem (mount points and unchanged copied-up directories left out): ${JSON.stringify(layers)}`);
   // --network host: the RUN sees this machine's interfaces; RUN --network=host needs it.
-  const hostCtx = env.context('run-host', { Dockerfile: 'FROM $BASE\nRUN tail -n +3 /proc/net/dev | wc -l\n' });
+  // Other work on the host may add or remove interfaces meanwhile: those present both before and
+  // after the build must all be seen by it.
+  const hostIfaces = (): string[] => readFileSync('/proc/net/dev', 'utf8').trim().split('\n').slice(2).map((l) => l.split(':')[0]!.trim());
+  const hostCtx = env.context('run-host', { Dockerfile: "FROM $BASE\nRUN tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sed 's/^/if=/'\n" });
+  const beforeBuild = hostIfaces();
   const hostNet = okBuild(hostCtx, '--no-cache', '--network', 'host', '-t', 'localhost/t/host:1');
-  const ifaces = Number(/#\d+ [\d.]+ (\d+)\n/.exec(hostNet.stderr)![1]);
-  assert.equal(ifaces, readFileSync('/proc/net/dev', 'utf8').trim().split('\n').length - 2);
+  const seen = new Set([...hostNet.stderr.matchAll(/#\d+ [\d.]+ if=(\S+)\n/g)].map((m) => m[1]!));
+  const steady = hostIfaces().filter((i) => beforeBuild.includes(i));
+  assert.ok(steady.length > 1 && steady.every((i) => seen.has(i)), `the host's interfaces ${steady.join(' ')} in the RUN: ${[...seen].join(' ')}`);
   const asked = env.context('run-host-step', { Dockerfile: 'FROM $BASE\nRUN --network=host true\n' });
   assert.match(build(asked).stderr, /RUN --network=host needs the build to allow it: berth build --network host/);
 });
